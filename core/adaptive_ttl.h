@@ -1,0 +1,24 @@
+#pragma once
+
+#include "core/clock.h"
+
+namespace tiercache {
+
+// Settings of the adaptive strategy (strategies.adaptive in YAML).
+struct AdaptiveOptions {
+  Duration base_timeout = std::chrono::seconds(300);  // lifetime of a key read about once
+  Duration min_timeout = std::chrono::seconds(60);    // floor for keys that cool down
+  Duration max_timeout = std::chrono::seconds(3600);  // ceiling for hot keys
+};
+
+// How "hot" a key is: a read count that halves every `half_life` without reads, so a key
+// read often recently scores high and one read long ago decays toward zero.
+double DecayedHeat(double heat, Duration since_last_read, Duration half_life);
+
+// The lifetime an adaptive key gets after a read, given its heat (including that read):
+// base × log2(1 + heat), clamped to [min_timeout, max_timeout]. A key read once lives
+// base_timeout; a key read 100 times within a half-life lives about 6.7 × base; a key
+// whose reads have decayed below 1 lives less than base, down to min_timeout.
+Duration AdaptiveTimeout(double heat, Duration base, const AdaptiveOptions& options);
+
+}  // namespace tiercache

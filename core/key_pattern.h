@@ -1,0 +1,31 @@
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace tiercache {
+
+// A compiled regular expression over keys, in RE2 syntax: matching time is linear in
+// the key's length whatever the pattern, so user input cannot stall the server.
+// A pattern is searched anywhere in the key (like Python's re.search); anchor it with
+// ^ and $ to match whole keys. Immutable and safe to share between threads.
+class KeyPattern {
+ public:
+  // Compiles `pattern`; InvalidArgument with RE2's explanation if it does not compile.
+  static Result<std::shared_ptr<const KeyPattern>> Compile(std::string_view pattern);
+
+  ~KeyPattern();
+  bool Matches(std::string_view key) const;
+
+ private:
+  explicit KeyPattern(std::unique_ptr<re2::RE2> re);
+  std::unique_ptr<re2::RE2> re_;
+};
+
+}  // namespace tiercache

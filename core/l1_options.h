@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/clock.h"
+
+namespace tiercache {
+
+// Settings of the in-memory L1 (the `l1:` section in YAML).
+struct L1Options {
+  // Number of independently locked shards; a power of two. More shards mean less lock
+  // contention; each shard holds max_entries/shards entries and max_bytes/shards bytes.
+  size_t shards = 16;
+  // Upper bound on live entries; the least recently used entry of a shard is evicted
+  // to make room.
+  uint64_t max_entries = 1'000'000;
+  // Upper bound on the bytes charged for entries (key + value + tags + a fixed per-entry
+  // overhead); least recently used entries are evicted to stay under it.
+  uint64_t max_bytes = uint64_t{1} << 30;
+  // An entry set with timeout T lives T × ttl_factor in L1.
+  double ttl_factor = 1.0;
+  // How often the daemon reclaims expired entries that nobody reads or overwrites.
+  Duration sweep_interval = std::chrono::milliseconds(250);
+};
+
+}  // namespace tiercache

@@ -1,0 +1,197 @@
+#include "core/l1_shard.h"
+
+#include <algorithm>
+
+namespace tiercache {
+
+namespace {
+// Expired entries reclaimed on each write, so a shard under write load sheds its
+// expired entries without waiting for the background sweep.
+constexpr size_t kReclaimPerWrite = 8;
+// Approximate bookkeeping cost of an entry beyond its payload (entry node, hash node,
+// index hooks); fixed so that the accounting is exact and reproducible.
+constexpr uint64_t kEntryOverhead = 160;
+}  // namespace
+
+L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive)
+    : limits_(limits), adaptive_(adaptive) {}
+
+L1Shard::~L1Shard() {
+  MutexLock lock(mu_);
+  expiry_.clear();
+  lru_.clear();
+}
+
+uint64_t L1Shard::Charge(std::string_view key, const std::string& value,
+                         const std::vector<std::string>& tags) {
+  uint64_t charge = key.size() + value.size() + kEntryOverhead;
+  for (const auto& t : tags) charge += t.size();
+  return charge;
+}
+
+std::optional<L1Value> L1Shard::Get(std::string_view key, TimePoint now) {
+  MutexLock lock(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) {
+    ++misses_;
+    return std::nullopt;
+  }
+  Entry& e = *it->second;
+  if (e.expires_at <= now) {
+    EraseLocked(&e, now);
+    ++misses_;
+    return std::nullopt;
+  }
+  ++hits_;
+  TouchLocked(e, now);
+  return L1Value{e.value, e.expires_at};
+}
+
+void L1Shard::TouchLocked(Entry& e, TimePoint now) {
+  if (&lru_.front() != &e) {
+    lru_.erase(lru_.iterator_to(e));
+    lru_.push_front(e);
+  }
+  if (e.adaptive_base == Duration::zero()) return;
+  e.heat = DecayedHeat(e.heat, now - e.last_read, e.adaptive_base) + 1.0;
+  e.last_read = now;
+  const Duration timeout = AdaptiveTimeout(e.heat, e.adaptive_base, adaptive_);
+  expiry_.erase(expiry_.iterator_to(e));
+  e.expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+  expiry_.insert(e);
+}
+
+Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
+                    std::vector<std::string> tags, Lifetime lifetime, TimePoint now) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  const uint64_t charge = Charge(key, *value, tags);
+  if (charge > limits_.max_bytes || limits_.max_entries == 0) {
+    return Status::TooLarge("entry of " + std::to_string(charge) +
+                            " bytes exceeds the L1 shard budget of " +
+                            std::to_string(limits_.max_bytes) + " bytes (l1.max_bytes / l1.shards)");
+  }
+
+  auto entry = std::make_unique<Entry>();
+  entry->key.assign(key);
+  entry->value = std::move(value);
+  entry->tags = std::move(tags);
+  entry->charge = charge;
+  entry->last_read = now;
+  Duration timeout = lifetime.timeout;
+  if (lifetime.kind == Lifetime::Kind::kAdaptive) {
+    entry->adaptive_base = lifetime.timeout;
+    timeout = std::clamp(lifetime.timeout, adaptive_.min_timeout, adaptive_.max_timeout);
+  }
+  entry->expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+
+  MutexLock lock(mu_);
+  uint64_t reclaimed = 0;
+  ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
+  if (auto it = map_.find(key); it != map_.end()) EraseLocked(it->second.get(), now);
+  while (!lru_.empty() &&
+         (map_.size() + 1 > limits_.max_entries || bytes_ + charge > limits_.max_bytes)) {
+    Entry* victim = &lru_.back();
+    if (EraseLocked(victim, now)) ++evictions_;
+  }
+
+  Entry& e = *entry;
+  map_.emplace(std::string_view(e.key), std::move(entry));
+  lru_.push_front(e);
+  expiry_.insert(e);
+  for (const auto& tag : e.tags) tag_index_[tag].insert(&e);
+  bytes_ += e.charge;
+  return Status::Ok();
+}
+
+bool L1Shard::Delete(std::string_view key, TimePoint now) {
+  MutexLock lock(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return false;
+  return EraseLocked(it->second.get(), now);
+}
+
+uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint now) {
+  MutexLock lock(mu_);
+  uint64_t removed = 0;
+  for (const auto& tag : tags) {
+    // EraseLocked drops the tag's set once it is empty, so look it up afresh each time.
+    for (auto it = tag_index_.find(tag); it != tag_index_.end(); it = tag_index_.find(tag)) {
+      if (EraseLocked(*it->second.begin(), now)) ++removed;
+    }
+  }
+  return removed;
+}
+
+uint64_t L1Shard::InvalidateMatching(const KeyPattern& pattern, TimePoint now) {
+  MutexLock lock(mu_);
+  std::vector<Entry*> matched;
+  for (const auto& [key, entry] : map_) {
+    if (pattern.Matches(key)) matched.push_back(entry.get());
+  }
+  uint64_t removed = 0;
+  for (Entry* e : matched) {
+    if (EraseLocked(e, now)) ++removed;
+  }
+  return removed;
+}
+
+uint64_t L1Shard::Clear(TimePoint now) {
+  MutexLock lock(mu_);
+  uint64_t live = 0;
+  for (const auto& [key, entry] : map_) {
+    if (entry->expires_at > now) ++live;
+  }
+  expirations_ += map_.size() - live;
+  expiry_.clear();
+  lru_.clear();
+  tag_index_.clear();
+  map_.clear();
+  bytes_ = 0;
+  return live;
+}
+
+uint64_t L1Shard::ReclaimExpired(size_t budget, TimePoint now) {
+  MutexLock lock(mu_);
+  uint64_t reclaimed = 0;
+  ReclaimExpiredLocked(budget, now, reclaimed);
+  return reclaimed;
+}
+
+void L1Shard::ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) {
+  while (budget-- > 0 && !expiry_.empty() && expiry_.begin()->expires_at <= now) {
+    EraseLocked(&*expiry_.begin(), now);
+    ++reclaimed;
+  }
+}
+
+bool L1Shard::EraseLocked(Entry* e, TimePoint now) {
+  const bool live = e->expires_at > now;
+  if (!live) ++expirations_;
+  lru_.erase(lru_.iterator_to(*e));
+  expiry_.erase(expiry_.iterator_to(*e));
+  for (const auto& tag : e->tags) {
+    auto it = tag_index_.find(tag);
+    if (it == tag_index_.end()) continue;
+    it->second.erase(e);
+    if (it->second.empty()) tag_index_.erase(it);
+  }
+  bytes_ -= e->charge;
+  // Erase by iterator: the map's key is a view into *e, which the erase frees.
+  map_.erase(map_.find(std::string_view(e->key)));
+  return live;
+}
+
+void L1Shard::AddStats(L1Stats& stats) const {
+  MutexLock lock(mu_);
+  stats.entries += map_.size();
+  stats.bytes += bytes_;
+  stats.max_entries += limits_.max_entries;
+  stats.max_bytes += limits_.max_bytes;
+  stats.hits += hits_;
+  stats.misses += misses_;
+  stats.evictions += evictions_;
+  stats.expirations += expirations_;
+}
+
+}  // namespace tiercache

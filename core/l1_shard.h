@@ -1,0 +1,93 @@
+#pragma once
+
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/set.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/l1_store.h"
+#include "core/thread_annotations.h"
+
+namespace tiercache {
+
+// One lock's worth of the L1 store: the entries, their LRU order, their expiry order and
+// the tag index, all guarded by mu_. Private to core/l1_store.cc and its tests.
+class L1Shard {
+ public:
+  struct Limits {
+    uint64_t max_entries;
+    uint64_t max_bytes;
+    double ttl_factor;
+  };
+
+  L1Shard(const Limits& limits, const AdaptiveOptions& adaptive);
+  ~L1Shard();
+
+  std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
+  Status Set(std::string_view key, std::shared_ptr<const std::string> value,
+             std::vector<std::string> tags, Lifetime lifetime, TimePoint now) TC_EXCLUDES(mu_);
+  bool Delete(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
+  uint64_t InvalidateTags(const std::vector<std::string>& tags, TimePoint now) TC_EXCLUDES(mu_);
+  uint64_t InvalidateMatching(const KeyPattern& pattern, TimePoint now) TC_EXCLUDES(mu_);
+  uint64_t Clear(TimePoint now) TC_EXCLUDES(mu_);
+  uint64_t ReclaimExpired(size_t budget, TimePoint now) TC_EXCLUDES(mu_);
+  void AddStats(L1Stats& stats) const TC_EXCLUDES(mu_);
+
+  // Bytes charged for an entry: its payload plus a fixed overhead for bookkeeping.
+  static uint64_t Charge(std::string_view key, const std::string& value,
+                         const std::vector<std::string>& tags);
+
+ private:
+  using Hook = boost::intrusive::link_mode<boost::intrusive::normal_link>;
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const std::string> value;
+    std::vector<std::string> tags;
+    TimePoint expires_at;
+    TimePoint last_read;
+    double heat = 0;                    // decayed read count (adaptive entries)
+    Duration adaptive_base{0};          // zero for fixed-lifetime entries
+    uint64_t charge = 0;
+    boost::intrusive::list_member_hook<Hook> lru_hook;
+    boost::intrusive::set_member_hook<Hook> expiry_hook;
+  };
+  struct ExpiresBefore {
+    bool operator()(const Entry& a, const Entry& b) const { return a.expires_at < b.expires_at; }
+  };
+  using LruList = boost::intrusive::list<
+      Entry, boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<Hook>,
+                                           &Entry::lru_hook>>;
+  using ExpiryIndex = boost::intrusive::multiset<
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::set_member_hook<Hook>,
+                                    &Entry::expiry_hook>,
+      boost::intrusive::compare<ExpiresBefore>>;
+  // Keys are views into the owned Entry's key, so each key is stored once.
+  using EntryMap = std::unordered_map<std::string_view, std::unique_ptr<Entry>>;
+
+  // Removes `e` from every index and frees it. Returns true if it was still live.
+  bool EraseLocked(Entry* e, TimePoint now) TC_REQUIRES(mu_);
+  void ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) TC_REQUIRES(mu_);
+  void TouchLocked(Entry& e, TimePoint now) TC_REQUIRES(mu_);
+
+  const Limits limits_;
+  const AdaptiveOptions adaptive_;
+
+  mutable Mutex mu_;
+  EntryMap map_ TC_GUARDED_BY(mu_);
+  LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
+  ExpiryIndex expiry_ TC_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::unordered_set<Entry*>> tag_index_ TC_GUARDED_BY(mu_);
+  uint64_t bytes_ TC_GUARDED_BY(mu_) = 0;
+  uint64_t hits_ TC_GUARDED_BY(mu_) = 0;
+  uint64_t misses_ TC_GUARDED_BY(mu_) = 0;
+  uint64_t evictions_ TC_GUARDED_BY(mu_) = 0;
+  uint64_t expirations_ TC_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace tiercache

@@ -1,0 +1,76 @@
+#include "core/l1_store.h"
+
+#include <bit>
+#include <functional>
+
+#include "core/l1_shard.h"
+
+namespace tiercache {
+
+L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock)
+    : clock_(clock) {
+  const size_t n = std::bit_ceil(std::max<size_t>(options.shards, 1));
+  shard_shift_ = 64 - std::countr_zero(n);
+  shards_.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    // Spread the remainder so that the shard budgets add up to exactly the limits.
+    L1Shard::Limits limits{
+        options.max_entries / n + (i < options.max_entries % n ? 1 : 0),
+        options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
+        options.ttl_factor,
+    };
+    shards_.push_back(std::make_unique<L1Shard>(limits, adaptive));
+  }
+}
+
+L1Store::~L1Store() = default;
+
+L1Shard& L1Store::ShardFor(std::string_view key) const {
+  if (shards_.size() == 1) return *shards_[0];
+  // The top bits pick the shard; the hash map inside a shard uses the low bits.
+  const uint64_t h = std::hash<std::string_view>{}(key);
+  return *shards_[h >> shard_shift_];
+}
+
+std::optional<L1Value> L1Store::Get(std::string_view key) {
+  return ShardFor(key).Get(key, clock_.Now());
+}
+
+Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> value,
+                    std::vector<std::string> tags, Lifetime lifetime) {
+  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now());
+}
+
+bool L1Store::Delete(std::string_view key) { return ShardFor(key).Delete(key, clock_.Now()); }
+
+uint64_t L1Store::InvalidateTags(const std::vector<std::string>& tags) {
+  uint64_t removed = 0;
+  for (auto& shard : shards_) removed += shard->InvalidateTags(tags, clock_.Now());
+  return removed;
+}
+
+uint64_t L1Store::InvalidateMatching(const KeyPattern& pattern) {
+  uint64_t removed = 0;
+  for (auto& shard : shards_) removed += shard->InvalidateMatching(pattern, clock_.Now());
+  return removed;
+}
+
+uint64_t L1Store::Clear() {
+  uint64_t removed = 0;
+  for (auto& shard : shards_) removed += shard->Clear(clock_.Now());
+  return removed;
+}
+
+uint64_t L1Store::ReclaimExpired(size_t max_per_shard) {
+  uint64_t reclaimed = 0;
+  for (auto& shard : shards_) reclaimed += shard->ReclaimExpired(max_per_shard, clock_.Now());
+  return reclaimed;
+}
+
+L1Stats L1Store::Stats() const {
+  L1Stats stats;
+  for (const auto& shard : shards_) shard->AddStats(stats);
+  return stats;
+}
+
+}  // namespace tiercache

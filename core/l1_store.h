@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/adaptive_ttl.h"
+#include "core/clock.h"
+#include "core/key_pattern.h"
+#include "core/l1_options.h"
+#include "core/status.h"
+
+namespace tiercache {
+
+class L1Shard;
+
+// How an entry's lifetime in L1 is decided.
+struct Lifetime {
+  enum class Kind : uint8_t { kFixed, kAdaptive };
+  Kind kind = Kind::kFixed;
+  // kFixed: the lifetime. kAdaptive: the base timeout the adaptive rule moves around.
+  Duration timeout = std::chrono::seconds(300);
+};
+
+// What a successful lookup returns. The value is shared, not copied, so a lookup costs
+// the same for 10 bytes and 8 MiB.
+struct L1Value {
+  std::shared_ptr<const std::string> value;
+  TimePoint expires_at;
+};
+
+struct L1Stats {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+  uint64_t max_entries = 0;
+  uint64_t max_bytes = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;    // removed to make room (LRU)
+  uint64_t expirations = 0;  // removed because their lifetime ended
+};
+
+// The sharded in-memory tier. Each shard has its own lock; an operation on one key
+// locks one shard, and operations over many keys (tags, patterns, clear) lock one shard
+// at a time, so they never stall the whole store. Thread-safe.
+//
+// Bounds: each shard holds at most max_entries/shards entries and max_bytes/shards
+// bytes, so the totals never exceed the configured limits; the least recently used
+// entry of the shard is evicted to make room. An entry that alone exceeds a shard's byte
+// budget is refused with kTooLarge.
+//
+// Expiry: an expired entry is never returned. Expired entries are reclaimed in expiry
+// order from a per-shard index: a few on every write to the shard and in bulk by
+// ReclaimExpired, never by scanning all entries.
+class L1Store {
+ public:
+  L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock);
+  ~L1Store();
+  L1Store(const L1Store&) = delete;
+  L1Store& operator=(const L1Store&) = delete;
+
+  // The live value of `key`, and makes it the most recently used of its shard. For an
+  // adaptive entry, the read also extends or shortens its lifetime.
+  std::optional<L1Value> Get(std::string_view key);
+
+  // Stores `value` under `key`, replacing any earlier entry. `tags` may repeat; they are
+  // stored once each. kTooLarge if the entry alone exceeds a shard's byte budget.
+  Status Set(std::string_view key, std::shared_ptr<const std::string> value,
+             std::vector<std::string> tags, Lifetime lifetime);
+
+  // Removes `key`; true if a live entry was removed.
+  bool Delete(std::string_view key);
+
+  // Removes every entry carrying any of `tags`; returns how many live entries went.
+  uint64_t InvalidateTags(const std::vector<std::string>& tags);
+
+  // Removes every entry whose key matches `pattern`; returns how many live entries went.
+  uint64_t InvalidateMatching(const KeyPattern& pattern);
+
+  // Removes everything; returns how many live entries went.
+  uint64_t Clear();
+
+  // Reclaims up to `max_per_shard` expired entries in each shard; returns how many.
+  uint64_t ReclaimExpired(size_t max_per_shard);
+
+  L1Stats Stats() const;
+  size_t shard_count() const { return shards_.size(); }
+
+ private:
+  L1Shard& ShardFor(std::string_view key) const;
+
+  std::vector<std::unique_ptr<L1Shard>> shards_;
+  const Clock& clock_;
+  int shard_shift_;
+};
+
+}  // namespace tiercache

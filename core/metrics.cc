@@ -1,0 +1,152 @@
+#include "core/metrics.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace tiercache {
+
+std::string_view FrontendName(Frontend f) {
+  switch (f) {
+    case Frontend::kHttp: return "http";
+    case Frontend::kGrpc: return "grpc";
+  }
+  return "unknown";
+}
+
+std::string_view OperationName(Operation op) {
+  switch (op) {
+    case Operation::kGet: return "get";
+    case Operation::kSet: return "set";
+    case Operation::kDelete: return "delete";
+    case Operation::kInvalidate: return "invalidate";
+    case Operation::kClear: return "clear";
+    case Operation::kStatus: return "status";
+  }
+  return "unknown";
+}
+
+std::string_view OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kHit: return "hit";
+    case Outcome::kMiss: return "miss";
+    case Outcome::kOk: return "ok";
+    case Outcome::kNotFound: return "not_found";
+    case Outcome::kInvalidArgument: return "invalid_argument";
+    case Outcome::kTooLarge: return "too_large";
+    case Outcome::kUnavailable: return "unavailable";
+    case Outcome::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+Outcome OutcomeOf(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return Outcome::kOk;
+    case StatusCode::kNotFound: return Outcome::kNotFound;
+    case StatusCode::kInvalidArgument: return Outcome::kInvalidArgument;
+    case StatusCode::kTooLarge: return Outcome::kTooLarge;
+    case StatusCode::kUnavailable: return Outcome::kUnavailable;
+    case StatusCode::kInternal: return Outcome::kInternal;
+  }
+  return Outcome::kInternal;
+}
+
+void RequestMetrics::Record(Frontend f, Operation op, Outcome outcome, Duration latency) {
+  const size_t fo = static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op);
+  requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].fetch_add(
+      1, std::memory_order_relaxed);
+  Histogram& h = latency_[fo];
+  const double seconds = ToSeconds(latency);
+  size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  h.sum_ns.fetch_add(static_cast<uint64_t>(latency.count()), std::memory_order_relaxed);
+  h.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) const {
+  const size_t fo = static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op);
+  return requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].load(
+      std::memory_order_relaxed);
+}
+
+void AppendSample(std::string& out, std::string_view name, std::string_view labels,
+                  double value) {
+  out.append(name);
+  if (!labels.empty()) {
+    out.push_back('{');
+    out.append(labels);
+    out.push_back('}');
+  }
+  char buf[64];
+  if (std::isinf(value)) {
+    std::snprintf(buf, sizeof buf, " %s\n", value > 0 ? "+Inf" : "-Inf");
+  } else if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buf, sizeof buf, " %.0f\n", value);
+  } else {
+    std::snprintf(buf, sizeof buf, " %.9g\n", value);
+  }
+  out.append(buf);
+}
+
+void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void RequestMetrics::RenderPrometheus(std::string& out) const {
+  AppendFamilyHeader(out, "tiercache_requests_total", "counter",
+                     "Requests served, by front end, operation and outcome.");
+  for (size_t f = 0; f < kFrontendCount; ++f) {
+    for (size_t op = 0; op < kOperationCount; ++op) {
+      for (size_t o = 0; o < kOutcomeCount; ++o) {
+        const uint64_t n = requests_[(f * kOperationCount + op) * kOutcomeCount + o].load(
+            std::memory_order_relaxed);
+        if (n == 0) continue;
+        std::string labels = "frontend=\"";
+        labels.append(FrontendName(static_cast<Frontend>(f)))
+            .append("\",operation=\"")
+            .append(OperationName(static_cast<Operation>(op)))
+            .append("\",outcome=\"")
+            .append(OutcomeName(static_cast<Outcome>(o)))
+            .append("\"");
+        AppendSample(out, "tiercache_requests_total", labels, static_cast<double>(n));
+      }
+    }
+  }
+
+  AppendFamilyHeader(out, "tiercache_request_duration_seconds", "histogram",
+                     "Time the service took to handle a request, by front end and operation.");
+  for (size_t f = 0; f < kFrontendCount; ++f) {
+    for (size_t op = 0; op < kOperationCount; ++op) {
+      const Histogram& h = latency_[f * kOperationCount + op];
+      const uint64_t count = h.count.load(std::memory_order_relaxed);
+      if (count == 0) continue;
+      std::string base = "frontend=\"";
+      base.append(FrontendName(static_cast<Frontend>(f)))
+          .append("\",operation=\"")
+          .append(OperationName(static_cast<Operation>(op)))
+          .append("\"");
+      uint64_t cumulative = 0;
+      char le[32];
+      for (size_t b = 0; b <= kBuckets.size(); ++b) {
+        cumulative += h.buckets[b].load(std::memory_order_relaxed);
+        if (b < kBuckets.size()) {
+          std::snprintf(le, sizeof le, "%g", kBuckets[b]);
+        } else {
+          std::snprintf(le, sizeof le, "+Inf");
+        }
+        AppendSample(out, "tiercache_request_duration_seconds_bucket",
+                     base + ",le=\"" + le + "\"", static_cast<double>(cumulative));
+      }
+      AppendSample(out, "tiercache_request_duration_seconds_sum", base,
+                   static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9);
+      // The +Inf bucket total, so that _count always agrees with the buckets.
+      AppendSample(out, "tiercache_request_duration_seconds_count", base,
+                   static_cast<double>(cumulative));
+    }
+  }
+}
+
+}  // namespace tiercache

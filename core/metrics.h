@@ -1,0 +1,76 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace tiercache {
+
+enum class Frontend : uint8_t { kHttp, kGrpc };
+enum class Operation : uint8_t { kGet, kSet, kDelete, kInvalidate, kClear, kStatus };
+enum class Outcome : uint8_t {
+  kHit,
+  kMiss,
+  kOk,
+  kNotFound,
+  kInvalidArgument,
+  kTooLarge,
+  kUnavailable,
+  kInternal,
+};
+
+inline constexpr size_t kFrontendCount = 2;
+inline constexpr size_t kOperationCount = 6;
+inline constexpr size_t kOutcomeCount = 8;
+
+std::string_view FrontendName(Frontend f);
+std::string_view OperationName(Operation op);
+std::string_view OutcomeName(Outcome o);
+Outcome OutcomeOf(const Status& status);
+
+// Request counters and latency histograms, recorded by the service facade for every
+// request of every front end. Recording is a few relaxed atomic increments, no lock.
+class RequestMetrics {
+ public:
+  // Upper bounds of the latency buckets, in seconds.
+  static constexpr std::array<double, 16> kBuckets = {
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0};
+
+  void Record(Frontend f, Operation op, Outcome outcome, Duration latency);
+
+  uint64_t Requests(Frontend f, Operation op, Outcome outcome) const;
+
+  // Appends the request families in Prometheus text format.
+  void RenderPrometheus(std::string& out) const;
+
+ private:
+  struct Histogram {
+    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last is +Inf
+    std::atomic<uint64_t> sum_ns{0};
+    std::atomic<uint64_t> count{0};
+  };
+
+  std::array<std::atomic<uint64_t>, kFrontendCount * kOperationCount * kOutcomeCount> requests_{};
+  std::array<Histogram, kFrontendCount * kOperationCount> latency_{};
+};
+
+// Connection gauges and counters kept by the front ends.
+struct ConnectionMetrics {
+  std::atomic<int64_t> open{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> rejected{0};  // refused at the connection limit
+};
+
+// Appends one sample line: `name{labels} value\n`. `labels` is empty or `a="x",b="y"`.
+void AppendSample(std::string& out, std::string_view name, std::string_view labels, double value);
+// Appends the `# HELP` and `# TYPE` lines of a family.
+void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help);
+
+}  // namespace tiercache

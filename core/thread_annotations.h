@@ -1,0 +1,44 @@
+#pragma once
+
+// Clang thread-safety annotations; no-ops for other compilers. A clang build with
+// -Wthread-safety checks that guarded members are only touched under their lock.
+#if defined(__clang__)
+#define TC_THREAD_ANNOTATION(x) __attribute__((x))
+#else
+#define TC_THREAD_ANNOTATION(x)
+#endif
+
+#define TC_CAPABILITY(x) TC_THREAD_ANNOTATION(capability(x))
+#define TC_GUARDED_BY(x) TC_THREAD_ANNOTATION(guarded_by(x))
+#define TC_REQUIRES(...) TC_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
+#define TC_ACQUIRE(...) TC_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
+#define TC_RELEASE(...) TC_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define TC_EXCLUDES(...) TC_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+#define TC_SCOPED_CAPABILITY TC_THREAD_ANNOTATION(scoped_lockable)
+
+#include <mutex>
+
+namespace tiercache {
+
+// std::mutex with the capability annotation, so the analysis can follow it.
+class TC_CAPABILITY("mutex") Mutex {
+ public:
+  void Lock() TC_ACQUIRE() { mu_.lock(); }
+  void Unlock() TC_RELEASE() { mu_.unlock(); }
+
+ private:
+  std::mutex mu_;
+};
+
+class TC_SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex& mu) TC_ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
+  ~MutexLock() TC_RELEASE() { mu_.Unlock(); }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+ private:
+  Mutex& mu_;
+};
+
+}  // namespace tiercache

@@ -1,0 +1,2 @@
+#include <catch2/catch.hpp>
+#include "core/l1_store.h"
