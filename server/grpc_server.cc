@@ -1,0 +1,198 @@
+#include "server/grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include "server/status_json.h"
+#include "tiercache/v1/cache.grpc.pb.h"
+
+namespace tiercache {
+
+namespace v1 = ::tiercache::v1;
+
+namespace {
+
+// The one place where core's status codes become gRPC codes. Requests over a limit are
+// INVALID_ARGUMENT: the caller must change the request, retrying can't help.
+grpc::Status ToGrpc(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return grpc::Status::OK;
+    case StatusCode::kNotFound: return grpc::Status(grpc::StatusCode::NOT_FOUND, s.message());
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kTooLarge:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+    case StatusCode::kUnavailable:
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.message());
+    case StatusCode::kInternal: return grpc::Status(grpc::StatusCode::INTERNAL, s.message());
+  }
+  return grpc::Status(grpc::StatusCode::UNKNOWN, s.message());
+}
+
+std::optional<StrategyKind> StrategyOf(v1::Strategy s) {
+  switch (s) {
+    case v1::STRATEGY_TTL: return StrategyKind::kTtl;
+    case v1::STRATEGY_ADAPTIVE: return StrategyKind::kAdaptive;
+    default: return std::nullopt;
+  }
+}
+
+// Each handler finishes inline: the facade never blocks on I/O for an L1 request.
+class CacheServiceImpl final : public v1::Cache::CallbackService {
+ public:
+  explicit CacheServiceImpl(CacheService& service) : service_(service) {}
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
+                                v1::GetResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    auto hit = service_.Get(Frontend::kGrpc, req->key());
+    if (hit.ok()) {
+      resp->set_found(true);
+      resp->set_value(*hit->value);
+      resp->set_tier(std::string(hit->tier));
+      resp->set_ttl_seconds(ToSeconds(hit->ttl_left));
+      reactor->Finish(grpc::Status::OK);
+    } else if (hit.status().code() == StatusCode::kNotFound) {
+      resp->set_found(false);
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      reactor->Finish(ToGrpc(hit.status()));
+    }
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* ctx, const v1::SetRequest* req,
+                                v1::SetResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (req->ttl_seconds() < 0 || !std::isfinite(req->ttl_seconds())) {
+      reactor->Finish(ToGrpc(Status::InvalidArgument("ttl_seconds must be 0 (default) or more")));
+      return reactor;
+    }
+    if (!v1::Strategy_IsValid(req->strategy())) {
+      reactor->Finish(ToGrpc(Status::InvalidArgument("unknown strategy")));
+      return reactor;
+    }
+    SetRequest set;
+    set.key = req->key();
+    set.value = req->value();
+    if (req->ttl_seconds() > 0) set.ttl = Seconds(req->ttl_seconds());
+    set.tags.assign(req->tags().begin(), req->tags().end());
+    set.strategy = StrategyOf(req->strategy());
+    reactor->Finish(ToGrpc(service_.Set(Frontend::kGrpc, std::move(set))));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const v1::DeleteRequest* req, v1::DeleteResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpc(service_.Delete(Frontend::kGrpc, req->key())));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Invalidate(grpc::CallbackServerContext* ctx,
+                                       const v1::InvalidateRequest* req,
+                                       v1::InvalidateResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    InvalidateRequest request;
+    request.keys.assign(req->keys().begin(), req->keys().end());
+    request.tags.assign(req->tags().begin(), req->tags().end());
+    if (!req->pattern().empty()) request.pattern = req->pattern();
+    auto result = service_.Invalidate(Frontend::kGrpc, request);
+    if (result.ok()) {
+      resp->set_invalidated(result->total());
+      resp->set_by_keys(result->by_keys);
+      resp->set_by_tags(result->by_tags);
+      resp->set_by_pattern(result->by_pattern);
+    }
+    reactor->Finish(ToGrpc(result.status()));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Clear(grpc::CallbackServerContext* ctx, const v1::ClearRequest*,
+                                  v1::ClearResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    auto removed = service_.Clear(Frontend::kGrpc);
+    if (removed.ok()) resp->set_removed(removed.value());
+    reactor->Finish(ToGrpc(removed.status()));
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const v1::StatusRequest*,
+                                   v1::StatusResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    const ServiceStatus status = service_.GetStatus(Frontend::kGrpc);
+    resp->set_version(status.version);
+    resp->set_uptime_seconds(ToSeconds(status.uptime));
+    v1::TierStatus* l1 = resp->add_tiers();
+    l1->set_name("L1");
+    l1->set_state("up");
+    l1->set_entries(status.l1.entries);
+    l1->set_bytes(status.l1.bytes);
+    l1->set_max_entries(status.l1.max_entries);
+    l1->set_max_bytes(status.l1.max_bytes);
+    l1->set_hits(status.l1.hits);
+    l1->set_misses(status.l1.misses);
+    l1->set_evictions(status.l1.evictions);
+    l1->set_expirations(status.l1.expirations);
+    resp->set_json(StatusToJson(status));
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  CacheService& service_;
+};
+
+}  // namespace
+
+struct GrpcServer::Impl {
+  Impl(GrpcServerOptions o, CacheService& s) : options(std::move(o)), service(s), impl(s) {}
+  GrpcServerOptions options;
+  CacheService& service;
+  CacheServiceImpl impl;
+  std::unique_ptr<grpc::Server> server;
+};
+
+GrpcServer::GrpcServer(GrpcServerOptions options, CacheService& service)
+    : impl_(std::make_unique<Impl>(std::move(options), service)) {}
+
+GrpcServer::~GrpcServer() {
+  if (impl_->server) Shutdown(std::chrono::seconds(0));
+}
+
+Status GrpcServer::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(impl_->options.address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(&impl_->impl);
+  const int max_message = static_cast<int>(
+      std::min<uint64_t>(impl_->options.max_message_bytes, std::numeric_limits<int>::max()));
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  impl_->options.idle_timeout)
+                                                  .count()));
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || bound_port == 0) {
+    impl_->server.reset();
+    return Status::Unavailable("cannot listen for gRPC on " + impl_->options.address);
+  }
+  if (auto* health = impl_->server->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+    health->SetServingStatus("tiercache.v1.Cache", true);
+  }
+  return Status::Ok();
+}
+
+void GrpcServer::Shutdown(Duration timeout) {
+  if (!impl_->server) return;
+  if (auto* health = impl_->server->GetHealthCheckService()) health->SetServingStatus(false);
+  impl_->server->Shutdown(std::chrono::system_clock::now() +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout));
+  impl_->server->Wait();
+  impl_->server.reset();
+}
+
+}  // namespace tiercache

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tiercache::http_api {
+
+enum class Method : uint8_t { kGet, kHead, kPut, kPost, kDelete, kOther };
+
+std::string_view MethodName(Method m);
+
+// A request as the router sees it: decoded from the wire by the session, with no I/O
+// attached, so handlers can be tested without sockets.
+struct Request {
+  Method method = Method::kGet;
+  std::string target;        // path and query, still percent-encoded
+  std::string content_type;  // empty when absent
+  std::string body;
+};
+
+// A response as the router produces it. The body is either owned text (`body`) or a
+// shared cached value (`shared_body`), which is sent without copying.
+struct Response {
+  unsigned status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::shared_ptr<const std::string> shared_body;
+
+  std::string_view payload() const {
+    return shared_body ? std::string_view(*shared_body) : std::string_view(body);
+  }
+};
+
+// A JSON error: {"error": {"code": code, "message": message}}.
+Response ErrorResponse(unsigned status, std::string_view code, std::string_view message);
+
+}  // namespace tiercache::http_api

@@ -1,0 +1,353 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "server/http_message.h"
+
+namespace tiercache {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+http_api::Method MethodOf(http::verb verb) {
+  switch (verb) {
+    case http::verb::get: return http_api::Method::kGet;
+    case http::verb::head: return http_api::Method::kHead;
+    case http::verb::put: return http_api::Method::kPut;
+    case http::verb::post: return http_api::Method::kPost;
+    case http::verb::delete_: return http_api::Method::kDelete;
+    default: return http_api::Method::kOther;
+  }
+}
+
+class Session;
+
+// What every session shares: options, router, counters, and the registry used to
+// reach idle connections at shutdown.
+struct ServerState {
+  HttpServerOptions options;
+  const http_api::Router& router;
+  ConnectionMetrics& connections;
+  std::atomic<bool> draining{false};
+
+  std::mutex sessions_mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
+    state_.connections.open.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  ~Session() {
+    {
+      std::lock_guard lock(state_.sessions_mu);
+      state_.sessions.erase(this);
+    }
+    state_.connections.open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void Start() {
+    {
+      std::lock_guard lock(state_.sessions_mu);
+      state_.sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+  }
+
+  // Called at shutdown: an idle connection closes now; a busy one after its response.
+  void Drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->draining_ = true;
+      if (self->reading_ && !self->parser_->got_some() && self->buffer_.size() == 0) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.cancel();
+      }
+    });
+  }
+
+ private:
+  void DoRead() {
+    if (draining_) return DoClose();
+    parser_.emplace();
+    parser_->body_limit(state_.options.max_request_body_bytes);
+    parser_->header_limit(state_.options.max_header_bytes);
+    reading_ = true;
+    stream_.expires_after(state_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
+      return DoClose();
+    }
+    if (ec) {
+      // The request can't be read to its end, so the connection can't be reused.
+      http_api::Response r;
+      if (ec == http::error::body_limit) {
+        r = http_api::ErrorResponse(413, "too_large",
+                                    "request body exceeds the limit of " +
+                                        std::to_string(state_.options.max_request_body_bytes) +
+                                        " bytes (limits.max_request_body_bytes)");
+      } else if (ec == http::error::header_limit) {
+        r = http_api::ErrorResponse(413, "too_large", "request line and headers exceed " +
+                                                          std::to_string(state_.options.max_header_bytes) +
+                                                          " bytes");
+      } else {
+        if (!parser_->got_some()) return DoClose();
+        r = http_api::ErrorResponse(400, "bad_request", "malformed HTTP request: " + ec.message());
+      }
+      return Send(std::move(r), /*keep_alive=*/false, /*head=*/false);
+    }
+
+    http::request<http::string_body> req = parser_->release();
+    http_api::Request request;
+    request.method = MethodOf(req.method());
+    request.target.assign(req.target().data(), req.target().size());
+    if (auto it = req.find(http::field::content_type); it != req.end()) {
+      request.content_type.assign(it->value().data(), it->value().size());
+    }
+    request.body = std::move(req.body());
+    http_api::Response response = state_.router.Handle(request);
+    const bool keep_alive = req.keep_alive() && !draining_ &&
+                            !state_.draining.load(std::memory_order_relaxed);
+    Send(std::move(response), keep_alive, request.method == http_api::Method::kHead);
+  }
+
+  void Send(http_api::Response&& response, bool keep_alive, bool head) {
+    response_ = std::move(response);
+    res_ = {};
+    res_.version(11);
+    res_.result(response_.status);
+    res_.set(http::field::server, "tiercache");
+    if (!response_.content_type.empty()) res_.set(http::field::content_type, response_.content_type);
+    for (const auto& [name, value] : response_.headers) res_.set(name, value);
+    const std::string_view payload = response_.payload();
+    res_.keep_alive(keep_alive);
+    if (head) {
+      res_.content_length(payload.size());
+    } else {
+      res_.body() = http::span_body<const char>::value_type(payload.data(), payload.size());
+      res_.prepare_payload();
+    }
+    if (response_.status == 204) res_.content_length(boost::none);
+    stream_.expires_after(state_.options.idle_timeout);
+    if (head) {
+      serializer_.emplace(res_);
+      http::async_write_header(stream_, *serializer_,
+                               beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
+                                                         keep_alive));
+      return;
+    }
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
+    serializer_.reset();
+    response_ = {};
+    if (ec || !keep_alive) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  ServerState& state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http_api::Response response_;  // owns the bytes res_ points at until the write ends
+  http::response<http::span_body<const char>> res_;
+  std::optional<http::response_serializer<http::span_body<const char>>> serializer_;
+  bool reading_ = false;
+  bool draining_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, ServerState& state)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+        state_(state) {}
+
+  Status Listen(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
+                                 std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void Start() {
+    net::dispatch(acceptor_.get_executor(),
+                  beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
+  }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->retry_timer_.cancel();
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Typically out of file descriptors: back off briefly instead of spinning.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      retry_timer_.expires_after(std::chrono::milliseconds(50));
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->DoAccept();
+      });
+      return;
+    }
+    state_.connections.accepted.fetch_add(1, std::memory_order_relaxed);
+    const auto open = state_.connections.open.load(std::memory_order_relaxed);
+    if (open >= 0 && static_cast<uint64_t>(open) >= state_.options.max_connections) {
+      Reject(std::move(socket));
+    } else {
+      beast::error_code opt_ec;
+      socket.set_option(tcp::no_delay(true), opt_ec);
+      std::make_shared<Session>(std::move(socket), state_)->Start();
+    }
+    DoAccept();
+  }
+
+  // Over the connection limit: a best-effort 503 without blocking, then close.
+  void Reject(tcp::socket socket) {
+    state_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
+    static const std::string kResponse = [] {
+      const std::string body =
+          R"({"error":{"code":"too_many_connections","message":"connection limit reached (server.max_connections)"}})";
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Connection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(net::buffer(kResponse), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+  ServerState& state_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions options, const http_api::Router& router, ConnectionMetrics& connections)
+      : state{std::move(options), router, connections},
+        ioc(static_cast<int>(std::max(1u, state.options.io_threads))) {}
+
+  // state outlives ioc: handlers still queued when ioc is destroyed own sessions whose
+  // destructors unregister from state.
+  ServerState state;
+  net::io_context ioc;
+  std::shared_ptr<Listener> listener;
+  std::vector<std::thread> threads;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, const http_api::Router& router,
+                       ConnectionMetrics& connections)
+    : impl_(std::make_unique<Impl>(std::move(options), router, connections)) {}
+
+HttpServer::~HttpServer() {
+  if (!impl_->threads.empty()) Shutdown(std::chrono::seconds(0));
+}
+
+Status HttpServer::Start() {
+  const auto& options = impl_->state.options;
+  beast::error_code ec;
+  tcp::endpoint endpoint(net::ip::make_address(options.host, ec), options.port);
+  if (ec) {
+    // Not a literal address: resolve the name (e.g. "localhost") to its first address.
+    tcp::resolver resolver(impl_->ioc);
+    auto results = resolver.resolve(options.host, std::to_string(options.port),
+                                    tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return Status::Unavailable("cannot resolve HTTP listen host '" + options.host +
+                                 "': " + (ec ? ec.message() : "no address"));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->state);
+  if (Status s = impl_->listener->Listen(endpoint); !s.ok()) return s;
+  impl_->listener->Start();
+  const unsigned n = std::max(1u, impl_->state.options.io_threads);
+  for (unsigned i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Shutdown(Duration timeout) {
+  if (impl_->threads.empty()) return;
+  impl_->state.draining.store(true);
+  if (impl_->listener) impl_->listener->Stop();
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(impl_->state.sessions_mu);
+    for (auto& [ptr, weak] : impl_->state.sessions) {
+      if (auto s = weak.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  for (auto& s : sessions) s->Drain();
+  sessions.clear();
+
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->state.connections.open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto left = impl_->state.connections.open.load();
+  if (left > 0) spdlog::warn("http: {} connections still open at shutdown; closing them", left);
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+uint16_t HttpServer::port() const { return impl_->listener ? impl_->listener->port() : 0; }
+
+}  // namespace tiercache

@@ -1,0 +1,22 @@
+#include "server/http_status_map.h"
+
+namespace tiercache::http_api {
+
+unsigned HttpStatusOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kTooLarge: return 413;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+Response ErrorResponse(const Status& status) {
+  return ErrorResponse(HttpStatusOf(status.code()), StatusCodeName(status.code()),
+                       status.message());
+}
+
+}  // namespace tiercache::http_api

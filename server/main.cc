@@ -1,0 +1,202 @@
+// tiercached: loads the config, builds the L1 store and the service facade, starts the
+// HTTP and gRPC front ends, and runs until SIGTERM or SIGINT, then drains and exits 0.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "config/config.h"
+#include "config/config_loader.h"
+#include "core/cache_service.h"
+#include "core/l1_store.h"
+#include "server/grpc_server.h"
+#include "server/http_router.h"
+#include "server/http_server.h"
+#include "server/logging.h"
+#include "server/routes.h"
+
+namespace tiercache {
+namespace {
+
+constexpr size_t kSweepBudgetPerShard = 4096;
+
+// Applies TIERCACHE_*_LISTEN, then the flags, over the config's listen addresses.
+void ApplyListenOverrides(config::Config& cfg, const std::string& http_flag,
+                          const std::string& grpc_flag) {
+  const auto apply = [](config::ListenAddress& target, const char* env, const std::string& flag,
+                        std::string_view flag_name) {
+    if (const char* value = std::getenv(env); value && *value) {
+      try {
+        target = config::ParseListenAddress(value);
+      } catch (const config::ConfigError& e) {
+        throw config::ConfigError(std::string(env) + ": " + e.what());
+      }
+    }
+    if (!flag.empty()) {
+      try {
+        target = config::ParseListenAddress(flag);
+      } catch (const config::ConfigError& e) {
+        throw config::ConfigError(std::string(flag_name) + ": " + e.what());
+      }
+    }
+  };
+  apply(cfg.server.http_listen, "TIERCACHE_HTTP_LISTEN", http_flag, "--http-listen");
+  apply(cfg.server.grpc_listen, "TIERCACHE_GRPC_LISTEN", grpc_flag, "--grpc-listen");
+}
+
+// Reclaims expired entries nobody touches, so memory follows expiry even when idle.
+class ExpirySweeper {
+ public:
+  ExpirySweeper(L1Store& store, Duration interval)
+      : thread_([&store, interval](std::stop_token stop) {
+          std::mutex mu;
+          std::condition_variable_any cv;
+          std::unique_lock lock(mu);
+          while (!cv.wait_for(lock, stop, interval, [] { return false; })) {
+            store.ReclaimExpired(kSweepBudgetPerShard);
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
+int Run(const config::Config& cfg) {
+  const unsigned io_threads =
+      cfg.server.io_threads > 0 ? cfg.server.io_threads
+                                : std::max(1u, std::thread::hardware_concurrency());
+
+  L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System());
+  CacheService service(cfg.limits, cfg.strategies, l1, Clock::System());
+  std::atomic<bool> ready{false};
+
+  http_api::Router router;
+  http_api::RegisterKeyRoutes(router, service);
+  http_api::RegisterAdminRoutes(router, service, ready);
+
+  HttpServerOptions http_options;
+  http_options.host = cfg.server.http_listen.host;
+  http_options.port = cfg.server.http_listen.port;
+  http_options.io_threads = io_threads;
+  http_options.max_connections = cfg.server.max_connections;
+  http_options.idle_timeout = cfg.server.idle_timeout;
+  http_options.max_request_body_bytes = cfg.limits.max_request_body_bytes;
+  // A maximal key, fully percent-encoded, must fit in the request line.
+  http_options.max_header_bytes =
+      static_cast<uint32_t>(std::max<uint64_t>(16 * 1024, 3 * cfg.limits.max_key_bytes + 8192));
+  HttpServer http(http_options, router, service.connection_metrics(Frontend::kHttp));
+
+  GrpcServerOptions grpc_options;
+  grpc_options.address = cfg.server.grpc_listen.ToString();
+  grpc_options.max_message_bytes = cfg.limits.max_request_body_bytes;
+  grpc_options.idle_timeout = cfg.server.idle_timeout;
+  GrpcServer grpc(grpc_options, service);
+
+  if (Status s = http.Start(); !s.ok()) {
+    spdlog::error("http: {}", s.message());
+    return 1;
+  }
+  if (Status s = grpc.Start(); !s.ok()) {
+    spdlog::error("grpc: {}", s.message());
+    http.Shutdown(Duration::zero());
+    return 1;
+  }
+  ExpirySweeper sweeper(l1, cfg.l1.sweep_interval);
+
+  ready.store(true, std::memory_order_release);
+  spdlog::info("tiercached {} serving HTTP on {} and gRPC on {} ({} I/O threads, L1: {} shards, "
+               "{} entries, {} bytes)",
+               TIERCACHE_VERSION, cfg.server.http_listen.ToString(),
+               cfg.server.grpc_listen.ToString(), io_threads, l1.shard_count(),
+               cfg.l1.max_entries, cfg.l1.max_bytes);
+  sd_notify(0, "READY=1\nSTATUS=serving");
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+
+  spdlog::info("received {}, draining (up to {:.1f} s)", strsignal(signal_number),
+               ToSeconds(cfg.server.shutdown_timeout));
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
+  ready.store(false, std::memory_order_release);
+  std::thread grpc_stop([&] { grpc.Shutdown(cfg.server.shutdown_timeout); });
+  http.Shutdown(cfg.server.shutdown_timeout);
+  grpc_stop.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tiercache
+
+int main(int argc, char** argv) {
+  using namespace tiercache;
+
+  CLI::App app{"tiercached: multi-tier cache server (L1 memory, Redis, PostgreSQL)"};
+  std::string config_path;
+  std::string check_path;
+  std::string http_listen;
+  std::string grpc_listen;
+  bool version = false;
+  app.add_option("--config", config_path,
+                 "YAML config file; without it the embedded default runs (L1 only, "
+                 "HTTP 127.0.0.1:8080, gRPC 127.0.0.1:50051)");
+  app.add_option("--check-config", check_path, "Validate FILE, print the result, exit 0 or 1");
+  app.add_option("--http-listen", http_listen,
+                 "HTTP listen address HOST:PORT (overrides the config and TIERCACHE_HTTP_LISTEN)");
+  app.add_option("--grpc-listen", grpc_listen,
+                 "gRPC listen address HOST:PORT (overrides the config and TIERCACHE_GRPC_LISTEN)");
+  app.add_flag("--version", version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "tiercached " << TIERCACHE_VERSION << "\n";
+    return 0;
+  }
+  if (!check_path.empty()) {
+    try {
+      config::LoadConfigFile(check_path);
+      std::cout << check_path << ": OK\n";
+      return 0;
+    } catch (const config::ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  config::Config cfg;
+  try {
+    if (!config_path.empty()) cfg = config::LoadConfigFile(config_path);
+    ApplyListenOverrides(cfg, http_listen, grpc_listen);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "tiercached: " << e.what() << "\n";
+    return 1;
+  }
+  SetUpLogging(cfg.logging.level,
+               cfg.logging.format == config::LogFormat::kJson ? LogStyle::kJson : LogStyle::kText);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask
+  // and only Run's sigwait receives them. A peer closing a socket must not kill us.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    return Run(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}

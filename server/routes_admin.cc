@@ -1,0 +1,127 @@
+#include <nlohmann/json.hpp>
+
+#include "server/http_status_map.h"
+#include "server/routes.h"
+#include "server/status_json.h"
+
+namespace tiercache::http_api {
+
+namespace {
+
+Response JsonResponse(unsigned status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+Response BadRequest(std::string_view message) {
+  return ErrorResponse(400, "invalid_argument", message);
+}
+
+// Parses a JSON request body; the error response says where parsing failed.
+std::variant<nlohmann::json, Response> ParseJsonBody(const Request& req) {
+  if (!req.content_type.empty() && !req.content_type.starts_with("application/json")) {
+    return ErrorResponse(415, "unsupported_media_type",
+                         "expected Content-Type application/json, got " + req.content_type);
+  }
+  try {
+    nlohmann::json doc = nlohmann::json::parse(req.body);
+    if (!doc.is_object()) return ErrorResponse(400, "malformed_json", "expected a JSON object");
+    return doc;
+  } catch (const nlohmann::json::parse_error& e) {
+    return ErrorResponse(400, "malformed_json", e.what());
+  }
+}
+
+// Reads a JSON array of strings into `out`; an error message if it is anything else.
+std::optional<std::string> ReadStringArray(const nlohmann::json& value, std::string_view field,
+                                           std::vector<std::string>& out) {
+  if (!value.is_array()) return std::string(field) + " must be an array of strings";
+  for (const auto& item : value) {
+    if (!item.is_string()) return std::string(field) + " must be an array of strings";
+    out.push_back(item.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+Response Invalidate(CacheService& service, const Request& req) {
+  auto parsed = ParseJsonBody(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return std::move(*error);
+  const auto& doc = std::get<nlohmann::json>(parsed);
+
+  InvalidateRequest request;
+  std::optional<std::string> model;
+  for (const auto& [field, value] : doc.items()) {
+    if (field == "keys" || field == "tags") {
+      auto& out = field == "keys" ? request.keys : request.tags;
+      if (auto error = ReadStringArray(value, field, out)) return BadRequest(*error);
+    } else if (field == "pattern") {
+      if (!value.is_string()) return BadRequest("pattern must be a string");
+      request.pattern = value.get<std::string>();
+    } else if (field == "model") {
+      if (!value.is_string()) return BadRequest("model must be a string");
+      model = value.get<std::string>();
+    } else if (field == "instance_id" || field == "event") {
+      // Only meaningful with a model; checked below.
+    } else {
+      return BadRequest("unknown field '" + field +
+                        "' (expected keys, tags, pattern, model, instance_id, event)");
+    }
+  }
+  if (model) {
+    // No model rules are configured in this server, so no model can be invalidated;
+    // refusing the whole request keeps "bad input changes nothing".
+    return ErrorResponse(404, "unknown_model", "no invalidation rule for model '" + *model + "'");
+  }
+  if (doc.contains("instance_id") || doc.contains("event")) {
+    return BadRequest("instance_id and event need a model");
+  }
+
+  auto result = service.Invalidate(Frontend::kHttp, request);
+  if (!result.ok()) return ErrorResponse(result.status());
+  nlohmann::json body = {
+      {"invalidated", result->total()},
+      {"by_keys", result->by_keys},
+      {"by_tags", result->by_tags},
+      {"by_pattern", result->by_pattern},
+  };
+  return JsonResponse(200, body.dump());
+}
+
+}  // namespace
+
+void RegisterAdminRoutes(Router& router, CacheService& service,
+                         const std::atomic<bool>& ready) {
+  router.Add(Method::kPost, "/v1/invalidate",
+             [&service](Request& req, std::string_view) { return Invalidate(service, req); });
+
+  router.Add(Method::kPost, "/v1/clear", [&service](Request&, std::string_view) {
+    auto removed = service.Clear(Frontend::kHttp);
+    if (!removed.ok()) return ErrorResponse(removed.status());
+    return JsonResponse(200, nlohmann::json{{"removed", removed.value()}}.dump());
+  });
+
+  router.Add(Method::kGet, "/v1/status", [&service](Request&, std::string_view) {
+    return JsonResponse(200, StatusToJson(service.GetStatus(Frontend::kHttp)));
+  });
+
+  router.Add(Method::kGet, "/metrics", [&service](Request&, std::string_view) {
+    Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = service.RenderMetrics();
+    return r;
+  });
+
+  router.Add(Method::kGet, "/healthz", [](Request&, std::string_view) {
+    return JsonResponse(200, R"({"status":"ok"})");
+  });
+
+  router.Add(Method::kGet, "/readyz", [&ready](Request&, std::string_view) {
+    if (ready.load(std::memory_order_acquire)) return JsonResponse(200, R"({"status":"ready"})");
+    return ErrorResponse(503, "not_ready", "the server is starting or shutting down");
+  });
+}
+
+}  // namespace tiercache::http_api

@@ -1,0 +1,105 @@
+#include <charconv>
+#include <cmath>
+
+#include "server/http_status_map.h"
+#include "server/routes.h"
+#include "server/url.h"
+
+namespace tiercache::http_api {
+
+namespace {
+
+Response BadRequest(std::string_view message) {
+  return ErrorResponse(400, "invalid_argument", message);
+}
+
+std::optional<double> ParseSeconds(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::vector<std::string> SplitTags(std::string_view text) {
+  std::vector<std::string> tags;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    tags.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text = text.substr(comma + 1);
+  }
+  return tags;
+}
+
+// Parses the query of a PUT into `request`; an error response if it is malformed.
+std::optional<Response> ParsePutQuery(std::string_view query, SetRequest& request) {
+  auto params = ParseQuery(query);
+  if (!params) return BadRequest("malformed percent-encoding in the query string");
+  for (auto& [name, value] : *params) {
+    if (name == "ttl") {
+      const auto seconds = ParseSeconds(value);
+      if (!seconds) return BadRequest("ttl must be a number of seconds, got '" + value + "'");
+      if (*seconds <= 0) return BadRequest("ttl must be greater than 0");
+      request.ttl = Seconds(*seconds);
+    } else if (name == "tags") {
+      request.tags = SplitTags(value);
+    } else if (name == "strategy") {
+      if (value == "ttl") {
+        request.strategy = StrategyKind::kTtl;
+      } else if (value == "adaptive") {
+        request.strategy = StrategyKind::kAdaptive;
+      } else {
+        return BadRequest("strategy must be 'ttl' or 'adaptive', got '" + value + "'");
+      }
+    } else {
+      return BadRequest("unknown query parameter '" + name + "' (expected ttl, tags, strategy)");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void RegisterKeyRoutes(Router& router, CacheService& service) {
+  router.Add(Method::kGet, "/v1/keys/", [&service](Request& req, std::string_view rest) {
+    auto key = PercentDecode(rest);
+    if (!key) return BadRequest("malformed percent-encoding in the key");
+    auto hit = service.Get(Frontend::kHttp, *key);
+    if (!hit.ok()) return ErrorResponse(hit.status());
+    Response r;
+    r.content_type = "application/octet-stream";
+    r.shared_body = std::move(hit->value);
+    const auto ttl = std::chrono::ceil<std::chrono::seconds>(hit->ttl_left).count();
+    r.headers.emplace_back("X-Cache-Tier", std::string(hit->tier));
+    r.headers.emplace_back("X-Cache-TTL", std::to_string(ttl));
+    return r;
+  });
+
+  router.Add(Method::kPut, "/v1/keys/", [&service](Request& req, std::string_view rest) {
+    auto key = PercentDecode(rest);
+    if (!key) return BadRequest("malformed percent-encoding in the key");
+    SetRequest set;
+    set.key = std::move(*key);
+    if (auto error = ParsePutQuery(SplitTarget(req.target).second, set)) return *error;
+    set.value = std::move(req.body);
+    const Status s = service.Set(Frontend::kHttp, std::move(set));
+    if (!s.ok()) return ErrorResponse(s);
+    Response r;
+    r.status = 204;
+    return r;
+  });
+
+  router.Add(Method::kDelete, "/v1/keys/", [&service](Request&, std::string_view rest) {
+    auto key = PercentDecode(rest);
+    if (!key) return BadRequest("malformed percent-encoding in the key");
+    const Status s = service.Delete(Frontend::kHttp, *key);
+    if (!s.ok()) return ErrorResponse(s);
+    Response r;
+    r.status = 204;
+    return r;
+  });
+}
+
+}  // namespace tiercache::http_api

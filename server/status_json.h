@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+
+#include "core/cache_service.h"
+
+namespace tiercache {
+
+// The status document of GET /v1/status and of the gRPC Status reply's `json` field.
+std::string StatusToJson(const ServiceStatus& status);
+
+}  // namespace tiercache
