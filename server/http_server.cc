@@ -40,6 +40,9 @@ class Session;
 // What every session shares: options, router, counters, and the registry used to
 // reach idle connections at shutdown.
 struct ServerState {
+  ServerState(HttpServerOptions o, const http_api::Router& r, ConnectionMetrics& c)
+      : options(std::move(o)), router(r), connections(c) {}
+
   HttpServerOptions options;
   const http_api::Router& router;
   ConnectionMetrics& connections;
@@ -257,7 +260,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     state_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
     static const std::string kResponse = [] {
       const std::string body =
-          R"({"error":{"code":"too_many_connections","message":"connection limit reached (server.max_connections)"}})";
+          R"json({"error":{"code":"too_many_connections","message":"connection limit reached (server.max_connections)"}})json";
       return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
              "Connection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;

@@ -58,7 +58,8 @@ class ExpirySweeper {
           std::mutex mu;
           std::condition_variable_any cv;
           std::unique_lock lock(mu);
-          while (!cv.wait_for(lock, stop, interval, [] { return false; })) {
+          // wait_for returns the predicate's value, false on timeout and on stop alike.
+          while (!cv.wait_for(lock, stop, interval, [&stop] { return stop.stop_requested(); })) {
             store.ReclaimExpired(kSweepBudgetPerShard);
           }
         }) {}

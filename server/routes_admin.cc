@@ -1,4 +1,5 @@
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "server/http_status_map.h"
 #include "server/routes.h"
@@ -22,7 +23,10 @@ Response BadRequest(std::string_view message) {
 
 // Parses a JSON request body; the error response says where parsing failed.
 std::variant<nlohmann::json, Response> ParseJsonBody(const Request& req) {
-  if (!req.content_type.empty() && !req.content_type.starts_with("application/json")) {
+  // curl -d sends form encoding by default; its body is still the JSON the user typed.
+  const std::string_view type = req.content_type;
+  if (!type.empty() && !type.starts_with("application/json") &&
+      !type.starts_with("application/x-www-form-urlencoded")) {
     return ErrorResponse(415, "unsupported_media_type",
                          "expected Content-Type application/json, got " + req.content_type);
   }

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "config/config_error.h"
+#include "config/listen_address.h"
+#include "core/clock.h"
+#include "core/l1_options.h"
+#include "core/limits.h"
+#include "core/strategy_options.h"
+
+namespace tiercache::config {
+
+// The `server:` section: how the front ends accept connections.
+struct ServerConfig {
+  // Where the HTTP/REST front end listens. Loopback by default, so that a fresh install is
+  // not reachable from the network until an operator chooses an address.
+  ListenAddress http_listen{"127.0.0.1", 8080};
+  // Where the gRPC front end listens; loopback by default for the same reason.
+  ListenAddress grpc_listen{"127.0.0.1", 50051};
+  // Threads running the front ends' I/O. 0 means one per CPU core, which suits a host that
+  // runs tiercached alone; set fewer to leave cores to neighbours. At most 256.
+  unsigned io_threads = 0;
+  // Open connections allowed per front end; more are refused, which bounds memory and file
+  // descriptors at the cost of turning clients away under a connection storm. At least 1.
+  uint64_t max_connections = 10000;
+  // A keep-alive connection with no request for this long is closed. Shorter frees idle
+  // sockets sooner; longer saves clients reconnecting.
+  Duration idle_timeout = std::chrono::seconds(60);
+  // How long a graceful shutdown waits for in-flight requests (and write-behind queues)
+  // before closing connections anyway.
+  Duration shutdown_timeout = std::chrono::seconds(10);
+};
+
+enum class LogFormat : uint8_t {
+  kText,  // one human-readable line per event
+  kJson,  // one JSON object per line, for log collectors
+};
+
+// The `logging:` section.
+struct LoggingConfig {
+  // Least severe level logged: trace, debug, info, warn, error, critical or off.
+  std::string level = "info";
+  // How each event is written; json suits log collectors, text suits people.
+  LogFormat format = LogFormat::kText;
+};
+
+// The whole daemon configuration, as read from one YAML file. Default-constructed it is the
+// embedded default that `tiercached` runs without --config: L1 only, HTTP on
+// 127.0.0.1:8080, gRPC on 127.0.0.1:50051. Sections owned by core reuse core's option
+// structs, so each component takes its own `const XOptions&` and never sees YAML.
+struct Config {
+  ServerConfig server;         // `server:`
+  Limits limits;               // `limits:`
+  L1Options l1;                // `l1:`
+  StrategyOptions strategies;  // `strategies:`
+  LoggingConfig logging;       // `logging:`
+};
+
+}  // namespace tiercache::config

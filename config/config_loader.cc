@@ -1,0 +1,447 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/units.h"
+
+namespace tiercache::config {
+namespace {
+
+// A setting as written in the file.
+struct Item {
+  YAML::Node key;    // undefined for the document itself
+  YAML::Node value;  // the setting's value, or a whole section
+  std::string name;  // the key, e.g. "io_threads"
+  std::string path;  // the dotted name used in messages, e.g. "server.io_threads"
+};
+
+// How to read one key of a section into its place in the Config.
+struct Field {
+  std::string_view name;
+  std::function<void(const Item&)> parse;
+};
+
+std::string Join(const std::vector<Field>& fields) {
+  std::string names;
+  for (const Field& field : fields) {
+    if (!names.empty()) names += ", ";
+    names += field.name;
+  }
+  return names;
+}
+
+// What a node is, for "expected X, got Y".
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
+  }
+}
+
+// The shortest text that reads back as `value` ("0.1", "1000").
+std::string FormatNumber(double value) {
+  char buffer[32];
+  const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, written.ptr);
+}
+
+// Reads one YAML document into a Config, validating as it goes. Throws ConfigError at the
+// first problem, positioned at the node responsible.
+class Loader {
+ public:
+  explicit Loader(std::string_view source_name) : source_name_(source_name) {}
+
+  Config Load(std::string_view yaml) {
+    Config config;
+    try {
+      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+      if (documents.empty()) return config;  // empty or only comments: the default config
+      for (size_t i = 1; i < documents.size(); ++i) {
+        // A trailing "---" is harmless; a second document would be silently ignored.
+        if (!documents[i].IsNull()) {
+          FailAt(documents[i].Mark(), "expected one YAML document, found another");
+        }
+      }
+      ReadDocument(Item{YAML::Node(), documents[0], "", ""}, config);
+    } catch (const YAML::ParserException& e) {
+      FailAt(e.mark, "YAML syntax error: " + e.msg);
+    } catch (const YAML::Exception& e) {
+      // Not expected once parsing succeeded, but yaml-cpp must not escape as a foreign type.
+      FailAt(e.mark, "YAML error: " + e.msg);
+    }
+    return config;
+  }
+
+ private:
+  [[noreturn]] void FailAt(const YAML::Mark& mark, const std::string& message) const {
+    std::string where(source_name_);
+    // yaml-cpp counts from 0; editors and compilers count from 1.
+    if (!mark.is_null()) {
+      where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    throw ConfigError(where + ": " + message);
+  }
+
+  // The node an error about `item` points at. yaml-cpp gives an empty value ("key:") the
+  // position of whatever follows it, so such errors point at the key instead.
+  static const YAML::Node& Anchor(const Item& item) {
+    if (item.key.IsDefined() && (!item.value.IsDefined() || item.value.IsNull())) return item.key;
+    return item.value;
+  }
+
+  // An error in one setting: "FILE:LINE:COLUMN: server.io_threads: message".
+  [[noreturn]] void Fail(const Item& item, const std::string& message) const {
+    FailAt(Anchor(item).Mark(), item.path.empty() ? message : item.path + ": " + message);
+  }
+
+  // An error in a rule between settings of one section, pointing at the first of `names`
+  // that the file sets (the rule cannot fail on defaults alone), else at the section.
+  [[noreturn]] void FailBetween(const std::vector<Item>& present, const Item& section,
+                                std::initializer_list<std::string_view> names,
+                                const std::string& message) const {
+    for (std::string_view name : names) {
+      for (const Item& item : present) {
+        if (item.name == name) FailAt(Anchor(item).Mark(), message);
+      }
+    }
+    FailAt(Anchor(section).Mark(), message);
+  }
+
+  // Reads the keys of a map section through `fields`; an absent or empty section keeps
+  // every default. Returns the settings the file contains, for rules between them.
+  std::vector<Item> ReadSection(const Item& section, const std::vector<Field>& fields) const {
+    std::vector<Item> present;
+    if (!section.value.IsDefined() || section.value.IsNull()) return present;
+    const std::string where =
+        section.path.empty() ? "at the top level" : "in '" + section.path + "'";
+    if (!section.value.IsMap()) {
+      Fail(section, "expected a map" +
+                        std::string(section.path.empty() ? " at the top level" : "") +
+                        " (with keys " + Join(fields) + "), got " + Describe(section.value));
+    }
+    for (const auto& entry : section.value) {
+      const YAML::Node& key = entry.first;
+      if (!key.IsScalar()) {
+        FailAt(key.Mark(), "expected a key name " + where + ", got " + Describe(key));
+      }
+      const std::string& name = key.Scalar();
+      const Field* field = nullptr;
+      for (const Field& candidate : fields) {
+        if (candidate.name == name) field = &candidate;
+      }
+      if (field == nullptr) {
+        FailAt(key.Mark(),
+               "unknown key '" + name + "' " + where + " (expected one of: " + Join(fields) + ")");
+      }
+      for (const Item& seen : present) {
+        // yaml-cpp keeps both copies of a repeated key; which one wins would be a guess.
+        if (seen.name == name) FailAt(key.Mark(), "duplicate key '" + name + "' " + where);
+      }
+      Item item{key, entry.second, name, section.path.empty() ? name : section.path + "." + name};
+      field->parse(item);
+      present.push_back(std::move(item));
+    }
+    return present;
+  }
+
+  // --- Scalars -------------------------------------------------------------------------
+
+  const std::string& Scalar(const Item& item, std::string_view expected) const {
+    if (!item.value.IsScalar()) {
+      Fail(item, "expected " + std::string(expected) + ", got " + Describe(item.value));
+    }
+    return item.value.Scalar();
+  }
+
+  template <typename T>
+  T Check(const Item& item, Result<T> result) const {
+    if (!result.ok()) Fail(item, result.status().message());
+    return std::move(result).value();
+  }
+
+  uint64_t Count(const Item& item) const {
+    return Check(item, ParseCount(Scalar(item, "a non-negative integer")));
+  }
+
+  uint64_t Size(const Item& item) const { return Check(item, ParseSize(Scalar(item, "a size"))); }
+
+  Duration DurationOf(const Item& item) const {
+    return Check(item, ParseDuration(Scalar(item, "a duration")));
+  }
+
+  double Number(const Item& item) const {
+    const std::string& text = Scalar(item, "a number");
+    double value = 0;
+    const std::from_chars_result parsed =
+        std::from_chars(text.data(), text.data() + text.size(), value);
+    // from_chars also reads "inf" and "nan", which no setting can mean.
+    if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size() ||
+        !std::isfinite(value)) {
+      Fail(item, "expected a number, got " + Describe(item.value));
+    }
+    return value;
+  }
+
+  std::string OneOf(const Item& item, std::initializer_list<std::string_view> choices) const {
+    std::string list;
+    for (std::string_view choice : choices) {
+      list += (list.empty() ? "" : ", ") + std::string(choice);
+    }
+    const std::string& text = Scalar(item, "one of: " + list);
+    for (std::string_view choice : choices) {
+      if (text == choice) return text;
+    }
+    Fail(item, "expected one of: " + list + "; got " + Describe(item.value));
+  }
+
+  ListenAddress Address(const Item& item) const {
+    const std::string& text = Scalar(item, "host:port");
+    try {
+      return ParseListenAddress(text);
+    } catch (const ConfigError& e) {
+      Fail(item, e.what());
+    }
+  }
+
+  uint64_t PositiveCount(const Item& item) const {
+    const uint64_t value = Count(item);
+    if (value == 0) Fail(item, "must be greater than 0");
+    return value;
+  }
+
+  uint64_t PositiveSize(const Item& item) const {
+    const uint64_t value = Size(item);
+    if (value == 0) Fail(item, "must be greater than 0");
+    return value;
+  }
+
+  Duration PositiveDuration(const Item& item) const {
+    const Duration value = DurationOf(item);
+    if (value <= Duration::zero()) Fail(item, "must be greater than 0");
+    return value;
+  }
+
+  // --- Sections ------------------------------------------------------------------------
+
+  void ReadDocument(const Item& document, Config& config) const {
+    std::vector<Item> l1_present;
+    std::vector<Item> strategies_present;
+    ReadSection(document,
+                {
+                    {"server", [&](const Item& item) { ReadServer(item, config.server); }},
+                    {"limits", [&](const Item& item) { ReadLimits(item, config.limits); }},
+                    {"l1", [&](const Item& item) { l1_present = ReadL1(item, config.l1); }},
+                    {"strategies",
+                     [&](const Item& item) {
+                       strategies_present = ReadStrategies(item, config.strategies);
+                     }},
+                    {"logging", [&](const Item& item) { ReadLogging(item, config.logging); }},
+                });
+    // Expiry times are nanoseconds on a 64-bit steady clock (about 292 years): the longest
+    // lifetime L1 can be asked for, max_timeout x ttl_factor, must stay well inside it.
+    constexpr double kMaxL1LifetimeSeconds = 100 * 365.25 * 86400;
+    const Duration longest =
+        std::max(config.strategies.max_timeout, config.strategies.adaptive.max_timeout);
+    if (config.l1.ttl_factor * ToSeconds(longest) > kMaxL1LifetimeSeconds) {
+      std::vector<Item> present = l1_present;
+      present.insert(present.end(), strategies_present.begin(), strategies_present.end());
+      FailBetween(present, document, {"ttl_factor", "max_timeout", "adaptive"},
+                  "l1.ttl_factor (" + FormatNumber(config.l1.ttl_factor) +
+                      ") x the longest timeout (" + FormatDuration(longest) +
+                      ", strategies.max_timeout or strategies.adaptive.max_timeout) must be at "
+                      "most 100 years");
+    }
+  }
+
+  void ReadServer(const Item& section, ServerConfig& server) const {
+    constexpr uint64_t kMaxIoThreads = 256;
+    ReadSection(section,
+                {
+                    {"http_listen", [&](const Item& item) { server.http_listen = Address(item); }},
+                    {"grpc_listen", [&](const Item& item) { server.grpc_listen = Address(item); }},
+                    {"io_threads",
+                     [&](const Item& item) {
+                       const uint64_t threads = Count(item);
+                       if (threads > kMaxIoThreads) {
+                         Fail(item, "must be at most " + std::to_string(kMaxIoThreads) +
+                                        " (0 = one per CPU core), got " + std::to_string(threads));
+                       }
+                       server.io_threads = static_cast<unsigned>(threads);
+                     }},
+                    {"max_connections",
+                     [&](const Item& item) { server.max_connections = PositiveCount(item); }},
+                    {"idle_timeout",
+                     [&](const Item& item) { server.idle_timeout = PositiveDuration(item); }},
+                    {"shutdown_timeout",
+                     [&](const Item& item) { server.shutdown_timeout = PositiveDuration(item); }},
+                });
+  }
+
+  void ReadLimits(const Item& section, Limits& limits) const {
+    ReadSection(
+        section,
+        {
+            {"max_key_bytes", [&](const Item& item) { limits.max_key_bytes = PositiveSize(item); }},
+            {"max_value_bytes",
+             [&](const Item& item) { limits.max_value_bytes = PositiveSize(item); }},
+            {"max_request_body_bytes",
+             [&](const Item& item) { limits.max_request_body_bytes = PositiveSize(item); }},
+            {"max_tags", [&](const Item& item) { limits.max_tags = PositiveCount(item); }},
+            {"max_tag_bytes", [&](const Item& item) { limits.max_tag_bytes = PositiveSize(item); }},
+            {"max_pattern_bytes",
+             [&](const Item& item) { limits.max_pattern_bytes = PositiveSize(item); }},
+            {"max_keys_per_request",
+             [&](const Item& item) { limits.max_keys_per_request = PositiveCount(item); }},
+        });
+  }
+
+  std::vector<Item> ReadL1(const Item& section, L1Options& l1) const {
+    constexpr uint64_t kMaxShards = 1024;
+    constexpr double kMaxTtlFactor = 1000;
+    const std::vector<Item> present = ReadSection(
+        section,
+        {
+            {"shards",
+             [&](const Item& item) {
+               const uint64_t shards = Count(item);
+               // Shard selection takes bits of the key's hash, which needs a power of two.
+               if (shards < 1 || shards > kMaxShards || (shards & (shards - 1)) != 0) {
+                 Fail(item, "must be a power of two in 1.." + std::to_string(kMaxShards) +
+                                ", got " + std::to_string(shards));
+               }
+               l1.shards = static_cast<size_t>(shards);
+             }},
+            {"max_entries", [&](const Item& item) { l1.max_entries = Count(item); }},
+            {"max_bytes", [&](const Item& item) { l1.max_bytes = PositiveSize(item); }},
+            {"ttl_factor",
+             [&](const Item& item) {
+               const double factor = Number(item);
+               if (!(factor > 0 && factor <= kMaxTtlFactor)) {
+                 Fail(item, "must be greater than 0 and at most 1000, got " + Describe(item.value));
+               }
+               l1.ttl_factor = factor;
+             }},
+            {"sweep_interval",
+             [&](const Item& item) { l1.sweep_interval = PositiveDuration(item); }},
+        });
+    // Each shard holds max_entries/shards entries; fewer entries than shards leaves shards
+    // that can hold nothing.
+    if (l1.max_entries < l1.shards) {
+      FailBetween(present, section, {"max_entries", "shards"},
+                  "l1.max_entries (" + std::to_string(l1.max_entries) +
+                      ") must be at least l1.shards (" + std::to_string(l1.shards) + ")");
+    }
+    return present;
+  }
+
+  std::vector<Item> ReadStrategies(const Item& section, StrategyOptions& strategies) const {
+    const std::vector<Item> present = ReadSection(
+        section,
+        {
+            {"default_timeout",
+             [&](const Item& item) { strategies.default_timeout = PositiveDuration(item); }},
+            {"default_strategy",
+             [&](const Item& item) {
+               strategies.default_strategy = OneOf(item, {"ttl", "adaptive"}) == "ttl"
+                                                 ? StrategyKind::kTtl
+                                                 : StrategyKind::kAdaptive;
+             }},
+            {"max_timeout",
+             [&](const Item& item) { strategies.max_timeout = PositiveDuration(item); }},
+            {"adaptive", [&](const Item& item) { ReadAdaptive(item, strategies.adaptive); }},
+        });
+    if (strategies.default_timeout > strategies.max_timeout) {
+      FailBetween(present, section, {"default_timeout", "max_timeout"},
+                  "strategies.default_timeout (" + FormatDuration(strategies.default_timeout) +
+                      ") must not exceed strategies.max_timeout (" +
+                      FormatDuration(strategies.max_timeout) + ")");
+    }
+    return present;
+  }
+
+  void ReadAdaptive(const Item& section, AdaptiveOptions& adaptive) const {
+    const std::vector<Item> present = ReadSection(
+        section, {
+                     {"base_timeout",
+                      [&](const Item& item) { adaptive.base_timeout = PositiveDuration(item); }},
+                     {"min_timeout",
+                      [&](const Item& item) { adaptive.min_timeout = PositiveDuration(item); }},
+                     {"max_timeout",
+                      [&](const Item& item) { adaptive.max_timeout = PositiveDuration(item); }},
+                 });
+    if (adaptive.min_timeout > adaptive.base_timeout) {
+      FailBetween(present, section, {"min_timeout", "base_timeout"},
+                  "strategies.adaptive.min_timeout (" + FormatDuration(adaptive.min_timeout) +
+                      ") must not exceed strategies.adaptive.base_timeout (" +
+                      FormatDuration(adaptive.base_timeout) + ")");
+    }
+    if (adaptive.base_timeout > adaptive.max_timeout) {
+      FailBetween(present, section, {"base_timeout", "max_timeout"},
+                  "strategies.adaptive.base_timeout (" + FormatDuration(adaptive.base_timeout) +
+                      ") must not exceed strategies.adaptive.max_timeout (" +
+                      FormatDuration(adaptive.max_timeout) + ")");
+    }
+  }
+
+  void ReadLogging(const Item& section, LoggingConfig& logging) const {
+    ReadSection(section, {
+                             {"level",
+                              [&](const Item& item) {
+                                // spdlog's level names, so main can hand the string straight to it.
+                                logging.level = OneOf(item, {"trace", "debug", "info", "warn",
+                                                             "error", "critical", "off"});
+                              }},
+                             {"format",
+                              [&](const Item& item) {
+                                logging.format = OneOf(item, {"text", "json"}) == "text"
+                                                     ? LogFormat::kText
+                                                     : LogFormat::kJson;
+                              }},
+                         });
+  }
+
+  std::string_view source_name_;
+};
+
+}  // namespace
+
+Config LoadConfigString(std::string_view yaml, std::string_view source_name) {
+  return Loader(source_name).Load(yaml);
+}
+
+Config LoadConfigFile(const std::string& path) {
+  const auto cannot_read = [&path](int error) {
+    return ConfigError(path + ": cannot read: " + std::strerror(error));
+  };
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (file == nullptr) throw cannot_read(errno);
+  std::string text;
+  char buffer[1 << 16];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) text.append(buffer, n);
+  // A directory opens fine and fails on the first read (EISDIR).
+  if (std::ferror(file.get())) throw cannot_read(errno);
+  return LoadConfigString(text, path);
+}
+
+}  // namespace tiercache::config

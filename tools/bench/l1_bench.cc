@@ -1,0 +1,142 @@
+// Microbenchmark of the L1 store: lookups, stores and a 90/10 mix on 100-byte values over
+// 100k keys, with one and two threads sharing one store.
+//
+//   l1_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//
+// The argument of BM_L1Get and BM_L1Mixed picks the key distribution: 0 uniform, 1 Zipf
+// (s = 0.99, rank 0 hottest). Key sequences are drawn before timing starts.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/l1_store.h"
+
+namespace {
+
+using tiercache::L1Store;
+using tiercache::Lifetime;
+
+constexpr size_t kKeys = 100'000;
+constexpr size_t kValueBytes = 100;
+constexpr size_t kSequence = size_t{1} << 16;  // pre-drawn operations per thread, reused cyclically
+constexpr double kZipfS = 0.99;
+
+struct Fixture {
+  std::vector<std::string> keys;
+  std::shared_ptr<const std::string> value;
+  std::unique_ptr<L1Store> store;
+  std::vector<double> zipf_cdf;
+
+  Fixture() {
+    keys.reserve(kKeys);
+    for (size_t i = 0; i < kKeys; ++i) keys.push_back("bench:user:" + std::to_string(i) + ":profile");
+    value = std::make_shared<const std::string>(kValueBytes, 'v');
+    tiercache::L1Options options;  // defaults: 16 shards, 1M entries, 1 GiB: everything fits
+    store = std::make_unique<L1Store>(options, tiercache::AdaptiveOptions{},
+                                      tiercache::Clock::System());
+    Lifetime life;
+    life.timeout = std::chrono::hours(24);  // never expires during a run
+    for (const auto& k : keys) store->Set(k, value, {}, life);
+    zipf_cdf.resize(kKeys);
+    double sum = 0;
+    for (size_t i = 0; i < kKeys; ++i) {
+      sum += 1.0 / std::pow(static_cast<double>(i + 1), kZipfS);
+      zipf_cdf[i] = sum;
+    }
+    for (auto& c : zipf_cdf) c /= sum;
+    zipf_cdf.back() = 1.0;
+  }
+
+  // Key indexes for one thread: uniform or Zipf, seeded by the thread index.
+  std::vector<uint32_t> Sequence(bool zipf, int thread) const {
+    std::mt19937_64 rng(12345 + static_cast<uint64_t>(thread));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::vector<uint32_t> seq(kSequence);
+    for (auto& k : seq) {
+      if (zipf) {
+        const auto it = std::upper_bound(zipf_cdf.begin(), zipf_cdf.end(), u(rng));
+        k = static_cast<uint32_t>(std::min<size_t>(it - zipf_cdf.begin(), kKeys - 1));
+      } else {
+        k = static_cast<uint32_t>(std::min<size_t>(static_cast<size_t>(u(rng) * kKeys), kKeys - 1));
+      }
+    }
+    return seq;
+  }
+};
+
+// Built once, before the first benchmark runs (thread-safe static initialisation), and
+// shared by every benchmark and thread.
+Fixture& Shared() {
+  static Fixture f;
+  return f;
+}
+
+Lifetime DayLifetime() {
+  Lifetime life;
+  life.timeout = std::chrono::hours(24);
+  return life;
+}
+
+void BM_L1Get(benchmark::State& state) {
+  Fixture& f = Shared();
+  const auto seq = f.Sequence(state.range(0) != 0, state.thread_index());
+  size_t i = 0;
+  int64_t misses = 0;
+  for (auto _ : state) {
+    auto v = f.store->Get(f.keys[seq[i++ & (kSequence - 1)]]);
+    if (!v) ++misses;
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["misses"] = benchmark::Counter(static_cast<double>(misses), benchmark::Counter::kAvgThreads);
+}
+
+void BM_L1Set(benchmark::State& state) {
+  Fixture& f = Shared();
+  const auto seq = f.Sequence(state.range(0) != 0, state.thread_index());
+  const Lifetime life = DayLifetime();
+  size_t i = 0;
+  for (auto _ : state) {
+    auto st = f.store->Set(f.keys[seq[i++ & (kSequence - 1)]], f.value, {}, life);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_L1Mixed(benchmark::State& state) {
+  Fixture& f = Shared();
+  const auto seq = f.Sequence(state.range(0) != 0, state.thread_index());
+  std::vector<uint8_t> is_set(kSequence);
+  {
+    std::mt19937 rng(777 + state.thread_index());
+    for (auto& s : is_set) s = (rng() % 10) == 0;  // 10 % SETs, 90 % GETs
+  }
+  const Lifetime life = DayLifetime();
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t j = i++ & (kSequence - 1);
+    const std::string& key = f.keys[seq[j]];
+    if (is_set[j]) {
+      auto st = f.store->Set(key, f.value, {}, life);
+      benchmark::DoNotOptimize(st);
+    } else {
+      auto v = f.store->Get(key);
+      benchmark::DoNotOptimize(v);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void Setup(const benchmark::State&) { Shared(); }
+
+BENCHMARK(BM_L1Get)->Setup(Setup)->ArgName("zipf")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_L1Set)->Setup(Setup)->ArgName("zipf")->Arg(0)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_L1Mixed)->Setup(Setup)->ArgName("zipf")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
