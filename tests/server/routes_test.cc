@@ -1,0 +1,220 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/cache_service.h"
+#include "core/l1_store.h"
+#include "server/http_router.h"
+#include "server/routes.h"
+
+namespace tiercache::http_api {
+namespace {
+
+// The router with every route, over a real facade and store on a fake clock.
+class RoutesFixture {
+ public:
+  RoutesFixture() : RoutesFixture(Limits{}) {}
+  explicit RoutesFixture(const Limits& limits)
+      : store_(L1Options{}, AdaptiveOptions{}, clock_),
+        service_(limits, StrategyOptions{}, store_, clock_) {
+    RegisterKeyRoutes(router_, service_);
+    RegisterAdminRoutes(router_, service_, ready_);
+  }
+
+  Response Call(Method method, std::string target, std::string body = {},
+                std::string content_type = {}) {
+    Request req;
+    req.method = method;
+    req.target = std::move(target);
+    req.body = std::move(body);
+    req.content_type = std::move(content_type);
+    return router_.Handle(req);
+  }
+
+  static std::string Header(const Response& r, std::string_view name) {
+    for (const auto& [n, v] : r.headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
+
+  static std::string ErrorCode(const Response& r) {
+    return nlohmann::json::parse(std::string(r.payload()))["error"]["code"].get<std::string>();
+  }
+
+  FakeClock clock_;
+  L1Store store_;
+  CacheService service_;
+  std::atomic<bool> ready_{true};
+  Router router_;
+};
+
+TEST_CASE_METHOD(RoutesFixture, "PutThenGetReturnsTheValueFromL1", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/a", "x").status == 204);
+  Response r = Call(Method::kGet, "/v1/keys/a");
+  CHECK(r.status == 200);
+  CHECK(r.payload() == "x");
+  CHECK(Header(r, "X-Cache-Tier") == "L1");
+  CHECK(Header(r, "X-Cache-TTL") == "300");
+  CHECK(r.content_type == "application/octet-stream");
+}
+
+TEST_CASE_METHOD(RoutesFixture, "KeysArePercentDecodedAndValuesBinarySafe", "[routes]") {
+  const std::string value("\0\x01\xff\r\n", 5);
+  CHECK(Call(Method::kPut, "/v1/keys/a%2Fb%20c", value).status == 204);
+  CHECK(Call(Method::kGet, "/v1/keys/a%2Fb%20c").payload() == value);
+  CHECK(store_.Get("a/b c").has_value());
+  CHECK(Call(Method::kGet, "/v1/keys/a%zz").status == 400);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "TtlQueryParameterSetsTheLifetime", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/a?ttl=1.5", "x").status == 204);
+  CHECK(Header(Call(Method::kGet, "/v1/keys/a"), "X-Cache-TTL") == "2");
+  clock_.Advance(std::chrono::milliseconds(1500));
+  CHECK(Call(Method::kGet, "/v1/keys/a").status == 404);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "BadPutParametersAreRejectedAndStoreNothing", "[routes]") {
+  for (const char* target : {"/v1/keys/a?ttl=abc", "/v1/keys/a?ttl=0", "/v1/keys/a?ttl=-1",
+                             "/v1/keys/a?ttl=nan", "/v1/keys/a?strategy=lfu",
+                             "/v1/keys/a?color=red", "/v1/keys/a?tags=x,,y"}) {
+    INFO(target);
+    Response r = Call(Method::kPut, target, "x");
+    CHECK(r.status == 400);
+    CHECK(ErrorCode(r) == "invalid_argument");
+  }
+  CHECK(store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "TagsInThePutAreInvalidatedTogether", "[routes]") {
+  Call(Method::kPut, "/v1/keys/u1?tags=user,profile", "1");
+  Call(Method::kPut, "/v1/keys/u2?tags=user", "2");
+  Call(Method::kPut, "/v1/keys/other", "3");
+  Response r = Call(Method::kPost, "/v1/invalidate", R"({"tags":["user"]})", "application/json");
+  CHECK(r.status == 200);
+  auto body = nlohmann::json::parse(std::string(r.payload()));
+  CHECK(body["invalidated"] == 2);
+  CHECK(body["by_tags"] == 2);
+  CHECK(Call(Method::kGet, "/v1/keys/other").status == 200);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "InvalidateCombinesKeysTagsAndPattern", "[routes]") {
+  Call(Method::kPut, "/v1/keys/k1", "1");
+  Call(Method::kPut, "/v1/keys/k2?tags=t", "2");
+  Call(Method::kPut, "/v1/keys/user:1:profile", "3");
+  Call(Method::kPut, "/v1/keys/user:1:settings", "4");
+  Response r = Call(Method::kPost, "/v1/invalidate",
+                    R"({"keys":["k1"],"tags":["t"],"pattern":"^user:[0-9]+:profile$"})");
+  auto body = nlohmann::json::parse(std::string(r.payload()));
+  CHECK(body["invalidated"] == 3);
+  CHECK(body["by_keys"] == 1);
+  CHECK(body["by_pattern"] == 1);
+  CHECK(Call(Method::kGet, "/v1/keys/user:1:settings").status == 200);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "MalformedInvalidationsChangeNothing", "[routes]") {
+  Call(Method::kPut, "/v1/keys/k1?tags=t", "1");
+  struct Case {
+    std::string body;
+    unsigned status;
+    std::string code;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"keys":["k1"],)", 400, "malformed_json"},
+           {R"([1,2])", 400, "malformed_json"},
+           {R"({"keys":["k1"],"pattern":"(a+"})", 400, "invalid_argument"},
+           {R"({"tags":["t"],"colour":1})", 400, "invalid_argument"},
+           {R"({"keys":"k1"})", 400, "invalid_argument"},
+           {R"({"keys":[1]})", 400, "invalid_argument"},
+           {R"({})", 400, "invalid_argument"},
+           {R"({"tags":["t"],"event":"save"})", 400, "invalid_argument"},
+           {R"({"model":"auth.User","instance_id":7})", 404, "unknown_model"},
+       }) {
+    INFO(c.body);
+    Response r = Call(Method::kPost, "/v1/invalidate", c.body);
+    CHECK(r.status == c.status);
+    CHECK(ErrorCode(r) == c.code);
+  }
+  CHECK(Call(Method::kGet, "/v1/keys/k1").status == 200);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "NonJsonContentTypeIs415", "[routes]") {
+  Response r = Call(Method::kPost, "/v1/invalidate", R"({"keys":["a"]})", "text/plain");
+  CHECK(r.status == 415);
+  CHECK(Call(Method::kPost, "/v1/invalidate", R"({"keys":["a"]})",
+             "application/json; charset=utf-8").status == 200);
+}
+
+TEST_CASE("OversizedKeyOrValueIs413WithJsonError", "[routes]") {
+  Limits limits;
+  limits.max_key_bytes = 8;
+  limits.max_value_bytes = 4;
+  RoutesFixture f(limits);
+  Response r = f.Call(Method::kPut, "/v1/keys/123456789", "x");
+  CHECK(r.status == 413);
+  CHECK(RoutesFixture::ErrorCode(r) == "too_large");
+  CHECK(f.Call(Method::kPut, "/v1/keys/k", "12345").status == 413);
+  CHECK(f.Call(Method::kGet, "/v1/keys/123456789").status == 413);
+  CHECK(f.store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "DeleteAnswers204ThenMissing404", "[routes]") {
+  Call(Method::kPut, "/v1/keys/a", "x");
+  CHECK(Call(Method::kDelete, "/v1/keys/a").status == 204);
+  Response r = Call(Method::kDelete, "/v1/keys/a");
+  CHECK(r.status == 404);
+  CHECK(ErrorCode(r) == "not_found");
+}
+
+TEST_CASE_METHOD(RoutesFixture, "UnknownRouteIs404AndWrongMethodIs405WithAllow", "[routes]") {
+  CHECK(Call(Method::kGet, "/v2/nothing").status == 404);
+  Response r = Call(Method::kPost, "/v1/keys/a");
+  CHECK(r.status == 405);
+  CHECK(Header(r, "Allow") == "GET, PUT, DELETE");
+  CHECK(Call(Method::kGet, "/v1/clear").status == 405);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "ClearReportsRemovedEntries", "[routes]") {
+  Call(Method::kPut, "/v1/keys/a", "x");
+  Call(Method::kPut, "/v1/keys/b", "y");
+  Response r = Call(Method::kPost, "/v1/clear");
+  CHECK(nlohmann::json::parse(std::string(r.payload()))["removed"] == 2);
+  CHECK(store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "StatusReportsL1Counters", "[routes]") {
+  Call(Method::kPut, "/v1/keys/a", "x");
+  Call(Method::kGet, "/v1/keys/a");
+  Call(Method::kGet, "/v1/keys/missing");
+  auto doc = nlohmann::json::parse(std::string(Call(Method::kGet, "/v1/status").payload()));
+  const auto& l1 = doc["tiers"][0];
+  CHECK(l1["name"] == "L1");
+  CHECK(l1["entries"] == 1);
+  CHECK(l1["hits"] == 1);
+  CHECK(l1["misses"] == 1);
+  CHECK(l1["hit_rate"] == 0.5);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "MetricsCountRequestsByOutcome", "[routes]") {
+  Call(Method::kPut, "/v1/keys/a", "x");
+  Call(Method::kGet, "/v1/keys/a");
+  Call(Method::kGet, "/v1/keys/a");
+  Call(Method::kGet, "/v1/keys/b");
+  Response r = Call(Method::kGet, "/metrics");
+  const std::string text(r.payload());
+  CHECK(r.content_type.starts_with("text/plain; version=0.0.4"));
+  CHECK(text.find("tiercache_requests_total{frontend=\"http\",operation=\"get\",outcome=\"hit\"} 2\n") !=
+        std::string::npos);
+  CHECK(text.find("tiercache_requests_total{frontend=\"http\",operation=\"get\",outcome=\"miss\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("tiercache_l1_entries 1\n") != std::string::npos);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "ReadinessFollowsTheReadyFlag", "[routes]") {
+  CHECK(Call(Method::kGet, "/readyz").status == 200);
+  ready_ = false;
+  CHECK(Call(Method::kGet, "/readyz").status == 503);
+  CHECK(Call(Method::kGet, "/healthz").status == 200);
+}
+
+}  // namespace
+}  // namespace tiercache::http_api
