@@ -6,7 +6,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
@@ -21,6 +20,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+// Each I/O thread runs its own io_context and owns the connections it was handed, so a
+// connection's handlers never run concurrently and need no strand; the executor type is
+// concrete, not type-erased, which keeps per-operation overhead down.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 
 namespace {
 
@@ -54,7 +61,7 @@ struct ServerState {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
+  Session(Socket&& socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
     state_.connections.open.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -66,14 +73,16 @@ class Session : public std::enable_shared_from_this<Session> {
     state_.connections.open.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // Runs on the session's own I/O thread.
   void Start() {
     {
       std::lock_guard lock(state_.sessions_mu);
       state_.sessions.emplace(this, weak_from_this());
     }
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+    DoRead();
   }
+
+  Executor executor() { return stream_.get_executor(); }
 
   // Called at shutdown: an idle connection closes now; a busy one after its response.
   void Drain() {
@@ -181,7 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   ServerState& state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -194,8 +203,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, ServerState& state)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+  Listener(std::vector<std::unique_ptr<net::io_context>>& iocs, ServerState& state)
+      : iocs_(iocs), acceptor_(iocs[0]->get_executor()), retry_timer_(iocs[0]->get_executor()),
         state_(state) {}
 
   Status Listen(const tcp::endpoint& endpoint) {
@@ -228,11 +237,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    // Connections are dealt to the I/O threads in turn.
+    net::io_context& target = *iocs_[next_++ % iocs_.size()];
+    acceptor_.async_accept(target.get_executor(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
-  void OnAccept(beast::error_code ec, tcp::socket socket) {
+  void OnAccept(beast::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // Typically out of file descriptors: back off briefly instead of spinning.
@@ -250,13 +261,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
     } else {
       beast::error_code opt_ec;
       socket.set_option(tcp::no_delay(true), opt_ec);
-      std::make_shared<Session>(std::move(socket), state_)->Start();
+      auto session = std::make_shared<Session>(std::move(socket), state_);
+      net::dispatch(session->executor(), [session] { session->Start(); });
     }
     DoAccept();
   }
 
   // Over the connection limit: a best-effort 503 without blocking, then close.
-  void Reject(tcp::socket socket) {
+  void Reject(Socket socket) {
     state_.connections.rejected.fetch_add(1, std::memory_order_relaxed);
     static const std::string kResponse = [] {
       const std::string body =
@@ -272,9 +284,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
     socket.close(ec);
   }
 
-  net::io_context& ioc_;
-  tcp::acceptor acceptor_;
-  net::steady_timer retry_timer_;
+  std::vector<std::unique_ptr<net::io_context>>& iocs_;
+  Acceptor acceptor_;
+  net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
+                            Executor>
+      retry_timer_;
+  size_t next_ = 0;
   ServerState& state_;
 };
 
@@ -282,13 +297,20 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 struct HttpServer::Impl {
   Impl(HttpServerOptions options, const http_api::Router& router, ConnectionMetrics& connections)
-      : state{std::move(options), router, connections},
-        ioc(static_cast<int>(std::max(1u, state.options.io_threads))) {}
+      : state{std::move(options), router, connections} {
+    const unsigned n = std::max(1u, state.options.io_threads);
+    for (unsigned i = 0; i < n; ++i) {
+      // Hint 1: each io_context is run by exactly one thread, so Asio can skip locking.
+      iocs.push_back(std::make_unique<net::io_context>(1));
+      work.push_back(net::make_work_guard(*iocs.back()));
+    }
+  }
 
-  // state outlives ioc: handlers still queued when ioc is destroyed own sessions whose
-  // destructors unregister from state.
+  // state outlives the io_contexts: handlers still queued when they are destroyed own
+  // sessions whose destructors unregister from state.
   ServerState state;
-  net::io_context ioc;
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<Executor>> work;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
 };
@@ -307,7 +329,7 @@ Status HttpServer::Start() {
   tcp::endpoint endpoint(net::ip::make_address(options.host, ec), options.port);
   if (ec) {
     // Not a literal address: resolve the name (e.g. "localhost") to its first address.
-    tcp::resolver resolver(impl_->ioc);
+    tcp::resolver resolver(*impl_->iocs[0]);
     auto results = resolver.resolve(options.host, std::to_string(options.port),
                                     tcp::resolver::passive, ec);
     if (ec || results.empty()) {
@@ -316,12 +338,11 @@ Status HttpServer::Start() {
     }
     endpoint = results.begin()->endpoint();
   }
-  impl_->listener = std::make_shared<Listener>(impl_->ioc, impl_->state);
+  impl_->listener = std::make_shared<Listener>(impl_->iocs, impl_->state);
   if (Status s = impl_->listener->Listen(endpoint); !s.ok()) return s;
   impl_->listener->Start();
-  const unsigned n = std::max(1u, impl_->state.options.io_threads);
-  for (unsigned i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  for (auto& ioc : impl_->iocs) {
+    impl_->threads.emplace_back([ctx = ioc.get()] { ctx->run(); });
   }
   return Status::Ok();
 }
@@ -346,7 +367,8 @@ void HttpServer::Shutdown(Duration timeout) {
   }
   const auto left = impl_->state.connections.open.load();
   if (left > 0) spdlog::warn("http: {} connections still open at shutdown; closing them", left);
-  impl_->ioc.stop();
+  impl_->work.clear();
+  for (auto& ioc : impl_->iocs) ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
 }
