@@ -15,10 +15,12 @@ struct AdaptiveOptions {
 // read often recently scores high and one read long ago decays toward zero.
 double DecayedHeat(double heat, Duration since_last_read, Duration half_life);
 
-// The lifetime an adaptive key gets after a read, given its heat (including that read):
-// base × log2(1 + heat), clamped to [min_timeout, max_timeout]. A key read once lives
-// base_timeout; a key read 100 times within a half-life lives about 6.7 × base; a key
-// whose reads have decayed below 1 lives less than base, down to min_timeout.
+// The lifetime an adaptive key gets after a read, given the heat of its earlier reads:
+// base × log2(1 + heat), clamped to [min_timeout, max_timeout]. The store uses a
+// half-life of base. A key's first read, or a read after a long idle (heat near 0), gives
+// min_timeout; a key read about once per half-life (heat 1 to 2) lives about base; a key
+// read 100 times recently lives about 6.7 × base, up to max_timeout. A new entry lives
+// base until its first read.
 Duration AdaptiveTimeout(double heat, Duration base, const AdaptiveOptions& options);
 
 }  // namespace tiercache

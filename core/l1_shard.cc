@@ -53,9 +53,13 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
     lru_.push_front(e);
   }
   if (e.adaptive_base == Duration::zero()) return;
-  e.heat = DecayedHeat(e.heat, now - e.last_read, e.adaptive_base) + 1.0;
+  // The lifetime follows the reads that came before this one: a first read, or one after
+  // a long idle, finds the heat near zero and gets min_timeout; a steady stream of reads
+  // pushes it toward max_timeout.
+  const double earlier = DecayedHeat(e.heat, now - e.last_read, e.adaptive_base);
+  const Duration timeout = AdaptiveTimeout(earlier, e.adaptive_base, adaptive_);
+  e.heat = earlier + 1.0;
   e.last_read = now;
-  const Duration timeout = AdaptiveTimeout(e.heat, e.adaptive_base, adaptive_);
   expiry_.erase(expiry_.iterator_to(e));
   e.expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
   expiry_.insert(e);

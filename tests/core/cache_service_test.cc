@@ -1,1 +1,390 @@
+// Unit tests of the service facade: validation against the limits (bad input changes
+// nothing), the L1 read/write path, invalidation counts, strategies and request metrics.
+
+#include "core/cache_service.h"
+
 #include <catch2/catch.hpp>
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/l1_store.h"
+#include "core/limits.h"
+#include "core/metrics.h"
+#include "core/status.h"
+#include "core/strategy_options.h"
+
+namespace Catch {
+template <>
+struct StringMaker<tiercache::StatusCode> {
+  static std::string convert(tiercache::StatusCode code) {
+    return std::string(tiercache::StatusCodeName(code));
+  }
+};
+}  // namespace Catch
+
+namespace tiercache {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CacheServiceTest {
+ protected:
+  CacheServiceTest() { Build(Strategies(StrategyKind::kTtl)); }
+
+  static Limits SmallLimits() {
+    Limits limits;
+    limits.max_key_bytes = 16;
+    limits.max_value_bytes = 64;
+    limits.max_tags = 3;
+    limits.max_tag_bytes = 8;
+    limits.max_pattern_bytes = 32;
+    limits.max_keys_per_request = 4;
+    return limits;
+  }
+
+  static StrategyOptions Strategies(StrategyKind default_strategy) {
+    StrategyOptions strategies;
+    strategies.default_timeout = 300s;
+    strategies.default_strategy = default_strategy;
+    strategies.adaptive.base_timeout = 300s;
+    strategies.adaptive.min_timeout = 60s;
+    strategies.adaptive.max_timeout = 3600s;
+    strategies.max_timeout = 86400s;
+    return strategies;
+  }
+
+  void Build(const StrategyOptions& strategies) {
+    service_.reset();
+    store_.reset();
+    L1Options options;
+    options.shards = 4;
+    options.max_entries = 10'000;
+    options.max_bytes = 1 << 20;
+    options.ttl_factor = 1.0;
+    store_ = std::make_unique<L1Store>(options, strategies.adaptive, clock_);
+    service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *store_, clock_);
+  }
+
+  StatusCode Set(std::string key, std::string value, std::vector<std::string> tags = {},
+                 std::optional<Duration> ttl = std::nullopt,
+                 std::optional<StrategyKind> strategy = std::nullopt,
+                 Frontend from = Frontend::kHttp) {
+    SetRequest request;
+    request.key = std::move(key);
+    request.value = std::move(value);
+    request.tags = std::move(tags);
+    request.ttl = ttl;
+    request.strategy = strategy;
+    return service_->Set(from, std::move(request)).code();
+  }
+
+  StatusCode GetCode(std::string_view key, Frontend from = Frontend::kHttp) {
+    return service_->Get(from, key).status().code();
+  }
+
+  // The value served for `key`, or "<miss>".
+  std::string ValueOf(std::string_view key) {
+    auto hit = service_->Get(Frontend::kHttp, key);
+    return hit.ok() ? *hit->value : std::string("<miss>");
+  }
+
+  // Seconds left reported by a Get of `key`, or -1 on a miss.
+  double TtlLeft(std::string_view key) {
+    auto hit = service_->Get(Frontend::kHttp, key);
+    return hit.ok() ? ToSeconds(hit->ttl_left) : -1.0;
+  }
+
+  StatusCode DeleteCode(std::string_view key, Frontend from = Frontend::kHttp) {
+    return service_->Delete(from, key).code();
+  }
+
+  Result<InvalidateResult> Invalidate(std::vector<std::string> keys,
+                                      std::vector<std::string> tags = {},
+                                      std::optional<std::string> pattern = std::nullopt,
+                                      Frontend from = Frontend::kHttp) {
+    InvalidateRequest request;
+    request.keys = std::move(keys);
+    request.tags = std::move(tags);
+    request.pattern = std::move(pattern);
+    return service_->Invalidate(from, request);
+  }
+
+  // Entries held by L1, read without touching them.
+  uint64_t StoredEntries() const { return store_->Stats().entries; }
+
+  uint64_t Requests(Frontend f, Operation op, Outcome outcome) {
+    return service_->request_metrics().Requests(f, op, outcome);
+  }
+
+  void Advance(Duration d) { clock_.Advance(d); }
+
+  FakeClock clock_;
+  std::unique_ptr<L1Store> store_;
+  std::unique_ptr<CacheService> service_;
+};
+
+// --- Get and Set ---------------------------------------------------------------------------
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: GetOfAnAbsentKeyIsNotFound", "[service]") {
+  REQUIRE(GetCode("absent") == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: GetHitComesFromL1WithTheTimeLeft",
+                 "[service]") {
+  REQUIRE(Set("k", "value", {}, 100s) == StatusCode::kOk);
+  Advance(40s);
+  auto hit = service_->Get(Frontend::kHttp, "k");
+  REQUIRE(hit.ok());
+  REQUIRE(*hit->value == "value");
+  REQUIRE(hit->tier == "L1");
+  REQUIRE(ToSeconds(hit->ttl_left) == 60.0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: GetAfterTheTtlIsNotFound", "[service]") {
+  REQUIRE(Set("k", "v", {}, 100s) == StatusCode::kOk);
+  Advance(100s);
+  REQUIRE(GetCode("k") == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: SetWithoutTtlUsesTheDefaultTimeout",
+                 "[service]") {
+  REQUIRE(Set("k", "v") == StatusCode::kOk);
+  REQUIRE(TtlLeft("k") == 300.0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: KeyOverMaxKeyBytesIsTooLarge", "[service]") {
+  const std::string too_long(17, 'k');
+  REQUIRE(Set(too_long, "v") == StatusCode::kTooLarge);
+  REQUIRE(GetCode(too_long) == StatusCode::kTooLarge);
+  REQUIRE(DeleteCode(too_long) == StatusCode::kTooLarge);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(Set(std::string(16, 'k'), "v") == StatusCode::kOk);
+  REQUIRE(StoredEntries() == 1);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: EmptyKeyIsInvalidArgument", "[service]") {
+  REQUIRE(Set("", "v") == StatusCode::kInvalidArgument);
+  REQUIRE(GetCode("") == StatusCode::kInvalidArgument);
+  REQUIRE(DeleteCode("") == StatusCode::kInvalidArgument);
+  REQUIRE(StoredEntries() == 0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: ValueOverMaxValueBytesIsRefusedAndNothingStored",
+                 "[service]") {
+  REQUIRE(Set("new", std::string(65, 'x')) == StatusCode::kTooLarge);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(Set("k", "old") == StatusCode::kOk);
+  REQUIRE(Set("k", std::string(65, 'x')) == StatusCode::kTooLarge);
+  REQUIRE(ValueOf("k") == "old");
+  REQUIRE(Set("k", std::string(64, 'x')) == StatusCode::kOk);
+  REQUIRE(ValueOf("k") == std::string(64, 'x'));
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: TooManyTagsAreRefusedAndNothingStored",
+                 "[service]") {
+  REQUIRE(Set("k", "v", {"a", "b", "c", "d"}) == StatusCode::kTooLarge);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(Set("k", "v", {"a", "b", "c"}) == StatusCode::kOk);
+  REQUIRE(StoredEntries() == 1);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: TagOverMaxTagBytesIsRefusedAndNothingStored",
+                 "[service]") {
+  REQUIRE(Set("k", "v", {"ok", "123456789"}) == StatusCode::kTooLarge);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(Set("k", "v", {"ok", "12345678"}) == StatusCode::kOk);
+  REQUIRE(StoredEntries() == 1);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: EmptyTagIsInvalidArgument", "[service]") {
+  REQUIRE(Set("k", "v", {"a", ""}) == StatusCode::kInvalidArgument);
+  REQUIRE(StoredEntries() == 0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: TtlMustBePositiveAndAtMostMaxTimeout",
+                 "[service]") {
+  REQUIRE(Set("k", "v", {}, 0s) == StatusCode::kInvalidArgument);
+  REQUIRE(Set("k", "v", {}, -1s) == StatusCode::kInvalidArgument);
+  REQUIRE(Set("k", "v", {}, Duration(86400s) + 1ns) == StatusCode::kInvalidArgument);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(Set("k", "v", {}, 86400s) == StatusCode::kOk);
+  REQUIRE(TtlLeft("k") == 86400.0);
+  REQUIRE(Set("short", "v", {}, 1ns) == StatusCode::kOk);
+  REQUIRE(StoredEntries() == 2);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: DeleteRemovesALiveKeyAndReportsAbsence",
+                 "[service]") {
+  REQUIRE(Set("k", "v") == StatusCode::kOk);
+  REQUIRE(Set("short", "v", {}, 1s) == StatusCode::kOk);
+  Advance(1s);
+  REQUIRE(DeleteCode("k") == StatusCode::kOk);
+  REQUIRE(DeleteCode("k") == StatusCode::kNotFound);
+  REQUIRE(DeleteCode("short") == StatusCode::kNotFound);
+  REQUIRE(DeleteCode("never") == StatusCode::kNotFound);
+  REQUIRE(StoredEntries() == 0);
+}
+
+// --- Invalidate and Clear ------------------------------------------------------------------
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: InvalidateWithNoCriteriaIsInvalidArgument",
+                 "[service][invalidate]") {
+  REQUIRE(Invalidate({}).status().code() == StatusCode::kInvalidArgument);
+  REQUIRE(Invalidate({}, {}, std::string()).status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: InvalidPatternChangesNothingEvenWithKeysAndTags",
+                 "[service][invalidate]") {
+  REQUIRE(Set("a", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Set("b", "v") == StatusCode::kOk);
+  auto result = Invalidate({"b"}, {"t"}, "user:(");
+  REQUIRE(result.status().code() == StatusCode::kInvalidArgument);
+  REQUIRE(StoredEntries() == 2);
+  REQUIRE(ValueOf("a") == "v");
+  REQUIRE(ValueOf("b") == "v");
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: OversizedInvalidateRequestChangesNothing",
+                 "[service][invalidate]") {
+  REQUIRE(Set("a", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Set("b", "v") == StatusCode::kOk);
+  REQUIRE(Invalidate({"a", "b", "c", "d", "e"}).status().code() == StatusCode::kTooLarge);
+  REQUIRE(Invalidate({"b", std::string(17, 'k')}, {"t"}).status().code() ==
+          StatusCode::kTooLarge);
+  REQUIRE(Invalidate({"b"}, {"t", "123456789"}).status().code() == StatusCode::kTooLarge);
+  REQUIRE(Invalidate({"b"}, {"t", "u", "v", "w"}).status().code() == StatusCode::kTooLarge);
+  REQUIRE(Invalidate({"b"}, {"t"}, std::string(33, 'a')).status().code() ==
+          StatusCode::kTooLarge);
+  REQUIRE(Invalidate({"b", ""}).status().code() == StatusCode::kInvalidArgument);
+  REQUIRE(StoredEntries() == 2);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: InvalidateCountsEachEntryOnceUnderItsFirstCriterion",
+                 "[service][invalidate]") {
+  REQUIRE(Set("user:1", "v", {"t"}) == StatusCode::kOk);  // key, tag and pattern all match
+  REQUIRE(Set("user:2", "v", {"t"}) == StatusCode::kOk);  // tag and pattern match
+  REQUIRE(Set("user:3", "v") == StatusCode::kOk);         // pattern matches
+  REQUIRE(Set("org:1", "v", {"t"}) == StatusCode::kOk);   // tag matches
+  REQUIRE(Set("org:2", "v") == StatusCode::kOk);          // nothing matches
+  auto result = Invalidate({"user:1", "absent"}, {"t"}, "^user:");
+  REQUIRE(result.ok());
+  REQUIRE(result->by_keys == 1);
+  REQUIRE(result->by_tags == 2);
+  REQUIRE(result->by_pattern == 1);
+  REQUIRE(result->total() == 4);
+  REQUIRE(StoredEntries() == 1);
+  REQUIRE(ValueOf("org:2") == "v");
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: InvalidateByPatternAloneRemovesMatchingKeys",
+                 "[service][invalidate]") {
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(Set("user:" + std::to_string(i) + ":p", "v") == StatusCode::kOk);
+    REQUIRE(Set("org:" + std::to_string(i) + ":p", "v") == StatusCode::kOk);
+  }
+  auto result = Invalidate({}, {}, "^user:[0-9]+:p$");
+  REQUIRE(result.ok());
+  REQUIRE(result->by_pattern == 10);
+  REQUIRE(result->total() == 10);
+  REQUIRE(StoredEntries() == 10);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: ClearReturnsTheLiveCountAndEmptiesL1",
+                 "[service]") {
+  REQUIRE(Set("a", "v") == StatusCode::kOk);
+  REQUIRE(Set("b", "v") == StatusCode::kOk);
+  REQUIRE(Set("c", "v") == StatusCode::kOk);
+  REQUIRE(Set("short", "v", {}, 1s) == StatusCode::kOk);
+  Advance(1s);
+  auto cleared = service_->Clear(Frontend::kGrpc);
+  REQUIRE(cleared.ok());
+  REQUIRE(cleared.value() == 3);
+  REQUIRE(StoredEntries() == 0);
+  REQUIRE(GetCode("a") == StatusCode::kNotFound);
+}
+
+// --- Strategies ----------------------------------------------------------------------------
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: DefaultAdaptiveStrategyIsHonoured",
+                 "[service][adaptive]") {
+  Build(Strategies(StrategyKind::kAdaptive));
+  REQUIRE(Set("hot", "v") == StatusCode::kOk);
+  REQUIRE(Set("fixed", "v", {}, std::nullopt, StrategyKind::kTtl) == StatusCode::kOk);
+  double hot_left = 0;
+  double fixed_left = 0;
+  for (int i = 0; i < 100; ++i) {
+    hot_left = TtlLeft("hot");
+    fixed_left = TtlLeft("fixed");
+  }
+  // The 100th read sees the heat of the 99 before it.
+  REQUIRE(hot_left == Approx(300.0 * std::log2(100.0)).epsilon(1e-9));
+  REQUIRE(fixed_left == 300.0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: TtlStrategyIsTheDefaultWhenConfigured",
+                 "[service][adaptive]") {
+  REQUIRE(Set("k", "v") == StatusCode::kOk);
+  for (int i = 0; i < 99; ++i) REQUIRE(ValueOf("k") == "v");
+  REQUIRE(TtlLeft("k") == 300.0);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: AdaptiveRequestTtlIsTheBaseTimeout",
+                 "[service][adaptive]") {
+  REQUIRE(Set("k", "v", {}, 100s, StrategyKind::kAdaptive) == StatusCode::kOk);
+  REQUIRE(TtlLeft("k") == 60.0);   // first read, no earlier heat: min_timeout
+  REQUIRE(TtlLeft("k") == 100.0);  // earlier heat 1: the base
+  REQUIRE(TtlLeft("k") == Approx(100.0 * std::log2(3.0)).epsilon(1e-9));  // heat 2
+  REQUIRE(TtlLeft("k") == 200.0);  // earlier heat 3: base × log2(4)
+}
+
+// --- Status and request metrics ------------------------------------------------------------
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: StatusReportsL1StatsAndLimits", "[service]") {
+  REQUIRE(Set("a", "v") == StatusCode::kOk);
+  REQUIRE(Set("b", "v") == StatusCode::kOk);
+  const ServiceStatus status = service_->GetStatus(Frontend::kGrpc);
+  REQUIRE(status.version == TIERCACHE_VERSION);
+  REQUIRE(status.l1.entries == 2);
+  REQUIRE(status.l1.max_entries == 10'000);
+  REQUIRE(status.limits.max_key_bytes == 16);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kStatus, Outcome::kOk) == 1);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: RequestsAreCountedPerFrontendOperationOutcome",
+                 "[service][metrics]") {
+  REQUIRE(GetCode("absent") == StatusCode::kNotFound);
+  REQUIRE(GetCode("absent") == StatusCode::kNotFound);
+  REQUIRE(Set("k", "v", {}, std::nullopt, std::nullopt, Frontend::kGrpc) == StatusCode::kOk);
+  REQUIRE(Set("big", std::string(65, 'x'), {}, std::nullopt, std::nullopt, Frontend::kGrpc) ==
+          StatusCode::kTooLarge);
+  REQUIRE(GetCode("k", Frontend::kGrpc) == StatusCode::kOk);
+  REQUIRE(GetCode("", Frontend::kGrpc) == StatusCode::kInvalidArgument);
+  REQUIRE(DeleteCode("absent") == StatusCode::kNotFound);
+  REQUIRE(DeleteCode("k") == StatusCode::kOk);
+  REQUIRE(Invalidate({}, {}, "(").status().code() == StatusCode::kInvalidArgument);
+  REQUIRE(Invalidate({"k"}).ok());
+  REQUIRE(service_->Clear(Frontend::kGrpc).ok());
+
+  REQUIRE(Requests(Frontend::kHttp, Operation::kGet, Outcome::kMiss) == 2);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kMiss) == 0);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kHit) == 1);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kInvalidArgument) == 1);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kSet, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kSet, Outcome::kTooLarge) == 1);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kSet, Outcome::kOk) == 0);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kDelete, Outcome::kNotFound) == 1);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kDelete, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kInvalidate, Outcome::kInvalidArgument) == 1);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kInvalidate, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::kGrpc, Operation::kClear, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::kHttp, Operation::kClear, Outcome::kOk) == 0);
+}
+
+}  // namespace
+}  // namespace tiercache

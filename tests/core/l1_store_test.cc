@@ -1,2 +1,626 @@
-#include <catch2/catch.hpp>
+// Unit tests of the sharded L1 store: TTL, LRU bounds, byte accounting, tags, patterns and
+// the adaptive lifetime. All time comes from a FakeClock.
+
 #include "core/l1_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/key_pattern.h"
+#include "core/l1_shard.h"
+#include "core/status.h"
+
+namespace Catch {
+template <>
+struct StringMaker<tiercache::StatusCode> {
+  static std::string convert(tiercache::StatusCode code) {
+    return std::string(tiercache::StatusCodeName(code));
+  }
+};
+}  // namespace Catch
+
+namespace tiercache {
+namespace {
+
+using namespace std::chrono_literals;
+
+class L1StoreTest {
+ protected:
+  L1StoreTest() { Reset(Options(16, 1'000'000, uint64_t{1} << 30)); }
+
+  static L1Options Options(size_t shards, uint64_t max_entries, uint64_t max_bytes,
+                           double ttl_factor = 1.0) {
+    L1Options options;
+    options.shards = shards;
+    options.max_entries = max_entries;
+    options.max_bytes = max_bytes;
+    options.ttl_factor = ttl_factor;
+    return options;
+  }
+
+  void Reset(const L1Options& options) {
+    store_.reset();
+    store_ = std::make_unique<L1Store>(options, adaptive_, clock_);
+  }
+
+  StatusCode Put(std::string_view key, std::string value, std::vector<std::string> tags = {},
+                 Duration ttl = 300s) {
+    return store_
+        ->Set(key, std::make_shared<const std::string>(std::move(value)), std::move(tags),
+              Lifetime{Lifetime::Kind::kFixed, ttl})
+        .code();
+  }
+
+  StatusCode PutShared(std::string_view key, const std::shared_ptr<const std::string>& value,
+                       std::vector<std::string> tags = {}) {
+    return store_->Set(key, value, std::move(tags), Lifetime{Lifetime::Kind::kFixed, 300s})
+        .code();
+  }
+
+  StatusCode PutAdaptive(std::string_view key, Duration base = 300s) {
+    return store_
+        ->Set(key, std::make_shared<const std::string>("v"), {},
+              Lifetime{Lifetime::Kind::kAdaptive, base})
+        .code();
+  }
+
+  bool Has(std::string_view key) { return store_->Get(key).has_value(); }
+
+  std::string ValueOf(std::string_view key) {
+    auto found = store_->Get(key);
+    return found ? *found->value : std::string("<absent>");
+  }
+
+  // Reads `key` (a read, with all its effects) and returns the seconds it has left; -1 if
+  // absent.
+  double ReadTtlLeft(std::string_view key) {
+    auto found = store_->Get(key);
+    return found ? ToSeconds(found->expires_at - clock_.Now()) : -1.0;
+  }
+
+  void Advance(Duration d) { clock_.Advance(d); }
+
+  L1Stats Stats() const { return store_->Stats(); }
+
+  static uint64_t Charge(std::string_view key, const std::string& value,
+                         const std::vector<std::string>& tags = {}) {
+    return L1Shard::Charge(key, value, tags);
+  }
+
+  static std::string Key(std::string_view prefix, uint64_t i) {
+    return std::string(prefix) + std::to_string(i);
+  }
+
+  static std::shared_ptr<const KeyPattern> Pattern(std::string_view pattern) {
+    auto compiled = KeyPattern::Compile(pattern);
+    REQUIRE(compiled.ok());
+    return std::move(compiled).value();
+  }
+
+  FakeClock clock_;
+  AdaptiveOptions adaptive_;  // base 300 s, min 60 s, max 3600 s
+  std::unique_ptr<L1Store> store_;
+};
+
+// --- TTL -----------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryIsLiveUntilJustBeforeItsExpiry", "[l1][ttl]") {
+  REQUIRE(Put("k", "v", {}, 100s) == StatusCode::kOk);
+  Advance(100s - 1ns);
+  REQUIRE(ValueOf("k") == "v");
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryIsGoneExactlyAtItsExpiry", "[l1][ttl]") {
+  REQUIRE(Put("k", "v", {}, 100s) == StatusCode::kOk);
+  Advance(100s);
+  REQUIRE_FALSE(Has("k"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryIsGoneAfterItsExpiry", "[l1][ttl]") {
+  REQUIRE(Put("k", "v", {}, 100s) == StatusCode::kOk);
+  Advance(101s);
+  REQUIRE_FALSE(Has("k"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: GetReportsTheExpiryTime", "[l1][ttl]") {
+  REQUIRE(Put("k", "v", {}, 100s) == StatusCode::kOk);
+  Advance(40s);
+  REQUIRE(ReadTtlLeft("k") == 60.0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: TtlFactorScalesTheLifetime", "[l1][ttl]") {
+  Reset(Options(1, 1000, 1 << 20, /*ttl_factor=*/0.1));
+  REQUIRE(Put("k", "v", {}, 100s) == StatusCode::kOk);
+  REQUIRE(ReadTtlLeft("k") == 10.0);
+  Advance(10s - 1ns);
+  REQUIRE(Has("k"));
+  Advance(1ns);
+  REQUIRE_FALSE(Has("k"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ExpiredEntriesAreNeverReturned", "[l1][ttl]") {
+  for (int i = 1; i <= 100; ++i) {
+    REQUIRE(Put(Key("k", i), Key("v", i), {}, std::chrono::seconds(i)) == StatusCode::kOk);
+  }
+  Advance(50s);
+  int live = 0;
+  for (int i = 1; i <= 100; ++i) {
+    const std::string value = ValueOf(Key("k", i));
+    if (i <= 50) {
+      REQUIRE(value == "<absent>");
+    } else {
+      REQUIRE(value == Key("v", i));
+      ++live;
+    }
+  }
+  REQUIRE(live == 50);
+  REQUIRE(Stats().expirations == 50);
+  REQUIRE(Stats().misses == 50);
+  REQUIRE(Stats().hits == 50);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ReclaimExpiredRemovesOnlyExpiredEntriesInExpiryOrder",
+                 "[l1][ttl]") {
+  Reset(Options(1, 1000, 1 << 20));
+  // Entry i (1..10) lives 10*i seconds and has a value of 2^i bytes, so the bytes left
+  // tell exactly which entries were reclaimed. Inserted out of expiry order.
+  std::map<int, uint64_t> charges;
+  for (int i : {7, 2, 9, 4, 1, 10, 5, 3, 8, 6}) {
+    const std::string value(size_t{1} << i, 'x');
+    REQUIRE(Put(Key("k", i), value, {}, std::chrono::seconds(10 * i)) == StatusCode::kOk);
+    charges[i] = Charge(Key("k", i), value);
+  }
+  uint64_t total = 0;
+  for (const auto& [i, charge] : charges) total += charge;
+  REQUIRE(Stats().bytes == total);
+
+  Advance(55s);  // entries 1..5 have expired
+  REQUIRE(store_->ReclaimExpired(2) == 2);
+  REQUIRE(Stats().entries == 8);
+  REQUIRE(Stats().bytes == total - charges[1] - charges[2]);
+  REQUIRE(Stats().expirations == 2);
+
+  REQUIRE(store_->ReclaimExpired(100) == 3);
+  REQUIRE(Stats().entries == 5);
+  REQUIRE(Stats().bytes ==
+          total - charges[1] - charges[2] - charges[3] - charges[4] - charges[5]);
+  REQUIRE(Stats().expirations == 5);
+  REQUIRE(store_->ReclaimExpired(100) == 0);
+  for (int i = 6; i <= 10; ++i) REQUIRE(Has(Key("k", i)));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: WritesReclaimExpiredEntriesWithoutASweep", "[l1][ttl]") {
+  Reset(Options(1, 1000, 1 << 20));
+  for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("old", i), "v", {}, 10s) == StatusCode::kOk);
+  Advance(11s);
+  REQUIRE(Put("new0", "v") == StatusCode::kOk);
+  REQUIRE(Stats().entries < 101);
+  for (int i = 1; i < 50; ++i) REQUIRE(Put(Key("new", i), "v") == StatusCode::kOk);
+  REQUIRE(Stats().entries == 50);
+  REQUIRE(Stats().expirations == 100);
+  REQUIRE(Stats().evictions == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: DeleteReturnsFalseForAbsentAndExpiredKeys", "[l1]") {
+  REQUIRE(Put("live", "v") == StatusCode::kOk);
+  REQUIRE(Put("short", "v", {}, 1s) == StatusCode::kOk);
+  Advance(2s);
+  REQUIRE_FALSE(store_->Delete("absent"));
+  REQUIRE_FALSE(store_->Delete("short"));
+  REQUIRE(store_->Delete("live"));
+  REQUIRE_FALSE(store_->Delete("live"));
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(Stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ClearReturnsTheLiveCountAndEmptiesTheStore", "[l1]") {
+  for (int i = 0; i < 30; ++i) REQUIRE(Put(Key("live", i), "v", {"t"}) == StatusCode::kOk);
+  for (int i = 0; i < 5; ++i) REQUIRE(Put(Key("short", i), "v", {}, 1s) == StatusCode::kOk);
+  Advance(2s);
+  REQUIRE(store_->Clear() == 30);
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(Stats().bytes == 0);
+  REQUIRE(Stats().expirations == 5);
+  REQUIRE_FALSE(Has("live0"));
+  REQUIRE(store_->InvalidateTags({"t"}) == 0);
+  REQUIRE(store_->Clear() == 0);
+}
+
+// --- LRU and bounds ------------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EvictsToStayWithinMaxEntriesForEveryShardCount",
+                 "[l1][lru]") {
+  const size_t shards = GENERATE(1, 2, 4, 16);
+  CAPTURE(shards);
+  Reset(Options(shards, 1000, uint64_t{1} << 30));
+  for (int i = 0; i < 10'000; ++i) {
+    REQUIRE(Put(Key("k", i), "v") == StatusCode::kOk);
+    REQUIRE(Stats().entries <= 1000);
+  }
+  // Every shard received far more writes than it holds, so each is exactly full.
+  REQUIRE(Stats().entries == 1000);
+  REQUIRE(Stats().evictions == 9000);
+  REQUIRE(Stats().max_entries == 1000);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EvictsLeastRecentlyUsedWhenMaxEntriesReached",
+                 "[l1][lru]") {
+  Reset(Options(1, 10, uint64_t{1} << 30));
+  for (int i = 0; i < 10; ++i) REQUIRE(Put(Key("k", i), "v") == StatusCode::kOk);
+  REQUIRE(Has("k0"));  // k0 is now the most recently used; k1 the least
+  REQUIRE(Put("k10", "v") == StatusCode::kOk);
+  REQUIRE(Has("k0"));
+  REQUIRE_FALSE(Has("k1"));
+  REQUIRE(Has("k2"));
+  REQUIRE(Stats().evictions == 1);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: KeyReadBetweenWritesSurvivesWhileUntouchedOnesAreEvicted",
+                 "[l1][lru]") {
+  Reset(Options(1, 10, uint64_t{1} << 30));
+  REQUIRE(Put("hot", "v") == StatusCode::kOk);
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(Put(Key("cold", i), "v") == StatusCode::kOk);
+    REQUIRE(Has("hot"));
+  }
+  REQUIRE(Stats().entries == 10);
+  REQUIRE(Stats().evictions == 91);
+  for (int i = 0; i < 91; ++i) REQUIRE_FALSE(Has(Key("cold", i)));
+  for (int i = 91; i < 100; ++i) REQUIRE(Has(Key("cold", i)));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: MostRecentlyReadKeysSurviveEviction", "[l1][lru]") {
+  Reset(Options(1, 100, uint64_t{1} << 30));
+  for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("k", i), "v") == StatusCode::kOk);
+  for (int i = 0; i < 100; i += 2) REQUIRE(Has(Key("k", i)));  // read the even keys
+  for (int i = 0; i < 50; ++i) REQUIRE(Put(Key("new", i), "v") == StatusCode::kOk);
+  for (int i = 0; i < 100; ++i) {
+    CAPTURE(i);
+    REQUIRE(Has(Key("k", i)) == (i % 2 == 0));
+  }
+  REQUIRE(Stats().evictions == 50);
+  REQUIRE(Stats().entries == 100);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: BytesNeverExceedMaxBytesAfterAnyWrite", "[l1][lru]") {
+  const size_t shards = GENERATE(1, 4);
+  CAPTURE(shards);
+  constexpr uint64_t kMaxBytes = 64 * 1024;
+  Reset(Options(shards, 1'000'000, kMaxBytes));
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> key_dist(0, 999);
+  std::uniform_int_distribution<size_t> size_dist(0, 4000);
+  for (int i = 0; i < 5000; ++i) {
+    const int k = key_dist(rng);
+    REQUIRE(Put(Key("k", k), std::string(size_dist(rng), 'x'), {Key("t", k % 7)}) ==
+            StatusCode::kOk);
+    REQUIRE(Stats().bytes <= kMaxBytes);
+  }
+  REQUIRE(Stats().evictions > 0);
+  REQUIRE(Stats().max_bytes == kMaxBytes);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: BytesEqualTheSumOfChargesOfLiveEntries", "[l1][bytes]") {
+  std::map<std::string, uint64_t> model;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> key_dist(0, 199);
+  std::uniform_int_distribution<size_t> size_dist(0, 300);
+  std::uniform_int_distribution<int> tag_dist(0, 3);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string key = Key("k", key_dist(rng));
+    const std::string value(size_dist(rng), 'v');
+    std::vector<std::string> tags;
+    for (int t = tag_dist(rng); t > 0; --t) tags.push_back(Key("tag", t));
+    model[key] = Charge(key, value, tags);
+    REQUIRE(Put(key, value, tags) == StatusCode::kOk);
+  }
+  uint64_t expected = 0;
+  for (const auto& [key, charge] : model) expected += charge;
+  REQUIRE(Stats().entries == model.size());
+  REQUIRE(Stats().bytes == expected);
+
+  for (const auto& [key, charge] : model) REQUIRE(store_->Delete(key));
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(Stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ChargeIsKeyValueTagsPlusAFixedOverhead", "[l1][bytes]") {
+  const uint64_t bare = Charge("", "");
+  REQUIRE(bare > 0);
+  REQUIRE(Charge("abc", "12345", {"t1", "tag2"}) == bare + 3 + 5 + 2 + 4);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: OverwritingAKeyReplacesItsCharge", "[l1][bytes]") {
+  REQUIRE(Put("k", std::string(1000, 'a'), {"t1"}) == StatusCode::kOk);
+  REQUIRE(Stats().bytes == Charge("k", std::string(1000, 'a'), {"t1"}));
+  REQUIRE(Put("k", "short", {"t1", "t2"}) == StatusCode::kOk);
+  REQUIRE(Stats().bytes == Charge("k", "short", {"t1", "t2"}));
+  REQUIRE(Stats().entries == 1);
+  REQUIRE(ValueOf("k") == "short");
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryFillingTheShardBudgetExactlyIsAccepted",
+                 "[l1][bytes]") {
+  constexpr uint64_t kBudget = 1000;
+  Reset(Options(1, 100, kBudget));
+  const std::string value(kBudget - Charge("k", ""), 'x');
+  REQUIRE(Charge("k", value) == kBudget);
+  REQUIRE(Put("k", value) == StatusCode::kOk);
+  REQUIRE(Stats().bytes == kBudget);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryLargerThanTheShardBudgetIsRefusedAndChangesNothing",
+                 "[l1][bytes]") {
+  Reset(Options(4, 100, 4000));  // 1000 bytes per shard
+  for (int i = 0; i < 8; ++i) REQUIRE(Put(Key("k", i), "small") == StatusCode::kOk);
+  const L1Stats before = Stats();
+
+  const std::string big(1000 - Charge("k3", "") + 1, 'x');  // one byte over the budget
+  REQUIRE(Put("k3", big) == StatusCode::kTooLarge);
+  REQUIRE(Put("fresh", std::string(1000, 'x')) == StatusCode::kTooLarge);
+
+  const L1Stats after = Stats();
+  REQUIRE(after.entries == before.entries);
+  REQUIRE(after.bytes == before.bytes);
+  REQUIRE(after.evictions == before.evictions);
+  REQUIRE(ValueOf("k3") == "small");
+  REQUIRE_FALSE(Has("fresh"));
+}
+
+// --- Tags ----------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: InvalidatingATagRemovesAllHundredThousandCarriers",
+                 "[l1][tags]") {
+  const auto value = std::make_shared<const std::string>("v");
+  int refused = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    refused += PutShared(Key("tagged", i), value, {"shared"}) != StatusCode::kOk;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    refused += PutShared(Key("other", i), value, {i % 2 == 0 ? "different" : "sharedx"}) !=
+               StatusCode::kOk;
+  }
+  REQUIRE(refused == 0);
+  REQUIRE(Stats().entries == 101'000);
+  REQUIRE(store_->InvalidateTags({"shared"}) == 100'000);
+  REQUIRE(Stats().entries == 1000);
+  for (int i = 0; i < 1000; ++i) REQUIRE(Has(Key("other", i)));
+  for (int i = 0; i < 100'000; i += 997) REQUIRE_FALSE(Has(Key("tagged", i)));
+  REQUIRE(store_->InvalidateTags({"shared"}) == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryWithSeveralTagsIsRemovedByAnyOfThem", "[l1][tags]") {
+  REQUIRE(Put("k1", "v", {"a", "b"}) == StatusCode::kOk);
+  REQUIRE(Put("k2", "v", {"b", "c"}) == StatusCode::kOk);
+  REQUIRE(Put("k3", "v", {"c"}) == StatusCode::kOk);
+  REQUIRE(store_->InvalidateTags({"a"}) == 1);
+  REQUIRE_FALSE(Has("k1"));
+  REQUIRE(Has("k2"));
+  REQUIRE(store_->InvalidateTags({"c"}) == 2);
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(store_->InvalidateTags({"b"}) == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: DuplicateTagsAreStoredOnce", "[l1][tags]") {
+  REQUIRE(Put("k", "v", {"t", "u", "t", "t"}) == StatusCode::kOk);
+  REQUIRE(Stats().bytes == Charge("k", "v", {"t", "u"}));
+  REQUIRE(store_->InvalidateTags({"t"}) == 1);
+  REQUIRE(Stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: InvalidatingSeveralTagsCountsEachEntryOnce",
+                 "[l1][tags]") {
+  REQUIRE(Put("k1", "v", {"a", "b"}) == StatusCode::kOk);
+  REQUIRE(Put("k2", "v", {"a"}) == StatusCode::kOk);
+  REQUIRE(Put("k3", "v", {"b"}) == StatusCode::kOk);
+  REQUIRE(Put("k4", "v", {"c"}) == StatusCode::kOk);
+  REQUIRE(store_->InvalidateTags({"a", "b", "a", "missing"}) == 3);
+  REQUIRE(Stats().entries == 1);
+  REQUIRE(Has("k4"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: InvalidatingTagsDoesNotCountExpiredCarriers",
+                 "[l1][tags]") {
+  REQUIRE(Put("live", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Put("short", "v", {"t"}, 1s) == StatusCode::kOk);
+  Advance(2s);
+  REQUIRE(store_->InvalidateTags({"t"}) == 1);
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(Stats().expirations == 1);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: OverwriteWithoutATagTakesTheKeyOutOfThatTag",
+                 "[l1][tags]") {
+  REQUIRE(Put("k", "v1", {"t", "keep"}) == StatusCode::kOk);
+  REQUIRE(Put("k", "v2", {"keep"}) == StatusCode::kOk);
+  REQUIRE(store_->InvalidateTags({"t"}) == 0);
+  REQUIRE(ValueOf("k") == "v2");
+  REQUIRE(store_->InvalidateTags({"keep"}) == 1);
+  REQUIRE_FALSE(Has("k"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: DeleteTakesTheKeyOutOfItsTags", "[l1][tags]") {
+  REQUIRE(Put("k", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(store_->Delete("k"));
+  REQUIRE(Put("k", "v") == StatusCode::kOk);
+  REQUIRE(store_->InvalidateTags({"t"}) == 0);
+  REQUIRE(Has("k"));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: EvictionTakesTheKeyOutOfItsTags", "[l1][tags]") {
+  Reset(Options(1, 1, uint64_t{1} << 30));
+  REQUIRE(Put("a", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Put("b", "v") == StatusCode::kOk);  // evicts a
+  REQUIRE(store_->InvalidateTags({"t"}) == 0);
+  REQUIRE(Has("b"));
+}
+
+// --- Patterns ------------------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: PatternRemovesExactlyTheMatchingKeysOfAMillion",
+                 "[l1][pattern]") {
+  Reset(Options(16, 4'000'000, uint64_t{1} << 32));
+  const auto value = std::make_shared<const std::string>("v");
+  constexpr int kPerKind = 250'000;
+  int refused = 0;
+  for (int i = 0; i < kPerKind; ++i) {
+    const std::string n = std::to_string(i);
+    refused += PutShared("user:" + n + ":profile", value) != StatusCode::kOk;
+    refused += PutShared("user:" + n + ":settings", value) != StatusCode::kOk;
+    refused += PutShared("org:" + n + ":profile", value) != StatusCode::kOk;
+    refused += PutShared("user:x" + n + ":profile", value) != StatusCode::kOk;
+  }
+  REQUIRE(refused == 0);
+  REQUIRE(Stats().entries == 4 * kPerKind);
+
+  REQUIRE(store_->InvalidateMatching(*Pattern("^user:[0-9]+:profile$")) == kPerKind);
+  REQUIRE(Stats().entries == 3 * kPerKind);
+  REQUIRE(Stats().evictions == 0);
+  for (int i = 0; i < kPerKind; i += 1009) {
+    const std::string n = std::to_string(i);
+    REQUIRE_FALSE(Has("user:" + n + ":profile"));
+    REQUIRE(Has("user:" + n + ":settings"));
+    REQUIRE(Has("org:" + n + ":profile"));
+    REQUIRE(Has("user:x" + n + ":profile"));
+  }
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: BacktrackingBombPatternCompletesAndRemovesNothing",
+                 "[l1][pattern]") {
+  const auto value = std::make_shared<const std::string>("v");
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(PutShared(std::to_string(i) + ":" + std::string(1024, 'a') + "b", value) ==
+            StatusCode::kOk);
+  }
+  REQUIRE(store_->InvalidateMatching(*Pattern("(a+)+$")) == 0);
+  REQUIRE(Stats().entries == 1000);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: UnanchoredPatternMatchesAnywhereInTheKey",
+                 "[l1][pattern]") {
+  REQUIRE(Put("profile:1", "v") == StatusCode::kOk);
+  REQUIRE(Put("user:1:profile", "v") == StatusCode::kOk);
+  REQUIRE(Put("user:1:profiles:x", "v") == StatusCode::kOk);
+  REQUIRE(Put("user:1:settings", "v") == StatusCode::kOk);
+  REQUIRE(store_->InvalidateMatching(*Pattern("profile")) == 3);
+  REQUIRE(Stats().entries == 1);
+  REQUIRE(Has("user:1:settings"));
+}
+
+TEST_CASE("KeyPattern: InvalidRegexIsRejectedWithInvalidArgument", "[pattern]") {
+  for (const char* bad : {"(", "user:(", "[z-a]", "*a", "a{2,1}", "(?P<n"}) {
+    CAPTURE(bad);
+    const auto compiled = KeyPattern::Compile(bad);
+    REQUIRE_FALSE(compiled.ok());
+    REQUIRE(compiled.status().code() == StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("KeyPattern: UnanchoredPatternIsSearchedAnywhere", "[pattern]") {
+  const auto compiled = KeyPattern::Compile("user");
+  REQUIRE(compiled.ok());
+  const KeyPattern& pattern = *compiled.value();
+  REQUIRE(pattern.Matches("user"));
+  REQUIRE(pattern.Matches("v1:user:1"));
+  REQUIRE(pattern.Matches("superuser"));
+  REQUIRE_FALSE(pattern.Matches("usr:1"));
+}
+
+TEST_CASE("KeyPattern: AnchoredPatternMatchesWholeKeysOnly", "[pattern]") {
+  const auto compiled = KeyPattern::Compile("^user:[0-9]+$");
+  REQUIRE(compiled.ok());
+  const KeyPattern& pattern = *compiled.value();
+  REQUIRE(pattern.Matches("user:42"));
+  REQUIRE_FALSE(pattern.Matches("v1:user:42"));
+  REQUIRE_FALSE(pattern.Matches("user:42:x"));
+  REQUIRE_FALSE(pattern.Matches("user:"));
+}
+
+TEST_CASE("KeyPattern: MatchesBinaryKeysBytewise", "[pattern]") {
+  const auto compiled = KeyPattern::Compile("^a.b$");
+  REQUIRE(compiled.ok());
+  REQUIRE(compiled.value()->Matches(std::string_view("a\xff" "b", 3)));
+  REQUIRE(compiled.value()->Matches(std::string_view("a\0b", 3)));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: PatternDoesNotCountExpiredMatches", "[l1][pattern]") {
+  REQUIRE(Put("a:1", "v") == StatusCode::kOk);
+  REQUIRE(Put("a:2", "v", {}, 1s) == StatusCode::kOk);
+  Advance(2s);
+  REQUIRE(store_->InvalidateMatching(*Pattern("^a:")) == 1);
+  REQUIRE(Stats().entries == 0);
+}
+
+// --- Adaptive lifetime ---------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AdaptiveKeyReadOftenLivesLongerThanOneReadOnce",
+                 "[l1][adaptive]") {
+  REQUIRE(PutAdaptive("hot") == StatusCode::kOk);
+  REQUIRE(PutAdaptive("cold") == StatusCode::kOk);
+  double hot_left = 0;
+  for (int i = 0; i < 100; ++i) hot_left = ReadTtlLeft("hot");
+  const double cold_left = ReadTtlLeft("cold");
+
+  REQUIRE(cold_left == 60.0);  // a first read finds no earlier heat: min_timeout
+  REQUIRE(hot_left == Approx(300.0 * std::log2(100.0)).epsilon(1e-9));
+  REQUIRE(hot_left > cold_left);
+  REQUIRE(hot_left <= 3600.0);
+  REQUIRE(cold_left >= 60.0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AdaptiveLifetimeIsCappedAtMaxTimeout", "[l1][adaptive]") {
+  REQUIRE(PutAdaptive("k") == StatusCode::kOk);
+  double left = 0;
+  for (int i = 0; i < 10'000; ++i) left = ReadTtlLeft("k");
+  REQUIRE(left == 3600.0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AdaptiveHeatDecaysWhileTheKeyIsIdle", "[l1][adaptive]") {
+  REQUIRE(PutAdaptive("k") == StatusCode::kOk);
+  double hot_left = 0;
+  for (int i = 0; i < 100; ++i) hot_left = ReadTtlLeft("k");
+  Advance(1800s);  // six half-lives (the half-life is the 300 s base)
+  const double idle_left = ReadTtlLeft("k");
+  REQUIRE(idle_left == Approx(300.0 * std::log2(1.0 + 100.0 / 64.0)).epsilon(1e-9));
+  REQUIRE(idle_left < hot_left);
+  REQUIRE(idle_left >= 60.0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: UnreadAdaptiveKeyLivesItsBaseClampedToMinAndMax",
+                 "[l1][adaptive]") {
+  // Observed through ReclaimExpired: a read would itself change an adaptive lifetime.
+  REQUIRE(PutAdaptive("base") == StatusCode::kOk);
+  REQUIRE(PutAdaptive("tiny", 10s) == StatusCode::kOk);
+  REQUIRE(PutAdaptive("huge", 10'000s) == StatusCode::kOk);
+  Advance(60s - 1ns);
+  REQUIRE(store_->ReclaimExpired(10) == 0);
+  Advance(1ns);  // min_timeout
+  REQUIRE(store_->ReclaimExpired(10) == 1);
+  Advance(240s);  // base_timeout
+  REQUIRE(store_->ReclaimExpired(10) == 1);
+  Advance(3300s - 1ns);
+  REQUIRE(store_->ReclaimExpired(10) == 0);
+  Advance(1ns);  // max_timeout
+  REQUIRE(store_->ReclaimExpired(10) == 1);
+  REQUIRE(Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AdaptiveLifetimeIsScaledByTtlFactor", "[l1][adaptive]") {
+  Reset(Options(1, 1000, 1 << 20, /*ttl_factor=*/0.1));
+  REQUIRE(PutAdaptive("k") == StatusCode::kOk);
+  REQUIRE(ReadTtlLeft("k") == 6.0);   // min_timeout × 0.1
+  REQUIRE(ReadTtlLeft("k") == 30.0);  // base × 0.1
+  REQUIRE(ReadTtlLeft("k") == Approx(30.0 * std::log2(3.0)).epsilon(1e-9));
+}
+
+}  // namespace
+}  // namespace tiercache
