@@ -316,6 +316,7 @@ class Loader {
 
   std::vector<Item> ReadL1(const Item& section, L1Options& l1) const {
     constexpr uint64_t kMaxShards = 1024;
+    constexpr uint64_t kMinShardBytes = 1024;
     constexpr double kMaxTtlFactor = 1000;
     const std::vector<Item> present = ReadSection(
         section,
@@ -349,6 +350,13 @@ class Loader {
       FailBetween(present, section, {"max_entries", "shards"},
                   "l1.max_entries (" + std::to_string(l1.max_entries) +
                       ") must be at least l1.shards (" + std::to_string(l1.shards) + ")");
+    }
+    // Likewise for bytes: a shard budget under 1 KiB could hold hardly any entry.
+    if (l1.max_bytes < l1.shards * kMinShardBytes) {
+      FailBetween(present, section, {"max_bytes", "shards"},
+                  "l1.max_bytes (" + std::to_string(l1.max_bytes) + ") must be at least " +
+                      std::to_string(kMinShardBytes) + " bytes per shard (l1.shards = " +
+                      std::to_string(l1.shards) + ")");
     }
     return present;
   }
