@@ -17,16 +17,9 @@
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "core/status.h"
+#include "tests/core/status_printer.h"
 #include "core/strategy_options.h"
 
-namespace Catch {
-template <>
-struct StringMaker<tiercache::StatusCode> {
-  static std::string convert(tiercache::StatusCode code) {
-    return std::string(tiercache::StatusCodeName(code));
-  }
-};
-}  // namespace Catch
 
 namespace tiercache {
 namespace {

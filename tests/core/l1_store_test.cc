@@ -18,15 +18,8 @@
 #include "core/key_pattern.h"
 #include "core/l1_shard.h"
 #include "core/status.h"
+#include "tests/core/status_printer.h"
 
-namespace Catch {
-template <>
-struct StringMaker<tiercache::StatusCode> {
-  static std::string convert(tiercache::StatusCode code) {
-    return std::string(tiercache::StatusCodeName(code));
-  }
-};
-}  // namespace Catch
 
 namespace tiercache {
 namespace {

@@ -208,12 +208,7 @@ ThreadStats RunGrpc(const Workload& workload, const Phase& phase) {
     threads.push_back(std::make_unique<GrpcThread>(workload, phase, per_thread[i],
                                                    phase.seed * 1000003 + static_cast<uint64_t>(i)));
   }
-  std::vector<std::thread> running;
-  for (auto& t : threads) running.emplace_back([&t] { t->Run(); });
-  for (auto& r : running) r.join();
-  ThreadStats merged;
-  for (auto& t : threads) merged.Merge(t->stats_);
-  return merged;
+  return RunAndMerge(threads);
 }
 
 }  // namespace tierbench

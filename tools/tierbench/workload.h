@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "histogram.h"
@@ -120,6 +121,18 @@ struct Workload {
 
 // Thread count actually used: at most one per connection.
 inline int EffectiveThreads(const Config& c) { return std::max(1, std::min(c.threads, c.connections)); }
+
+// Runs each client thread (anything with Run() and stats_) to its end and merges what
+// they saw.
+template <typename ClientThread>
+ThreadStats RunAndMerge(std::vector<std::unique_ptr<ClientThread>>& threads) {
+  std::vector<std::thread> running;
+  for (auto& t : threads) running.emplace_back([&t] { t->Run(); });
+  for (auto& r : running) r.join();
+  ThreadStats merged;
+  for (auto& t : threads) merged.Merge(t->stats_);
+  return merged;
+}
 
 // The outcome of trying to reach the server before the run.
 struct ProbeResult {
