@@ -90,7 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->draining_ = true;
-      if (self->reading_ && !self->parser_->got_some() && self->buffer_.size() == 0) {
+      if (self->reading_ && !self->parser_->got_some() && self->NothingPending()) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.cancel();
@@ -99,8 +99,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // True if no byte of a next request has arrived, in the buffer or the socket.
+  bool NothingPending() {
+    beast::error_code ec;
+    return buffer_.size() == 0 && stream_.socket().available(ec) == 0;
+  }
+
   void DoRead() {
-    if (draining_) return DoClose();
+    // While draining, a request that already arrived is still answered (with
+    // Connection: close); only a connection with nothing pending is closed at once.
+    if (draining_ && NothingPending()) return DoClose();
     parser_.emplace();
     parser_->body_limit(state_.options.max_request_body_bytes);
     parser_->header_limit(state_.options.max_header_bytes);
