@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/l1_store.h"
+#include "tools/common/key_distribution.h"
 
 namespace {
 
@@ -29,28 +30,25 @@ constexpr double kZipfS = 0.99;
 
 struct Fixture {
   std::vector<std::string> keys;
-  std::shared_ptr<const std::string> value;
+  // One value per key, as in a real cache: a value shared by every key would make all
+  // threads bump one reference count and measure that cache line instead of the store.
+  std::vector<std::shared_ptr<const std::string>> values;
   std::unique_ptr<L1Store> store;
-  std::vector<double> zipf_cdf;
+  tierbench::KeyDistribution zipf_keys{tierbench::Distribution::kZipf, kKeys, kZipfS};
 
   Fixture() {
     keys.reserve(kKeys);
     for (size_t i = 0; i < kKeys; ++i) keys.push_back("bench:user:" + std::to_string(i) + ":profile");
-    value = std::make_shared<const std::string>(kValueBytes, 'v');
+    values.reserve(kKeys);
+    for (size_t i = 0; i < kKeys; ++i) {
+      values.push_back(std::make_shared<const std::string>(kValueBytes, 'v'));
+    }
     tiercache::L1Options options;  // defaults: 16 shards, 1M entries, 1 GiB: everything fits
     store = std::make_unique<L1Store>(options, tiercache::AdaptiveOptions{},
                                       tiercache::Clock::System());
     Lifetime life;
     life.timeout = std::chrono::hours(24);  // never expires during a run
-    for (const auto& k : keys) store->Set(k, value, {}, life);
-    zipf_cdf.resize(kKeys);
-    double sum = 0;
-    for (size_t i = 0; i < kKeys; ++i) {
-      sum += 1.0 / std::pow(static_cast<double>(i + 1), kZipfS);
-      zipf_cdf[i] = sum;
-    }
-    for (auto& c : zipf_cdf) c /= sum;
-    zipf_cdf.back() = 1.0;
+    for (size_t i = 0; i < kKeys; ++i) store->Set(keys[i], values[i], {}, life);
   }
 
   // Key indexes for one thread: uniform or Zipf, seeded by the thread index.
@@ -60,8 +58,7 @@ struct Fixture {
     std::vector<uint32_t> seq(kSequence);
     for (auto& k : seq) {
       if (zipf) {
-        const auto it = std::upper_bound(zipf_cdf.begin(), zipf_cdf.end(), u(rng));
-        k = static_cast<uint32_t>(std::min<size_t>(it - zipf_cdf.begin(), kKeys - 1));
+        k = static_cast<uint32_t>(zipf_keys.Pick(u(rng)));
       } else {
         k = static_cast<uint32_t>(std::min<size_t>(static_cast<size_t>(u(rng) * kKeys), kKeys - 1));
       }
@@ -103,7 +100,9 @@ void BM_L1Set(benchmark::State& state) {
   const Lifetime life = DayLifetime();
   size_t i = 0;
   for (auto _ : state) {
-    auto st = f.store->Set(f.keys[seq[i++ & (kSequence - 1)]], f.value, {}, life);
+    // A fresh value per store, as the server makes one from each request body.
+    auto st = f.store->Set(f.keys[seq[i++ & (kSequence - 1)]],
+                           std::make_shared<const std::string>(kValueBytes, 'v'), {}, life);
     benchmark::DoNotOptimize(st);
   }
   state.SetItemsProcessed(state.iterations());
@@ -123,7 +122,8 @@ void BM_L1Mixed(benchmark::State& state) {
     const size_t j = i++ & (kSequence - 1);
     const std::string& key = f.keys[seq[j]];
     if (is_set[j]) {
-      auto st = f.store->Set(key, f.value, {}, life);
+      auto st = f.store->Set(key, std::make_shared<const std::string>(kValueBytes, 'v'), {},
+                             life);
       benchmark::DoNotOptimize(st);
     } else {
       auto v = f.store->Get(key);

@@ -81,15 +81,7 @@ class GrpcThread {
 
  private:
   bool NextOp(Op& op) {
-    if (ph_.mode == Phase::Mode::kPrefill) {
-      const uint64_t k = ph_.next_key->fetch_add(1, std::memory_order_relaxed);
-      if (k >= ph_.total_keys) return false;
-      op = Op{false, k};
-      return true;
-    }
-    if (SteadyClock::now() >= ph_.end) return false;
-    op = ops_.Next();
-    return true;
+    return tierbench::NextOp(ph_, ops_, op);
   }
 
   bool Issue(Call& c) {

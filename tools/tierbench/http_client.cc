@@ -113,15 +113,7 @@ class HttpThread {
 
   // The next operation for a connection; false once the phase is over for it.
   bool NextOp(Op& op) {
-    if (ph_.mode == Phase::Mode::kPrefill) {
-      const uint64_t k = ph_.next_key->fetch_add(1, std::memory_order_relaxed);
-      if (k >= ph_.total_keys) return false;
-      op = Op{false, k};
-      return true;
-    }
-    if (SteadyClock::now() >= ph_.end) return false;
-    op = ops_.Next();
-    return true;
+    return tierbench::NextOp(ph_, ops_, op);
   }
 
   bool Counted(TimePoint now) const {

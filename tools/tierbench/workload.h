@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "histogram.h"
+#include "tools/common/key_distribution.h"
 
 namespace tierbench {
 
@@ -18,7 +19,6 @@ using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
 enum class Protocol { kHttp, kGrpc };
-enum class Distribution { kUniform, kZipf };
 
 struct Config {
   Protocol protocol = Protocol::kHttp;
@@ -40,21 +40,6 @@ struct Config {
   bool prefill = true;
   bool json = false;
   uint64_t seed = 1;
-};
-
-// The key ranks' cumulative distribution: rank 0 is the hottest key under Zipf.
-// Shared read-only by every client thread.
-class KeyDistribution {
- public:
-  KeyDistribution(Distribution d, uint64_t keys, double zipf_s);
-  // `u` uniform in [0, 1).
-  uint64_t Pick(double u) const;
-  uint64_t keys() const { return keys_; }
-
- private:
-  Distribution dist_;
-  uint64_t keys_;
-  std::vector<double> cdf_;  // Zipf only
 };
 
 struct Op {
@@ -118,6 +103,20 @@ struct Workload {
   std::string value;  // value_size bytes, printable
   std::string Key(uint64_t idx) const { return config.key_prefix + std::to_string(idx); }
 };
+
+// The next operation of `phase` for one connection: in prefill, the next unclaimed key;
+// in a timed phase, a drawn operation until the phase ends. False once it is over.
+inline bool NextOp(const Phase& phase, OpSource& ops, Op& op) {
+  if (phase.mode == Phase::Mode::kPrefill) {
+    const uint64_t k = phase.next_key->fetch_add(1, std::memory_order_relaxed);
+    if (k >= phase.total_keys) return false;
+    op = Op{false, k};
+    return true;
+  }
+  if (SteadyClock::now() >= phase.end) return false;
+  op = ops.Next();
+  return true;
+}
 
 // Thread count actually used: at most one per connection.
 inline int EffectiveThreads(const Config& c) { return std::max(1, std::min(c.threads, c.connections)); }
