@@ -81,6 +81,8 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard lock(state_.sessions_mu);
       state_.sessions.emplace(this, weak_from_this());
     }
+    // Accepted while the listener was closing: Shutdown's sweep may have missed it.
+    if (state_.draining.load(std::memory_order_acquire)) draining_ = true;
     DoRead();
   }
 
