@@ -1,5 +1,6 @@
 #include "server/grpc_server.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -161,6 +162,9 @@ GrpcServer::~GrpcServer() {
 }
 
 Status GrpcServer::Start() {
+  // Debian's Abseil is built with mutex deadlock detection on, which records a lock-order
+  // graph on every lock gRPC takes; off, gRPC serves noticeably more calls per core.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int bound_port = 0;
