@@ -52,7 +52,11 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
     lru_.erase(lru_.iterator_to(e));
     lru_.push_front(e);
   }
-  if (e.adaptive_base == Duration::zero()) return;
+  ++e.reads;
+  if (e.adaptive_base == Duration::zero()) {
+    e.last_read = now;
+    return;
+  }
   // The lifetime follows the reads that came before this one: a first read, or one after
   // a long idle, finds the heat near zero and gets min_timeout; a steady stream of reads
   // pushes it toward max_timeout.
@@ -81,6 +85,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   entry->value = std::move(value);
   entry->tags = std::move(tags);
   entry->charge = charge;
+  entry->stored_at = now;
   entry->last_read = now;
   Duration timeout = lifetime.timeout;
   if (lifetime.kind == Lifetime::Kind::kAdaptive) {
@@ -106,6 +111,16 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   for (const auto& tag : e.tags) tag_index_[tag].insert(&e);
   bytes_ += e.charge;
   return Status::Ok();
+}
+
+std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, TimePoint now) const {
+  MutexLock lock(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end() || it->second->expires_at <= now) return std::nullopt;
+  const Entry& e = *it->second;
+  return L1EntryInfo{e.reads,   e.stored_at, e.last_read,
+                     e.expires_at, e.tags,   e.charge,
+                     e.adaptive_base != Duration::zero()};
 }
 
 bool L1Shard::Delete(std::string_view key, TimePoint now) {

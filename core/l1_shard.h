@@ -31,6 +31,8 @@ class L1Shard {
   std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime, TimePoint now) TC_EXCLUDES(mu_);
+  std::optional<L1EntryInfo> Inspect(std::string_view key, TimePoint now) const
+      TC_EXCLUDES(mu_);
   bool Delete(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateTags(const std::vector<std::string>& tags, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateMatching(const KeyPattern& pattern, TimePoint now) TC_EXCLUDES(mu_);
@@ -49,7 +51,9 @@ class L1Shard {
     std::shared_ptr<const std::string> value;
     std::vector<std::string> tags;
     TimePoint expires_at;
-    TimePoint last_read;
+    TimePoint stored_at;
+    TimePoint last_read;                // access statistics: when and how often read
+    uint64_t reads = 0;
     double heat = 0;                    // decayed read count (adaptive entries)
     Duration adaptive_base{0};          // zero for fixed-lifetime entries
     uint64_t charge = 0;

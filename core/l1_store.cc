@@ -41,6 +41,10 @@ Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> val
   return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now());
 }
 
+std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {
+  return ShardFor(key).Inspect(key, clock_.Now());
+}
+
 bool L1Store::Delete(std::string_view key) { return ShardFor(key).Delete(key, clock_.Now()); }
 
 uint64_t L1Store::InvalidateTags(const std::vector<std::string>& tags) {

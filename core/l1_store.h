@@ -32,6 +32,17 @@ struct L1Value {
   TimePoint expires_at;
 };
 
+// An entry's metadata and access statistics, as seen without reading it.
+struct L1EntryInfo {
+  uint64_t reads = 0;         // lookups that returned the entry since it was stored
+  TimePoint stored_at;
+  TimePoint last_read;        // stored_at until the first read
+  TimePoint expires_at;
+  std::vector<std::string> tags;
+  uint64_t charge = 0;        // bytes counted against max_bytes
+  bool adaptive = false;
+};
+
 struct L1Stats {
   uint64_t entries = 0;
   uint64_t bytes = 0;
@@ -70,6 +81,10 @@ class L1Store {
   // stored once each. kTooLarge if the entry alone exceeds a shard's byte budget.
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime);
+
+  // The live entry's metadata and access statistics; unlike Get, not a read: it changes
+  // neither the LRU order nor the statistics.
+  std::optional<L1EntryInfo> Inspect(std::string_view key) const;
 
   // Removes `key`; true if a live entry was removed.
   bool Delete(std::string_view key);

@@ -617,3 +617,57 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: AdaptiveLifetimeIsScaledByTtlFactor", "[
 
 }  // namespace
 }  // namespace tiercache
+
+namespace tiercache {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_CASE("L1Store: EntriesCarryAccessStatisticsThatInspectDoesNotChange", "[l1][stats]") {
+  FakeClock clock;
+  L1Options options;
+  options.shards = 1;
+  L1Store store(options, AdaptiveOptions{}, clock);
+  const TimePoint stored = clock.Now();
+  REQUIRE(store.Set("k", std::make_shared<const std::string>("value"), {"b", "a", "b"},
+                    Lifetime{Lifetime::Kind::kFixed, 100s})
+              .ok());
+  REQUIRE(store.Set("other", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());
+
+  auto fresh = store.Inspect("k");
+  REQUIRE(fresh.has_value());
+  CHECK(fresh->reads == 0);
+  CHECK(fresh->stored_at == stored);
+  CHECK(fresh->last_read == stored);
+  CHECK(fresh->expires_at == stored + 100s);
+  CHECK(fresh->tags == std::vector<std::string>{"a", "b"});
+  CHECK(fresh->charge == L1Shard::Charge("k", "value", {"a", "b"}));
+  CHECK_FALSE(fresh->adaptive);
+
+  clock.Advance(5s);
+  REQUIRE(store.Get("k").has_value());
+  clock.Advance(5s);
+  REQUIRE(store.Get("k").has_value());
+  auto read = store.Inspect("k");
+  CHECK(read->reads == 2);
+  CHECK(read->last_read == stored + 10s);
+  CHECK(store.Stats().hits == 2);  // Inspect is not a lookup
+
+  // Inspect leaves the LRU order alone: with room for two entries, a third evicts "k",
+  // the least recently read, even though it was inspected last.
+  L1Options two = options;
+  two.max_entries = 2;
+  L1Store small(two, AdaptiveOptions{}, clock);
+  REQUIRE(small.Set("k", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());
+  REQUIRE(small.Set("j", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());
+  REQUIRE(small.Inspect("k").has_value());
+  REQUIRE(small.Set("i", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());
+  CHECK_FALSE(small.Inspect("k").has_value());
+  CHECK(small.Inspect("j").has_value());
+
+  clock.Advance(100s);
+  CHECK_FALSE(store.Inspect("k").has_value());  // expired entries are not shown
+}
+
+}  // namespace
+}  // namespace tiercache
