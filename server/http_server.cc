@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -42,6 +43,22 @@ http_api::Method MethodOf(http::verb verb) {
     case http::verb::delete_: return http_api::Method::kDelete;
     default: return http_api::Method::kOther;
   }
+}
+
+// The Date header value (RFC 9110 asks origin servers with a clock to send one), made
+// at most once a second per I/O thread.
+std::string_view HttpDate() {
+  thread_local std::time_t cached_second = -1;
+  thread_local char text[40];
+  thread_local size_t length = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    length = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached_second = now;
+  }
+  return std::string_view(text, length);
 }
 
 class Session;
@@ -171,7 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.clear();
     head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     head_.append(std::to_string(response_.status)).append(" ");
-    head_.append(reason.data(), reason.size()).append("\r\nServer: tiercache\r\n");
+    head_.append(reason.data(), reason.size()).append("\r\nServer: tiercache\r\nDate: ");
+    head_.append(HttpDate()).append("\r\n");
     if (!response_.content_type.empty()) {
       head_.append("Content-Type: ").append(response_.content_type).append("\r\n");
     }

@@ -22,6 +22,9 @@ TEST_CASE("a value PUT over HTTP is read back by GET from L1 with its TTL", "[ht
   REQUIRE(get.status == 200);
   CHECK(get.body == "x");
   CHECK(get.Header("X-Cache-Tier") == "L1");
+  // RFC 9110 date form, e.g. "Tue, 24 Nov 2026 19:22:18 GMT".
+  CHECK(get.Header("Date").size() == 29);
+  CHECK(get.Header("Date").ends_with(" GMT"));
   REQUIRE(get.HasHeader("X-Cache-TTL"));
   // The embedded default lifetime is 300 s.
   const long ttl = std::stol(get.Header("X-Cache-TTL"));
