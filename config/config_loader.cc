@@ -283,7 +283,7 @@ class Loader {
                        const uint64_t threads = Count(item);
                        if (threads > kMaxIoThreads) {
                          Fail(item, "must be at most " + std::to_string(kMaxIoThreads) +
-                                        " (0 = one per CPU core), got " + std::to_string(threads));
+                                        " (0 = half the CPU cores), got " + std::to_string(threads));
                        }
                        server.io_threads = static_cast<unsigned>(threads);
                      }},

@@ -71,7 +71,7 @@ class ExpirySweeper {
 int Run(const config::Config& cfg) {
   const unsigned io_threads =
       cfg.server.io_threads > 0 ? cfg.server.io_threads
-                                : std::max(1u, std::thread::hardware_concurrency());
+                                : std::max(1u, std::thread::hardware_concurrency() / 2);
 
   L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System());
   CacheService service(cfg.limits, cfg.strategies, l1, Clock::System());

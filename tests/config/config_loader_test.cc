@@ -376,7 +376,7 @@ TEST_CASE("RejectsAdaptiveBaseAboveMax", "[config][validation]") {
 
 TEST_CASE("RejectsMoreThan256IoThreads", "[config][validation]") {
   CHECK(ErrorOf("server:\n  io_threads: 257\n") ==
-        "test.yaml:2:15: server.io_threads: must be at most 256 (0 = one per CPU core), got 257");
+        "test.yaml:2:15: server.io_threads: must be at most 256 (0 = half the CPU cores), got 257");
   CHECK(Load("server: {io_threads: 256}").server.io_threads == 256);
 }
 
