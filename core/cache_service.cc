@@ -18,12 +18,10 @@ TimePoint LatencyNow() { return std::chrono::steady_clock::now(); }
 
 }  // namespace
 
-CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1,
-                           const Clock& clock)
+CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1)
     : limits_(limits),
       strategies_(strategies),
       l1_(l1),
-      clock_(clock),
       started_(std::chrono::steady_clock::now()) {}
 
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
@@ -63,7 +61,7 @@ Result<Hit> CacheService::Get(Frontend from, std::string_view key) {
     Record(from, Operation::kGet, Outcome::kMiss, started);
     return Status::NotFound("key not found");
   }
-  const Duration left = found->expires_at - clock_.Now();
+  const Duration left = found->expires_at - found->read_at;
   Record(from, Operation::kGet, Outcome::kHit, started);
   return Hit{std::move(found->value), "L1", std::max(left, Duration::zero())};
 }

@@ -57,8 +57,8 @@ struct ServiceStatus {
 // Thread-safe.
 class CacheService {
  public:
-  CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1,
-               const Clock& clock);
+  // Time comes from `l1`'s clock: the service reads none of its own.
+  CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1);
 
   // kNotFound on a miss; kInvalidArgument / kTooLarge for a bad key.
   Result<Hit> Get(Frontend from, std::string_view key);
@@ -86,7 +86,6 @@ class CacheService {
   const Limits limits_;
   const StrategyOptions strategies_;
   L1Store& l1_;
-  const Clock& clock_;
   const TimePoint started_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;

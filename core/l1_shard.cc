@@ -44,7 +44,7 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, TimePoint now) {
   }
   ++hits_;
   TouchLocked(e, now);
-  return L1Value{e.value, e.expires_at};
+  return L1Value{e.value, e.expires_at, now};
 }
 
 void L1Shard::TouchLocked(Entry& e, TimePoint now) {

@@ -30,6 +30,7 @@ struct Lifetime {
 struct L1Value {
   std::shared_ptr<const std::string> value;
   TimePoint expires_at;
+  TimePoint read_at;  // the time of the lookup; expires_at - read_at is the time left
 };
 
 // An entry's metadata and access statistics, as seen without reading it.

@@ -19,4 +19,8 @@ Response ErrorResponse(const Status& status) {
                        status.message());
 }
 
+Response BadRequest(std::string_view message) {
+  return ErrorResponse(400, StatusCodeName(StatusCode::kInvalidArgument), message);
+}
+
 }  // namespace tiercache::http_api

@@ -8,5 +8,7 @@ namespace tiercache::http_api {
 // The one place where core's status codes become HTTP statuses and error codes.
 unsigned HttpStatusOf(StatusCode code);
 Response ErrorResponse(const Status& status);
+// 400 with code invalid_argument: malformed input caught before the service is called.
+Response BadRequest(std::string_view message);
 
 }  // namespace tiercache::http_api

@@ -74,7 +74,7 @@ int Run(const config::Config& cfg) {
                                 : std::max(1u, std::thread::hardware_concurrency() / 2);
 
   L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System());
-  CacheService service(cfg.limits, cfg.strategies, l1, Clock::System());
+  CacheService service(cfg.limits, cfg.strategies, l1);
   std::atomic<bool> ready{false};
 
   http_api::Router router;

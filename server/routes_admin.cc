@@ -17,10 +17,6 @@ Response JsonResponse(unsigned status, std::string body) {
   return r;
 }
 
-Response BadRequest(std::string_view message) {
-  return ErrorResponse(400, "invalid_argument", message);
-}
-
 // Parses a JSON request body; the error response says where parsing failed.
 std::variant<nlohmann::json, Response> ParseJsonBody(const Request& req) {
   // curl -d sends form encoding by default; its body is still the JSON the user typed.

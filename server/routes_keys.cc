@@ -9,10 +9,6 @@ namespace tiercache::http_api {
 
 namespace {
 
-Response BadRequest(std::string_view message) {
-  return ErrorResponse(400, "invalid_argument", message);
-}
-
 std::optional<double> ParseSeconds(std::string_view text) {
   double v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

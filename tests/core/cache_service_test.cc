@@ -61,7 +61,7 @@ class CacheServiceTest {
     options.max_bytes = 1 << 20;
     options.ttl_factor = 1.0;
     store_ = std::make_unique<L1Store>(options, strategies.adaptive, clock_);
-    service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *store_, clock_);
+    service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *store_);
   }
 
   StatusCode Set(std::string key, std::string value, std::vector<std::string> tags = {},

@@ -31,7 +31,17 @@ class MetricsTest {
     options.max_entries = 100;
     options.max_bytes = 1 << 20;
     store_ = std::make_unique<L1Store>(options, AdaptiveOptions{}, clock_);
-    service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *store_, clock_);
+    service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *store_);
+  }
+
+  // One HTTP set, then over gRPC one hit and one miss.
+  void RunSetHitMiss() {
+    SetRequest request;
+    request.key = "k";
+    request.value = "v";
+    REQUIRE(service_->Set(Frontend::kHttp, request).ok());
+    REQUIRE(service_->Get(Frontend::kGrpc, "k").ok());
+    REQUIRE_FALSE(service_->Get(Frontend::kGrpc, "absent").ok());
   }
 
   std::string Render() const {
@@ -209,12 +219,7 @@ TEST_CASE_METHOD(MetricsTest, "Metrics: AppendFamilyHeaderWritesHelpThenType", "
 }
 
 TEST_CASE_METHOD(MetricsTest, "Metrics: ServiceRendersEveryFamilyWithHelpAndType", "[metrics]") {
-  SetRequest request;
-  request.key = "k";
-  request.value = "v";
-  REQUIRE(service_->Set(Frontend::kHttp, request).ok());
-  REQUIRE(service_->Get(Frontend::kGrpc, "k").ok());
-  REQUIRE_FALSE(service_->Get(Frontend::kGrpc, "absent").ok());
+  RunSetHitMiss();
   const std::string text = service_->RenderMetrics();
 
   const std::vector<std::pair<std::string, std::string>> families = {
@@ -240,12 +245,7 @@ TEST_CASE_METHOD(MetricsTest, "Metrics: ServiceRendersEveryFamilyWithHelpAndType
 }
 
 TEST_CASE_METHOD(MetricsTest, "Metrics: ServiceRendersL1AndRequestValues", "[metrics]") {
-  SetRequest request;
-  request.key = "k";
-  request.value = "v";
-  REQUIRE(service_->Set(Frontend::kHttp, request).ok());
-  REQUIRE(service_->Get(Frontend::kGrpc, "k").ok());
-  REQUIRE_FALSE(service_->Get(Frontend::kGrpc, "absent").ok());
+  RunSetHitMiss();
   service_->connection_metrics(Frontend::kHttp).open = 3;
   service_->connection_metrics(Frontend::kGrpc).rejected = 2;
   const std::string text = service_->RenderMetrics();

@@ -15,7 +15,7 @@ class RoutesFixture {
   RoutesFixture() : RoutesFixture(Limits{}) {}
   explicit RoutesFixture(const Limits& limits)
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
-        service_(limits, StrategyOptions{}, store_, clock_) {
+        service_(limits, StrategyOptions{}, store_) {
     RegisterKeyRoutes(router_, service_);
     RegisterAdminRoutes(router_, service_, ready_);
   }
