@@ -1,7 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,47 +13,78 @@
 
 namespace tiercache {
 
+// What a lower tier holds for one key.
+struct TierEntry {
+  std::string value;
+  std::vector<std::string> tags;
+  Duration ttl_left;  // lifetime remaining in this tier (> 0)
+};
+
+// One write into a lower tier. The value is shared: the same bytes go to L1 and to every
+// tier (and may sit in a write-behind queue) without being copied.
+struct TierWrite {
+  std::string key;
+  std::shared_ptr<const std::string> value;
+  std::vector<std::string> tags;
+  Duration ttl;  // lifetime in this tier (> 0), already scaled by the tier's ttl_factor
+};
+
+// The size of a tier's tag bookkeeping, as last measured by the tier (cheap to read).
+struct TagIndexStats {
+  bool measured = false;    // false until the tier has measured it once
+  uint64_t tags = 0;        // distinct tags with bookkeeping (Redis sets, PostgreSQL tags)
+  uint64_t memberships = 0; // (entry, tag) pairs recorded
+  uint64_t bytes = 0;       // bytes the bookkeeping takes in the backend, where known
+};
+
+template <class T>
+using Callback = std::function<void(T)>;
+
 // A lower cache tier behind L1 (Redis, PostgreSQL, and later compositions of them).
-// Implementations live in tiers/; core composes them without knowing which is which.
+// Implementations live in tiers/; core composes an ordered list of them without knowing
+// which backend is which.
 //
+// Every operation is asynchronous: it returns at once and calls `done` exactly once, either
+// before returning (an immediate failure, such as a full queue or a tier shutting down) or
+// later on one of the tier's own threads. `done` must be quick and must not block: callers
+// hand real work on to their own threads. No method blocks the calling thread on network
+// I/O, so front-end I/O threads may call them.
+//
+// Errors: a backend failure is kUnavailable (kDeadlineExceeded for a command that timed
+// out) with the backend's message; kNotFound only for a Get miss. A tier never throws.
 // Thread-safety: every method may be called from many threads at once.
-// Blocking: methods may block on network I/O; callers keep them off front-end I/O threads.
-// Errors: a backend failure is kUnavailable with the backend's message; a tier never
-// throws.
+// Destruction fails every pending operation with kUnavailable and waits for the tier's
+// threads; no callback runs after the destructor returns.
 class Tier {
  public:
-  struct Entry {
-    std::string value;
-    std::vector<std::string> tags;
-    Duration ttl_left;  // lifetime remaining in this tier
-  };
-
-  enum class State : uint8_t { kUp, kDegraded, kDown };
-  struct Health {
-    State state = State::kUp;
-    std::string last_error;
-    Duration round_trip{0};
-  };
-
   virtual ~Tier() = default;
 
   // The tier's name as shown in status and the X-Cache-Tier header ("L2", "L3").
   virtual std::string_view name() const = 0;
+  // The backend kind, for status: "redis", "postgres".
+  virtual std::string_view kind() const = 0;
 
-  // REQUIRES: key is non-empty. kNotFound on a miss.
-  virtual Result<Entry> Get(std::string_view key) = 0;
-  // Stores or replaces `key` with a lifetime of `ttl` (> 0) in this tier.
-  virtual Status Set(std::string_view key, std::string_view value,
-                     const std::vector<std::string>& tags, Duration ttl) = 0;
-  // Removes `key`; returns whether it was present.
-  virtual Result<bool> Delete(std::string_view key) = 0;
-  // Removes every entry carrying any of `tags`; returns how many.
-  virtual Result<uint64_t> InvalidateTags(const std::vector<std::string>& tags) = 0;
-  // Removes every entry whose key matches `pattern`; returns how many.
-  virtual Result<uint64_t> InvalidateMatching(const KeyPattern& pattern) = 0;
-  // Removes everything this tier holds for this server's namespace.
-  virtual Result<uint64_t> Clear() = 0;
-  virtual Health CheckHealth() = 0;
+  // kNotFound on a miss (absent or expired). REQUIRES: key is non-empty.
+  virtual void Get(std::string key, Callback<Result<TierEntry>> done) = 0;
+  // Stores or replaces the entry; its old tags no longer refer to it.
+  virtual void Set(TierWrite write, Callback<Status> done) = 0;
+  // Stores many entries in as few round trips as the backend allows (write-behind).
+  // Either every write was applied or the status says why not (some may have been).
+  virtual void SetBatch(std::vector<TierWrite> writes, Callback<Status> done) = 0;
+  // Removes `key`; whether it was present.
+  virtual void Delete(std::string key, Callback<Result<bool>> done) = 0;
+  // Removes every entry carrying any of `tags`, whoever wrote it; how many were removed.
+  virtual void InvalidateTags(std::vector<std::string> tags, Callback<Result<uint64_t>> done) = 0;
+  // Removes every entry whose key matches `pattern` (RE2 semantics, PartialMatch as in
+  // KeyPattern::Matches); how many were removed.
+  virtual void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
+                                  Callback<Result<uint64_t>> done) = 0;
+  // Removes everything this tier holds for this server's namespace, and nothing else.
+  virtual void Clear(Callback<Result<uint64_t>> done) = 0;
+  // One cheap round trip to the backend (health probe); reconnects if disconnected.
+  virtual void Ping(Callback<Status> done) = 0;
+  // The tag bookkeeping as last measured; never does I/O.
+  virtual TagIndexStats tag_index() const = 0;
 };
 
 }  // namespace tiercache
