@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/config_error.h"
 #include "config/listen_address.h"
+#include "config/tiers_config.h"
 #include "core/clock.h"
 #include "core/l1_options.h"
 #include "core/limits.h"
@@ -60,6 +62,9 @@ struct Config {
   L1Options l1;                // `l1:`
   StrategyOptions strategies;  // `strategies:`
   LoggingConfig logging;       // `logging:`
+  // `tiers:`, the lower tiers in read order; empty runs L1 only.
+  std::vector<TierConfig> tiers;
+  TierHealthOptions tier_health;  // `tier_health:`
 };
 
 }  // namespace tiercache::config

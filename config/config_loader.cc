@@ -255,7 +255,16 @@ class Loader {
                        strategies_present = ReadStrategies(item, config.strategies);
                      }},
                     {"logging", [&](const Item& item) { ReadLogging(item, config.logging); }},
+                    {"tiers", [&](const Item& item) { ReadTiers(item, config.tiers); }},
+                    {"tier_health",
+                     [&](const Item& item) { ReadTierHealth(item, config.tier_health); }},
                 });
+    // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
+    // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate
+    // directly. Alone, it keeps the whole lifetime.
+    const bool l1_factor_set = std::any_of(l1_present.begin(), l1_present.end(),
+                                           [](const Item& i) { return i.name == "ttl_factor"; });
+    if (!l1_factor_set && !config.tiers.empty()) config.l1.ttl_factor = 0.1;
     // Expiry times are nanoseconds on a 64-bit steady clock (about 292 years): the longest
     // lifetime L1 can be asked for, max_timeout x ttl_factor, must stay well inside it.
     constexpr double kMaxL1LifetimeSeconds = 100 * 365.25 * 86400;
@@ -425,6 +434,161 @@ class Loader {
                                                      : LogFormat::kJson;
                               }},
                          });
+  }
+
+  // --- Tiers ---------------------------------------------------------------------------
+
+  void ReadTierHealth(const Item& section, TierHealthOptions& health) const {
+    ReadSection(section, {{"interval", [&](const Item& item) {
+                             health.interval = PositiveDuration(item);
+                           }}});
+  }
+
+  std::string Text(const Item& item) const {
+    const std::string& text = Scalar(item, "a string");
+    if (text.empty()) Fail(item, "must not be empty");
+    return text;
+  }
+
+  unsigned PoolSize(const Item& item) const {
+    constexpr uint64_t kMaxPool = 256;
+    const uint64_t n = PositiveCount(item);
+    if (n > kMaxPool) Fail(item, "must be at most " + std::to_string(kMaxPool));
+    return static_cast<unsigned>(n);
+  }
+
+  void ReadTiers(const Item& section, std::vector<TierConfig>& tiers) const {
+    if (section.value.IsNull()) return;
+    if (!section.value.IsSequence()) {
+      Fail(section, "expected a list of tiers (each a map with a type), got " +
+                        Describe(section.value));
+    }
+    constexpr size_t kMaxTiers = 8;
+    for (size_t i = 0; i < section.value.size(); ++i) {
+      const Item item{section.value[i], section.value[i], "",
+                      section.path + "[" + std::to_string(i) + "]"};
+      if (i == kMaxTiers) Fail(item, "at most " + std::to_string(kMaxTiers) + " tiers");
+      TierConfig tier = ReadTier(item, i);
+      for (const TierConfig& other : tiers) {
+        if (other.name == tier.name) Fail(item, "duplicate tier name '" + tier.name + "'");
+      }
+      tiers.push_back(std::move(tier));
+    }
+  }
+
+  TierConfig ReadTier(const Item& section, size_t index) const {
+    if (!section.value.IsMap()) {
+      Fail(section, "expected a map with a type (redis or postgres), got " +
+                        Describe(section.value));
+    }
+    TierConfig tier;
+    tier.name = "L" + std::to_string(index + 2);
+    // The seed's factors: L2 keeps the timeout, L3 and below ten times it.
+    tier.options.ttl_factor = index == 0 ? 1.0 : 10.0;
+    const YAML::Node type = section.value["type"];
+    if (!type.IsDefined()) Fail(section, "every tier needs a type: redis or postgres");
+    const Item type_item{type, type, "type", section.path + ".type"};
+    tier.type = OneOf(type_item, {"redis", "postgres"}) == "redis" ? TierType::kRedis
+                                                                    : TierType::kPostgres;
+
+    std::vector<Field> fields = {
+        {"type", [](const Item&) {}},
+        {"name",
+         [&](const Item& item) {
+           tier.name = Text(item);
+           if (tier.name == "L1") Fail(item, "L1 is the in-memory tier; choose another name");
+         }},
+        {"ttl_factor",
+         [&](const Item& item) {
+           const double factor = Number(item);
+           if (!(factor > 0 && factor <= 1000)) {
+             Fail(item, "must be greater than 0 and at most 1000, got " + Describe(item.value));
+           }
+           tier.options.ttl_factor = factor;
+         }},
+        {"write_mode",
+         [&](const Item& item) {
+           tier.options.write_mode =
+               OneOf(item, {"sync", "async"}) == "sync" ? WriteMode::kSync : WriteMode::kAsync;
+         }},
+        {"required", [&](const Item& item) { tier.options.required = Bool(item); }},
+        {"failure_threshold",
+         [&](const Item& item) {
+           tier.options.failure_threshold = static_cast<uint32_t>(
+               std::min<uint64_t>(PositiveCount(item), UINT32_MAX));
+         }},
+        {"write_behind",
+         [&](const Item& item) { ReadWriteBehind(item, tier.options.write_behind); }},
+    };
+    if (tier.type == TierType::kRedis) {
+      RedisSettings& r = tier.redis;
+      fields.insert(fields.end(), {
+          {"url", [&](const Item& item) { r.url = Text(item); }},
+          {"database",
+           [&](const Item& item) {
+             const uint64_t db = Count(item);
+             if (db > 65535) Fail(item, "must be at most 65535");
+             r.database = static_cast<int>(db);
+           }},
+          {"key_prefix", [&](const Item& item) { r.key_prefix = Text(item); }},
+          {"pool_size", [&](const Item& item) { r.pool_size = PoolSize(item); }},
+          {"connect_timeout", [&](const Item& item) { r.connect_timeout = PositiveDuration(item); }},
+          {"command_timeout", [&](const Item& item) { r.command_timeout = PositiveDuration(item); }},
+          {"sweep_interval", [&](const Item& item) { r.sweep_interval = PositiveDuration(item); }},
+          {"max_queued", [&](const Item& item) { r.max_queued = PositiveCount(item); }},
+      });
+    } else {
+      PostgresSettings& p = tier.postgres;
+      fields.insert(fields.end(), {
+          {"dsn", [&](const Item& item) { p.dsn = Text(item); }},
+          {"table",
+           [&](const Item& item) {
+             p.table = Text(item);
+             const bool valid =
+                 p.table.size() <= 63 && !(p.table[0] >= '0' && p.table[0] <= '9') &&
+                 std::all_of(p.table.begin(), p.table.end(), [](char c) {
+                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                 });
+             if (!valid) {
+               Fail(item, "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 "
+                          "characters), got " + Describe(item.value));
+             }
+           }},
+          {"pool_size", [&](const Item& item) { p.pool_size = PoolSize(item); }},
+          {"connect_timeout", [&](const Item& item) { p.connect_timeout = PositiveDuration(item); }},
+          {"command_timeout", [&](const Item& item) { p.command_timeout = PositiveDuration(item); }},
+          {"sweep_interval", [&](const Item& item) { p.sweep_interval = PositiveDuration(item); }},
+          {"sweep_batch", [&](const Item& item) { p.sweep_batch = PositiveCount(item); }},
+          {"max_queued", [&](const Item& item) { p.max_queued = PositiveCount(item); }},
+      });
+    }
+    ReadSection(section, fields);
+    return tier;
+  }
+
+  void ReadWriteBehind(const Item& section, WriteBehindOptions& wb) const {
+    const std::vector<Item> present = ReadSection(
+        section,
+        {
+            {"capacity", [&](const Item& item) { wb.capacity = PositiveCount(item); }},
+            {"batch_size", [&](const Item& item) { wb.batch_size = PositiveCount(item); }},
+            {"overflow",
+             [&](const Item& item) {
+               wb.overflow = OneOf(item, {"drop_oldest", "drop_newest"}) == "drop_oldest"
+                                 ? OverflowPolicy::kDropOldest
+                                 : OverflowPolicy::kDropNewest;
+             }},
+        });
+    if (wb.batch_size > wb.capacity) {
+      FailBetween(present, section, {"batch_size", "capacity"},
+                  section.path + ".batch_size (" + std::to_string(wb.batch_size) +
+                      ") must not exceed capacity (" + std::to_string(wb.capacity) + ")");
+    }
+  }
+
+  bool Bool(const Item& item) const {
+    const std::string text = OneOf(item, {"true", "false"});
+    return text == "true";
   }
 
   std::string_view source_name_;

@@ -16,12 +16,90 @@ std::string TooLong(std::string_view what, uint64_t size, uint64_t limit, std::s
 // Latency is always wall time, even when the cache runs on an injected clock.
 TimePoint LatencyNow() { return std::chrono::steady_clock::now(); }
 
+// One family with one sample per lower tier.
+template <class Value>
+void TierFamily(std::string& out, const std::vector<LowerTierStatus>& tiers,
+                std::string_view name, std::string_view type, std::string_view help,
+                Value value) {
+  AppendFamilyHeader(out, name, type, help);
+  for (const auto& t : tiers) {
+    const std::optional<double> v = value(t);
+    if (v) AppendSample(out, name, "tier=\"" + t.name + "\"", *v);
+  }
+}
+
+void RenderLowerTierMetrics(std::string& out, const std::vector<LowerTierStatus>& tiers) {
+  if (tiers.empty()) return;
+  using T = const LowerTierStatus&;
+  using Opt = std::optional<double>;
+  AppendFamilyHeader(out, "tiercache_tier_state", "gauge",
+                     "1 for the state each lower tier is in (up, degraded, down).");
+  for (const auto& t : tiers) {
+    for (TierState state : {TierState::kUp, TierState::kDegraded, TierState::kDown}) {
+      AppendSample(out, "tiercache_tier_state",
+                   "tier=\"" + t.name + "\",state=\"" + std::string(TierStateName(state)) + "\"",
+                   t.state == state ? 1 : 0);
+    }
+  }
+  TierFamily(out, tiers, "tiercache_tier_hits_total", "counter",
+             "Reads a lower tier answered with an entry.", [](T t) { return Opt(t.hits); });
+  TierFamily(out, tiers, "tiercache_tier_misses_total", "counter",
+             "Reads a lower tier answered without an entry.", [](T t) { return Opt(t.misses); });
+  TierFamily(out, tiers, "tiercache_tier_errors_total", "counter",
+             "Operations and health probes of a lower tier that failed.",
+             [](T t) { return Opt(t.errors); });
+  TierFamily(out, tiers, "tiercache_tier_skipped_total", "counter",
+             "Operations not sent to a lower tier because it was down.",
+             [](T t) { return Opt(t.skipped); });
+  TierFamily(out, tiers, "tiercache_tier_promotions_total", "counter",
+             "Entries found in a lower tier and copied into the tiers above it.",
+             [](T t) { return Opt(t.promotions); });
+  TierFamily(out, tiers, "tiercache_tier_round_trip_seconds", "gauge",
+             "Round trip of the last successful health probe of a lower tier.",
+             [](T t) { return Opt(ToSeconds(t.round_trip)); });
+  TierFamily(out, tiers, "tiercache_write_behind_depth", "gauge",
+             "Writes waiting in an async tier's write-behind queue.", [](T t) {
+               return t.write_behind ? Opt(t.write_behind->depth) : std::nullopt;
+             });
+  TierFamily(out, tiers, "tiercache_write_behind_flushed_total", "counter",
+             "Queued writes an async tier acknowledged.", [](T t) {
+               return t.write_behind ? Opt(t.write_behind->flushed) : std::nullopt;
+             });
+  TierFamily(out, tiers, "tiercache_write_behind_dropped_total", "counter",
+             "Queued writes lost to the overflow policy of a full write-behind queue.", [](T t) {
+               return t.write_behind ? Opt(t.write_behind->dropped) : std::nullopt;
+             });
+  TierFamily(out, tiers, "tiercache_write_behind_failed_batches_total", "counter",
+             "Write-behind batches a tier refused (their writes are retried).", [](T t) {
+               return t.write_behind ? Opt(t.write_behind->failed_batches) : std::nullopt;
+             });
+  TierFamily(out, tiers, "tiercache_tag_index_memberships", "gauge",
+             "(entry, tag) pairs a lower tier keeps for tag invalidation, as last measured.",
+             [](T t) { return t.tag_index.measured ? Opt(t.tag_index.memberships) : std::nullopt; });
+  TierFamily(out, tiers, "tiercache_tag_index_bytes", "gauge",
+             "Bytes of a lower tier's tag bookkeeping, as last measured.",
+             [](T t) { return t.tag_index.measured ? Opt(t.tag_index.bytes) : std::nullopt; });
+}
+
 }  // namespace
 
-CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1)
+uint64_t InvalidateResult::total() const {
+  uint64_t most = by_keys + by_tags + by_pattern;
+  for (const auto& t : tiers) most = std::max(most, t.removed);
+  return most;
+}
+
+uint64_t ClearResult::total() const {
+  uint64_t most = 0;
+  for (const auto& t : tiers) most = std::max(most, t.removed);
+  return most;
+}
+
+CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies,
+                           TieredCache& cache)
     : limits_(limits),
       strategies_(strategies),
-      l1_(l1),
+      cache_(cache),
       started_(std::chrono::steady_clock::now()) {}
 
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
@@ -50,24 +128,23 @@ Status CacheService::ValidateTags(const std::vector<std::string>& tags) const {
   return Status::Ok();
 }
 
-Result<Hit> CacheService::Get(Frontend from, std::string_view key) {
+void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) {
   const TimePoint started = LatencyNow();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kGet, OutcomeOf(s), started);
-    return s;
+    return done(std::move(s));
   }
-  std::optional<L1Value> found = l1_.Get(key);
-  if (!found) {
-    Record(from, Operation::kGet, Outcome::kMiss, started);
-    return Status::NotFound("key not found");
-  }
-  const Duration left = found->expires_at - found->read_at;
-  Record(from, Operation::kGet, Outcome::kHit, started);
-  return Hit{std::move(found->value), "L1", std::max(left, Duration::zero())};
+  cache_.Get(key, [this, from, started, done = std::move(done)](Result<Hit> hit) {
+    const Outcome outcome = hit.ok() ? Outcome::kHit
+                            : hit.status().code() == StatusCode::kNotFound
+                                ? Outcome::kMiss
+                                : OutcomeOf(hit.status());
+    Record(from, Operation::kGet, outcome, started);
+    done(std::move(hit));
+  });
 }
 
-Status CacheService::Set(Frontend from, SetRequest request) {
-  const TimePoint started = LatencyNow();
+Status CacheService::ValidateSet(const SetRequest& request) const {
   Status s = ValidateKey(request.key);
   if (s.ok() && request.value.size() > limits_.max_value_bytes) {
     s = Status::TooLarge(
@@ -81,75 +158,133 @@ Status CacheService::Set(Frontend from, SetRequest request) {
                                     ToSeconds(strategies_.max_timeout))) +
                                 " seconds");
   }
-  if (s.ok()) {
-    const StrategyKind kind = request.strategy.value_or(strategies_.default_strategy);
-    Lifetime lifetime;
-    if (kind == StrategyKind::kAdaptive) {
-      lifetime.kind = Lifetime::Kind::kAdaptive;
-      lifetime.timeout = request.ttl.value_or(strategies_.adaptive.base_timeout);
-    } else {
-      lifetime.timeout = request.ttl.value_or(strategies_.default_timeout);
-    }
-    auto value = std::make_shared<const std::string>(std::move(request.value));
-    s = l1_.Set(request.key, std::move(value), std::move(request.tags), lifetime);
+  return s;
+}
+
+void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done) {
+  const TimePoint started = LatencyNow();
+  if (Status s = ValidateSet(request); !s.ok()) {
+    Record(from, Operation::kSet, OutcomeOf(s), started);
+    return done(std::move(s));
   }
-  Record(from, Operation::kSet, OutcomeOf(s), started);
-  return s;
+  const StrategyKind kind = request.strategy.value_or(strategies_.default_strategy);
+  TieredWrite write;
+  if (kind == StrategyKind::kAdaptive) {
+    write.lifetime.kind = Lifetime::Kind::kAdaptive;
+    write.lifetime.timeout = request.ttl.value_or(strategies_.adaptive.base_timeout);
+  } else {
+    write.lifetime.timeout = request.ttl.value_or(strategies_.default_timeout);
+  }
+  write.key = std::move(request.key);
+  write.value = std::make_shared<const std::string>(std::move(request.value));
+  write.tags = std::move(request.tags);
+  cache_.Set(std::move(write), [this, from, started, done = std::move(done)](Status s) {
+    Record(from, Operation::kSet, OutcomeOf(s), started);
+    done(std::move(s));
+  });
 }
 
-Status CacheService::Delete(Frontend from, std::string_view key) {
+void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> done) {
   const TimePoint started = LatencyNow();
-  Status s = ValidateKey(key);
-  if (s.ok() && !l1_.Delete(key)) s = Status::NotFound("key not found");
-  Record(from, Operation::kDelete, OutcomeOf(s), started);
-  return s;
+  if (Status s = ValidateKey(key); !s.ok()) {
+    Record(from, Operation::kDelete, OutcomeOf(s), started);
+    return done(std::move(s));
+  }
+  cache_.Delete(key, [this, from, started, done = std::move(done)](bool found) {
+    Status s = found ? Status::Ok() : Status::NotFound("key not found");
+    Record(from, Operation::kDelete, OutcomeOf(s), started);
+    done(std::move(s));
+  });
 }
 
-Result<InvalidateResult> CacheService::Invalidate(Frontend from,
-                                                  const InvalidateRequest& request) {
-  const TimePoint started = LatencyNow();
-  auto fail = [&](Status s) -> Result<InvalidateResult> {
-    Record(from, Operation::kInvalidate, OutcomeOf(s), started);
-    return s;
-  };
+namespace {
+
+void AddRemovals(std::vector<TierRemoval>& into, const std::vector<TierRemoval>& more) {
+  if (into.empty()) {
+    into = more;
+    return;
+  }
+  for (size_t i = 0; i < into.size() && i < more.size(); ++i) {
+    into[i].removed += more[i].removed;
+    if (into[i].error.empty()) into[i].error = more[i].error;
+  }
+}
+
+}  // namespace
+
+Status CacheService::ValidateInvalidate(const InvalidateRequest& request,
+                                        std::shared_ptr<const KeyPattern>& pattern) const {
   if (request.keys.empty() && request.tags.empty() && !request.pattern) {
-    return fail(Status::InvalidArgument("give at least one of keys, tags or pattern"));
+    return Status::InvalidArgument("give at least one of keys, tags or pattern");
   }
   if (request.keys.size() > limits_.max_keys_per_request) {
-    return fail(Status::TooLarge(std::to_string(request.keys.size()) +
-                                 " keys exceed the limit of " +
-                                 std::to_string(limits_.max_keys_per_request) +
-                                 " (limits.max_keys_per_request)"));
+    return Status::TooLarge(std::to_string(request.keys.size()) + " keys exceed the limit of " +
+                            std::to_string(limits_.max_keys_per_request) +
+                            " (limits.max_keys_per_request)");
   }
   for (const auto& key : request.keys) {
-    if (Status s = ValidateKey(key); !s.ok()) return fail(std::move(s));
+    if (Status s = ValidateKey(key); !s.ok()) return s;
   }
-  if (Status s = ValidateTags(request.tags); !s.ok()) return fail(std::move(s));
-  std::shared_ptr<const KeyPattern> pattern;
+  if (Status s = ValidateTags(request.tags); !s.ok()) return s;
   if (request.pattern) {
-    if (request.pattern->empty()) return fail(Status::InvalidArgument("pattern must not be empty"));
+    if (request.pattern->empty()) return Status::InvalidArgument("pattern must not be empty");
     if (request.pattern->size() > limits_.max_pattern_bytes) {
-      return fail(Status::TooLarge(TooLong("pattern", request.pattern->size(),
-                                           limits_.max_pattern_bytes, "max_pattern_bytes")));
+      return Status::TooLarge(TooLong("pattern", request.pattern->size(),
+                                      limits_.max_pattern_bytes, "max_pattern_bytes"));
     }
     auto compiled = KeyPattern::Compile(*request.pattern);
-    if (!compiled.ok()) return fail(compiled.status());
+    if (!compiled.ok()) return compiled.status();
     pattern = std::move(compiled).value();
   }
-
-  InvalidateResult result;
-  for (const auto& key : request.keys) result.by_keys += l1_.Delete(key) ? 1 : 0;
-  if (!request.tags.empty()) result.by_tags = l1_.InvalidateTags(request.tags);
-  if (pattern) result.by_pattern = l1_.InvalidateMatching(*pattern);
-  Record(from, Operation::kInvalidate, Outcome::kOk, started);
-  return result;
+  return Status::Ok();
 }
 
-Result<uint64_t> CacheService::Clear(Frontend from) {
+void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
+                              Callback<Result<InvalidateResult>> done) {
   const TimePoint started = LatencyNow();
-  const uint64_t removed = l1_.Clear();
-  Record(from, Operation::kClear, Outcome::kOk, started);
-  return removed;
+  std::shared_ptr<const KeyPattern> pattern;
+  if (Status s = ValidateInvalidate(request, pattern); !s.ok()) {
+    Record(from, Operation::kInvalidate, OutcomeOf(s), started);
+    return done(std::move(s));
+  }
+
+  // Keys, then tags, then pattern, each through every tier, so that L1's counts say
+  // which criterion removed an entry first.
+  auto result = std::make_shared<InvalidateResult>();
+  auto finish = [this, from, started, result, done = std::move(done)]() {
+    Record(from, Operation::kInvalidate, Outcome::kOk, started);
+    done(std::move(*result));
+  };
+  auto by_pattern = [this, pattern, result, finish]() mutable {
+    if (!pattern) return finish();
+    cache_.InvalidateMatching(pattern, [result, finish](std::vector<TierRemoval> r) mutable {
+      result->by_pattern = r[0].removed;
+      AddRemovals(result->tiers, r);
+      finish();
+    });
+  };
+  auto by_tags = [this, tags = request.tags, result, by_pattern]() mutable {
+    if (tags.empty()) return by_pattern();
+    cache_.InvalidateTags(std::move(tags), [result, by_pattern](std::vector<TierRemoval> r) mutable {
+      result->by_tags = r[0].removed;
+      AddRemovals(result->tiers, r);
+      by_pattern();
+    });
+  };
+  if (request.keys.empty()) return by_tags();
+  cache_.InvalidateKeys(request.keys, [result, by_tags](std::vector<TierRemoval> r) mutable {
+    result->by_keys = r[0].removed;
+    AddRemovals(result->tiers, r);
+    by_tags();
+  });
+}
+
+void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
+  const TimePoint started = LatencyNow();
+  cache_.Clear([this, from, started, done = std::move(done)](std::vector<TierRemoval> r) {
+    Record(from, Operation::kClear, Outcome::kOk, started);
+    done(ClearResult{std::move(r)});
+  });
 }
 
 ServiceStatus CacheService::GetStatus(Frontend from) {
@@ -157,7 +292,9 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   ServiceStatus status;
   status.version = TIERCACHE_VERSION;
   status.uptime = std::chrono::steady_clock::now() - started_;
-  status.l1 = l1_.Stats();
+  status.l1 = cache_.l1().Stats();
+  status.lower_tiers = cache_.LowerTiers();
+  status.ready = cache_.RequiredTiersUp();
   status.limits = limits_;
   Record(from, Operation::kStatus, Outcome::kOk, started);
   return status;
@@ -168,7 +305,7 @@ std::string CacheService::RenderMetrics() const {
   out.reserve(16 * 1024);
   metrics_.RenderPrometheus(out);
 
-  const L1Stats l1 = l1_.Stats();
+  const L1Stats l1 = cache_.l1().Stats();
   const auto counter = [&](std::string_view name, std::string_view help, uint64_t v) {
     AppendFamilyHeader(out, name, "counter", help);
     AppendSample(out, name, "", static_cast<double>(v));
@@ -204,6 +341,7 @@ std::string CacheService::RenderMetrics() const {
                  "frontend=\"" + std::string(FrontendName(static_cast<Frontend>(f))) + "\"",
                  static_cast<double>(connections_[f].rejected.load(std::memory_order_relaxed)));
   }
+  RenderLowerTierMetrics(out, cache_.LowerTiers());
   gauge("tiercache_uptime_seconds", "Seconds since the service started.",
         ToSeconds(std::chrono::steady_clock::now() - started_));
   return out;

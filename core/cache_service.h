@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/l1_store.h"
+#include "core/tiered_cache.h"
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "core/status.h"
@@ -23,54 +24,67 @@ struct SetRequest {
   std::optional<StrategyKind> strategy;  // default: strategies.default_strategy
 };
 
-struct Hit {
-  std::shared_ptr<const std::string> value;
-  std::string_view tier;  // "L1"
-  Duration ttl_left;
-};
-
 struct InvalidateRequest {
   std::vector<std::string> keys;
   std::vector<std::string> tags;
   std::optional<std::string> pattern;
 };
 
-// Entries removed by one invalidation, each counted once, under the criterion that
-// removed it first (keys, then tags, then pattern).
+// What one invalidation removed. The by_* counts are L1's, each entry counted once under
+// the criterion that removed it first (keys, then tags, then pattern); `tiers` has the
+// total per tier, L1 first. The same entry may be held by several tiers.
 struct InvalidateResult {
   uint64_t by_keys = 0;
   uint64_t by_tags = 0;
   uint64_t by_pattern = 0;
-  uint64_t total() const { return by_keys + by_tags + by_pattern; }
+  std::vector<TierRemoval> tiers;
+  // Entries invalidated: the most any one tier removed.
+  uint64_t total() const;
+};
+
+// What a clear removed, per tier, L1 first.
+struct ClearResult {
+  std::vector<TierRemoval> tiers;
+  uint64_t total() const;  // the most any one tier removed
 };
 
 struct ServiceStatus {
   std::string version;
   Duration uptime{0};
   L1Stats l1;
+  std::vector<LowerTierStatus> lower_tiers;
+  bool ready = true;  // every required tier is up
   Limits limits;
 };
 
 // The one entry point of the data path. Every front end (HTTP, gRPC) is a thin adapter
 // that decodes a request, calls one of these methods and encodes the result; all
-// validation against the limits, all cache logic and all request metrics are here.
-// Thread-safe.
+// validation against the limits and all request metrics are here, the cache logic is in
+// TieredCache. Thread-safe.
+//
+// Each operation answers through `done`: at once, on the calling thread, when L1 alone
+// decides it (an L1 hit, bad input, an L1-only server), otherwise later on a tier's
+// thread. No call blocks on network I/O, so front-end I/O threads make them directly.
 class CacheService {
  public:
-  // Time comes from `l1`'s clock: the service reads none of its own.
-  CacheService(const Limits& limits, const StrategyOptions& strategies, L1Store& l1);
+  // Time comes from `cache`'s L1 clock: the service reads none of its own.
+  CacheService(const Limits& limits, const StrategyOptions& strategies, TieredCache& cache);
 
   // kNotFound on a miss; kInvalidArgument / kTooLarge for a bad key.
-  Result<Hit> Get(Frontend from, std::string_view key);
-  Status Set(Frontend from, SetRequest request);
-  // kNotFound if there was no live entry.
-  Status Delete(Frontend from, std::string_view key);
+  void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done);
+  void Set(Frontend from, SetRequest request, Callback<Status> done);
+  // kNotFound if no tier held the key.
+  void Delete(Frontend from, std::string_view key, Callback<Status> done);
   // Validates the whole request first: a bad key, tag or pattern changes nothing.
-  Result<InvalidateResult> Invalidate(Frontend from, const InvalidateRequest& request);
-  Result<uint64_t> Clear(Frontend from);
+  void Invalidate(Frontend from, const InvalidateRequest& request,
+                  Callback<Result<InvalidateResult>> done);
+  void Clear(Frontend from, Callback<Result<ClearResult>> done);
+  // False while a required lower tier is down.
+  bool Ready() const { return cache_.RequiredTiersUp(); }
   ServiceStatus GetStatus(Frontend from);
   // Every metric family in Prometheus text format.
   std::string RenderMetrics() const;
+  TieredCache& cache() { return cache_; }
 
   const Limits& limits() const { return limits_; }
   RequestMetrics& request_metrics() { return metrics_; }
@@ -81,11 +95,14 @@ class CacheService {
  private:
   Status ValidateKey(std::string_view key) const;
   Status ValidateTags(const std::vector<std::string>& tags) const;
+  Status ValidateSet(const SetRequest& request) const;
+  Status ValidateInvalidate(const InvalidateRequest& request,
+                            std::shared_ptr<const KeyPattern>& pattern) const;
   void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
 
   const Limits limits_;
   const StrategyOptions strategies_;
-  L1Store& l1_;
+  TieredCache& cache_;
   const TimePoint started_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;

@@ -70,7 +70,8 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
 }
 
 Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
-                    std::vector<std::string> tags, Lifetime lifetime, TimePoint now) {
+                    std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
+                    SetMode mode) {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   const uint64_t charge = Charge(key, *value, tags);
@@ -92,12 +93,18 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
     entry->adaptive_base = lifetime.timeout;
     timeout = std::clamp(lifetime.timeout, adaptive_.min_timeout, adaptive_.max_timeout);
   }
-  entry->expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+  entry->expires_at =
+      lifetime.kind == Lifetime::Kind::kExact
+          ? now + timeout
+          : now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
 
   MutexLock lock(mu_);
   uint64_t reclaimed = 0;
   ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
-  if (auto it = map_.find(key); it != map_.end()) EraseLocked(it->second.get(), now);
+  if (auto it = map_.find(key); it != map_.end()) {
+    if (mode == SetMode::kIfAbsent && it->second->expires_at > now) return Status::Ok();
+    EraseLocked(it->second.get(), now);
+  }
   while (!lru_.empty() &&
          (map_.size() + 1 > limits_.max_entries || bytes_ + charge > limits_.max_bytes)) {
     Entry* victim = &lru_.back();

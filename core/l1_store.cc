@@ -37,8 +37,8 @@ std::optional<L1Value> L1Store::Get(std::string_view key) {
 }
 
 Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> value,
-                    std::vector<std::string> tags, Lifetime lifetime) {
-  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now());
+                    std::vector<std::string> tags, Lifetime lifetime, SetMode mode) {
+  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now(), mode);
 }
 
 std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {

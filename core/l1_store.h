@@ -19,14 +19,23 @@ class L1Shard;
 
 // How an entry's lifetime in L1 is decided.
 struct Lifetime {
-  enum class Kind : uint8_t { kFixed, kAdaptive };
+  // kFixed: timeout × l1.ttl_factor. kAdaptive: moves around timeout × l1.ttl_factor with
+  // reads. kExact: timeout as given (an entry promoted from a lower tier keeps the time
+  // it has left there, already scaled).
+  enum class Kind : uint8_t { kFixed, kAdaptive, kExact };
   Kind kind = Kind::kFixed;
-  // kFixed: the lifetime. kAdaptive: the base timeout the adaptive rule moves around.
+  // kFixed, kExact: the lifetime. kAdaptive: the base timeout the adaptive rule moves around.
   Duration timeout = std::chrono::seconds(300);
 };
 
 // What a successful lookup returns. The value is shared, not copied, so a lookup costs
 // the same for 10 bytes and 8 MiB.
+// Whether a Set replaces a live entry of the same key.
+enum class SetMode : uint8_t {
+  kReplace,
+  kIfAbsent,  // keeps a live entry: a promotion never overwrites a newer write
+};
+
 struct L1Value {
   std::shared_ptr<const std::string> value;
   TimePoint expires_at;
@@ -81,7 +90,8 @@ class L1Store {
   // Stores `value` under `key`, replacing any earlier entry. `tags` may repeat; they are
   // stored once each. kTooLarge if the entry alone exceeds a shard's byte budget.
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
-             std::vector<std::string> tags, Lifetime lifetime);
+             std::vector<std::string> tags, Lifetime lifetime,
+             SetMode mode = SetMode::kReplace);
 
   // The live entry's metadata and access statistics; unlike Get, not a read: it changes
   // neither the LRU order nor the statistics.

@@ -45,7 +45,8 @@ Outcome OutcomeOf(const Status& status) {
     case StatusCode::kNotFound: return Outcome::kNotFound;
     case StatusCode::kInvalidArgument: return Outcome::kInvalidArgument;
     case StatusCode::kTooLarge: return Outcome::kTooLarge;
-    case StatusCode::kUnavailable: return Outcome::kUnavailable;
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded: return Outcome::kUnavailable;
     case StatusCode::kInternal: return Outcome::kInternal;
   }
   return Outcome::kInternal;

@@ -17,6 +17,7 @@ enum class StatusCode : uint8_t {
   kTooLarge,         // input over a configured limit
   kUnavailable,      // the server is shutting down or a backend cannot serve
   kInternal,         // a bug or an unexpected failure
+  kDeadlineExceeded, // a backend did not answer within its timeout
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -36,6 +37,9 @@ class Status {
     return Status(StatusCode::kUnavailable, std::move(msg));
   }
   static Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+  static Status DeadlineExceeded(std::string msg) {
+    return Status(StatusCode::kDeadlineExceeded, std::move(msg));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -60,6 +64,8 @@ class Result {
   T& value() & { return *value_; }
   const T& value() const& { return *value_; }
   T&& value() && { return std::move(*value_); }
+  T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
 

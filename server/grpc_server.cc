@@ -26,6 +26,8 @@ grpc::Status ToGrpc(const Status& s) {
     case StatusCode::kUnavailable:
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.message());
     case StatusCode::kInternal: return grpc::Status(grpc::StatusCode::INTERNAL, s.message());
+    case StatusCode::kDeadlineExceeded:
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, s.message());
   }
   return grpc::Status(grpc::StatusCode::UNKNOWN, s.message());
 }
@@ -38,7 +40,8 @@ std::optional<StrategyKind> StrategyOf(v1::Strategy s) {
   }
 }
 
-// Each handler finishes inline: the facade never blocks on I/O for an L1 request.
+// Each handler hands its reactor to the facade, which finishes it inline when L1 alone
+// answers and from a tier's thread otherwise; no handler blocks on I/O.
 class CacheServiceImpl final : public v1::Cache::CallbackService {
  public:
   explicit CacheServiceImpl(CacheService& service) : service_(service) {}
@@ -46,19 +49,20 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
                                 v1::GetResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    auto hit = service_.Get(Frontend::kGrpc, req->key());
-    if (hit.ok()) {
-      resp->set_found(true);
-      resp->set_value(*hit->value);
-      resp->set_tier(std::string(hit->tier));
-      resp->set_ttl_seconds(ToSeconds(hit->ttl_left));
-      reactor->Finish(grpc::Status::OK);
-    } else if (hit.status().code() == StatusCode::kNotFound) {
-      resp->set_found(false);
-      reactor->Finish(grpc::Status::OK);
-    } else {
-      reactor->Finish(ToGrpc(hit.status()));
-    }
+    service_.Get(Frontend::kGrpc, req->key(), [reactor, resp](Result<Hit> hit) {
+      if (hit.ok()) {
+        resp->set_found(true);
+        resp->set_value(*hit->value);
+        resp->set_tier(std::string(hit->tier));
+        resp->set_ttl_seconds(ToSeconds(hit->ttl_left));
+        reactor->Finish(grpc::Status::OK);
+      } else if (hit.status().code() == StatusCode::kNotFound) {
+        resp->set_found(false);
+        reactor->Finish(grpc::Status::OK);
+      } else {
+        reactor->Finish(ToGrpc(hit.status()));
+      }
+    });
     return reactor;
   }
 
@@ -79,14 +83,16 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     if (req->ttl_seconds() > 0) set.ttl = Seconds(req->ttl_seconds());
     set.tags.assign(req->tags().begin(), req->tags().end());
     set.strategy = StrategyOf(req->strategy());
-    reactor->Finish(ToGrpc(service_.Set(Frontend::kGrpc, std::move(set))));
+    service_.Set(Frontend::kGrpc, std::move(set),
+                 [reactor](Status s) { reactor->Finish(ToGrpc(s)); });
     return reactor;
   }
 
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const v1::DeleteRequest* req, v1::DeleteResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpc(service_.Delete(Frontend::kGrpc, req->key())));
+    service_.Delete(Frontend::kGrpc, req->key(),
+                    [reactor](Status s) { reactor->Finish(ToGrpc(s)); });
     return reactor;
   }
 
@@ -98,23 +104,40 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     request.keys.assign(req->keys().begin(), req->keys().end());
     request.tags.assign(req->tags().begin(), req->tags().end());
     if (!req->pattern().empty()) request.pattern = req->pattern();
-    auto result = service_.Invalidate(Frontend::kGrpc, request);
-    if (result.ok()) {
-      resp->set_invalidated(result->total());
-      resp->set_by_keys(result->by_keys);
-      resp->set_by_tags(result->by_tags);
-      resp->set_by_pattern(result->by_pattern);
-    }
-    reactor->Finish(ToGrpc(result.status()));
+    service_.Invalidate(Frontend::kGrpc, request,
+                        [reactor, resp](Result<InvalidateResult> result) {
+                          if (result.ok()) {
+                            resp->set_invalidated(result->total());
+                            resp->set_by_keys(result->by_keys);
+                            resp->set_by_tags(result->by_tags);
+                            resp->set_by_pattern(result->by_pattern);
+                            for (const auto& t : result->tiers) {
+                              auto* removal = resp->add_tiers();
+                              removal->set_tier(t.tier);
+                              removal->set_removed(t.removed);
+                              removal->set_error(t.error);
+                            }
+                          }
+                          reactor->Finish(ToGrpc(result.status()));
+                        });
     return reactor;
   }
 
   grpc::ServerUnaryReactor* Clear(grpc::CallbackServerContext* ctx, const v1::ClearRequest*,
                                   v1::ClearResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    auto removed = service_.Clear(Frontend::kGrpc);
-    if (removed.ok()) resp->set_removed(removed.value());
-    reactor->Finish(ToGrpc(removed.status()));
+    service_.Clear(Frontend::kGrpc, [reactor, resp](Result<ClearResult> removed) {
+      if (removed.ok()) {
+        resp->set_removed(removed->total());
+        for (const auto& t : removed->tiers) {
+          auto* removal = resp->add_tiers();
+          removal->set_tier(t.tier);
+          removal->set_removed(t.removed);
+          removal->set_error(t.error);
+        }
+      }
+      reactor->Finish(ToGrpc(removed.status()));
+    });
     return reactor;
   }
 
@@ -135,6 +158,18 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     l1->set_misses(status.l1.misses);
     l1->set_evictions(status.l1.evictions);
     l1->set_expirations(status.l1.expirations);
+    for (const LowerTierStatus& t : status.lower_tiers) {
+      v1::TierStatus* lower = resp->add_tiers();
+      lower->set_name(t.name);
+      lower->set_state(std::string(TierStateName(t.state)));
+      lower->set_hits(t.hits);
+      lower->set_misses(t.misses);
+      lower->set_kind(t.kind);
+      lower->set_last_error(t.last_error);
+      lower->set_round_trip_seconds(ToSeconds(t.round_trip));
+      lower->set_errors(t.errors);
+      if (t.write_behind) lower->set_write_behind_depth(t.write_behind->depth);
+    }
     resp->set_json(StatusToJson(status));
     reactor->Finish(grpc::Status::OK);
     return reactor;

@@ -5,11 +5,18 @@
 namespace tiercache::http_api {
 
 void Router::Add(Method method, std::string path, Handler handler) {
+  AddAsync(method, std::move(path),
+           [handler = std::move(handler)](Request& req, std::string_view rest, Respond respond) {
+             respond(handler(req, rest));
+           });
+}
+
+void Router::AddAsync(Method method, std::string path, AsyncHandler handler) {
   const bool prefix = !path.empty() && path.back() == '/';
   routes_.push_back(Route{method, std::move(path), prefix, std::move(handler)});
 }
 
-Response Router::Handle(Request& request) const {
+void Router::Handle(Request& request, Respond respond) const {
   const std::string_view path = SplitTarget(request.target).first;
   std::string allowed;
   for (const Route& route : routes_) {
@@ -22,7 +29,7 @@ Response Router::Handle(Request& request) const {
     }
     // HEAD is answered by the GET handler; the session sends no body.
     const Method wanted = request.method == Method::kHead ? Method::kGet : request.method;
-    if (route.method == wanted) return route.handler(request, rest);
+    if (route.method == wanted) return route.handler(request, rest, std::move(respond));
     if (!allowed.empty()) allowed += ", ";
     allowed += MethodName(route.method);
   }
@@ -31,9 +38,9 @@ Response Router::Handle(Request& request) const {
                                std::string(MethodName(request.method)) + " is not allowed on " +
                                    std::string(path) + "; allowed: " + allowed);
     r.headers.emplace_back("Allow", allowed);
-    return r;
+    return respond(std::move(r));
   }
-  return ErrorResponse(404, "not_found", "no route for " + std::string(path));
+  respond(ErrorResponse(404, "not_found", "no route for " + std::string(path)));
 }
 
 }  // namespace tiercache::http_api

@@ -171,11 +171,22 @@ class Session : public std::enable_shared_from_this<Session> {
       request.content_type.assign(it->value().data(), it->value().size());
     }
     request.body = std::move(req.body());
-    http_api::Response response = state_.router.Handle(request);
-    const bool keep_alive = req.keep_alive() && !draining_ &&
-                            !state_.draining.load(std::memory_order_relaxed);
-    Send(std::move(response), keep_alive, request.method == http_api::Method::kHead,
-         req.version());
+    const bool head = request.method == http_api::Method::kHead;
+    const bool wants_keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    // A response made on this thread is sent at once; one that comes later from a tier's
+    // thread is handed back to this session's I/O thread.
+    state_.router.Handle(request, [self = shared_from_this(), head, wants_keep_alive,
+                                   version](http_api::Response response) {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, head, wants_keep_alive, version,
+                     response = std::move(response)]() mutable {
+                      const bool keep_alive =
+                          wants_keep_alive && !self->draining_ &&
+                          !self->state_.draining.load(std::memory_order_relaxed);
+                      self->Send(std::move(response), keep_alive, head, version);
+                    });
+    });
   }
 
   // Writes the status line and headers by hand into a buffer reused across requests,

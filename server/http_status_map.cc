@@ -10,6 +10,7 @@ unsigned HttpStatusOf(StatusCode code) {
     case StatusCode::kTooLarge: return 413;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kInternal: return 500;
+    case StatusCode::kDeadlineExceeded: return 504;
   }
   return 500;
 }

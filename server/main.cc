@@ -20,6 +20,7 @@
 #include "server/http_server.h"
 #include "server/logging.h"
 #include "server/routes.h"
+#include "server/tier_factory.h"
 
 namespace tiercache {
 namespace {
@@ -74,7 +75,22 @@ int Run(const config::Config& cfg) {
                                 : std::max(1u, std::thread::hardware_concurrency() / 2);
 
   L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System());
-  CacheService service(cfg.limits, cfg.strategies, l1);
+  auto lower = MakeLowerTiers(cfg.tiers);
+  if (!lower.ok()) {
+    spdlog::error("{}", lower.status().message());
+    return 1;
+  }
+  TieredCache cache(l1, cfg.l1.ttl_factor, std::move(lower).value(), cfg.tier_health,
+                    [](std::string_view tier, TierState state, std::string_view error) {
+                      if (state == TierState::kDown) {
+                        spdlog::warn("tier {} is down: {}", tier, error);
+                      } else if (state == TierState::kDegraded) {
+                        spdlog::warn("tier {} is degraded: {}", tier, error);
+                      } else {
+                        spdlog::info("tier {} is up", tier);
+                      }
+                    });
+  CacheService service(cfg.limits, cfg.strategies, cache);
   std::atomic<bool> ready{false};
 
   http_api::Router router;
@@ -111,10 +127,12 @@ int Run(const config::Config& cfg) {
   ExpirySweeper sweeper(l1, cfg.l1.sweep_interval);
 
   ready.store(true, std::memory_order_release);
-  spdlog::info("tiercached {} serving HTTP on {} and gRPC on {} ({} I/O threads, L1: {} shards, "
-               "{} entries, {} bytes)",
+  std::string tier_names = "L1";
+  for (const auto& t : cfg.tiers) tier_names += " > " + t.name;
+  spdlog::info("tiercached {} serving HTTP on {} and gRPC on {} ({} I/O threads, tiers {}, "
+               "L1: {} shards, {} entries, {} bytes)",
                TIERCACHE_VERSION, cfg.server.http_listen.ToString(),
-               cfg.server.grpc_listen.ToString(), io_threads, l1.shard_count(),
+               cfg.server.grpc_listen.ToString(), io_threads, tier_names, l1.shard_count(),
                cfg.l1.max_entries, cfg.l1.max_bytes);
   sd_notify(0, "READY=1\nSTATUS=serving");
 
@@ -132,6 +150,12 @@ int Run(const config::Config& cfg) {
   std::thread grpc_stop([&] { grpc.Shutdown(cfg.server.shutdown_timeout); });
   http.Shutdown(cfg.server.shutdown_timeout);
   grpc_stop.join();
+  // Every write acknowledged so far is in L1 and, for async tiers, in a write-behind
+  // queue: flush them before the tiers go away.
+  if (const uint64_t left = cache.FlushWriteBehind(cfg.server.shutdown_timeout); left > 0) {
+    spdlog::error("write-behind: {} writes could not be flushed before the shutdown timeout",
+                  left);
+  }
   spdlog::info("stopped");
   return 0;
 }

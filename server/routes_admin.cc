@@ -46,7 +46,20 @@ std::optional<std::string> ReadStringArray(const nlohmann::json& value, std::str
   return std::nullopt;
 }
 
-Response Invalidate(CacheService& service, const Request& req) {
+nlohmann::json RemovalsByTier(const std::vector<TierRemoval>& removals) {
+  nlohmann::json tiers = nlohmann::json::object();
+  for (const auto& r : removals) {
+    if (r.error.empty()) {
+      tiers[r.tier] = r.removed;
+    } else {
+      tiers[r.tier] = {{"removed", r.removed}, {"error", r.error}};
+    }
+  }
+  return tiers;
+}
+
+// Decodes a POST /v1/invalidate body; an error response if it is not a valid request.
+std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return std::move(*error);
   const auto& doc = std::get<nlohmann::json>(parsed);
@@ -79,28 +92,43 @@ Response Invalidate(CacheService& service, const Request& req) {
     return BadRequest("instance_id and event need a model");
   }
 
-  auto result = service.Invalidate(Frontend::kHttp, request);
-  if (!result.ok()) return ErrorResponse(result.status());
-  nlohmann::json body = {
-      {"invalidated", result->total()},
-      {"by_keys", result->by_keys},
-      {"by_tags", result->by_tags},
-      {"by_pattern", result->by_pattern},
-  };
-  return JsonResponse(200, body.dump());
+  return request;
+}
+
+void Invalidate(CacheService& service, const Request& req, Router::Respond respond) {
+  auto parsed = ParseInvalidate(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
+  service.Invalidate(Frontend::kHttp, std::get<InvalidateRequest>(parsed),
+                     [respond = std::move(respond)](Result<InvalidateResult> result) {
+                       if (!result.ok()) return respond(ErrorResponse(result.status()));
+                       nlohmann::json body = {
+                           {"invalidated", result->total()},
+                           {"by_keys", result->by_keys},
+                           {"by_tags", result->by_tags},
+                           {"by_pattern", result->by_pattern},
+                           {"tiers", RemovalsByTier(result->tiers)},
+                       };
+                       respond(JsonResponse(200, body.dump()));
+                     });
 }
 
 }  // namespace
 
 void RegisterAdminRoutes(Router& router, CacheService& service,
                          const std::atomic<bool>& ready) {
-  router.Add(Method::kPost, "/v1/invalidate",
-             [&service](Request& req, std::string_view) { return Invalidate(service, req); });
+  router.AddAsync(Method::kPost, "/v1/invalidate",
+                  [&service](Request& req, std::string_view, Router::Respond respond) {
+                    Invalidate(service, req, std::move(respond));
+                  });
 
-  router.Add(Method::kPost, "/v1/clear", [&service](Request&, std::string_view) {
-    auto removed = service.Clear(Frontend::kHttp);
-    if (!removed.ok()) return ErrorResponse(removed.status());
-    return JsonResponse(200, nlohmann::json{{"removed", removed.value()}}.dump());
+  router.AddAsync(Method::kPost, "/v1/clear",
+                  [&service](Request&, std::string_view, Router::Respond respond) {
+    service.Clear(Frontend::kHttp, [respond = std::move(respond)](Result<ClearResult> removed) {
+      if (!removed.ok()) return respond(ErrorResponse(removed.status()));
+      nlohmann::json body = {{"removed", removed->total()},
+                             {"tiers", RemovalsByTier(removed->tiers)}};
+      respond(JsonResponse(200, body.dump()));
+    });
   });
 
   router.Add(Method::kGet, "/v1/status", [&service](Request&, std::string_view) {
@@ -118,9 +146,14 @@ void RegisterAdminRoutes(Router& router, CacheService& service,
     return JsonResponse(200, R"({"status":"ok"})");
   });
 
-  router.Add(Method::kGet, "/readyz", [&ready](Request&, std::string_view) {
-    if (ready.load(std::memory_order_acquire)) return JsonResponse(200, R"({"status":"ready"})");
-    return ErrorResponse(503, "not_ready", "the server is starting or shutting down");
+  router.Add(Method::kGet, "/readyz", [&ready, &service](Request&, std::string_view) {
+    if (!ready.load(std::memory_order_acquire)) {
+      return ErrorResponse(503, "not_ready", "the server is starting or shutting down");
+    }
+    if (!service.Ready()) {
+      return ErrorResponse(503, "not_ready", "a tier marked required is down");
+    }
+    return JsonResponse(200, R"({"status":"ready"})");
   });
 }
 

@@ -56,45 +56,53 @@ std::optional<Response> ParsePutQuery(std::string_view query, SetRequest& reques
   return std::nullopt;
 }
 
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
 }  // namespace
 
 void RegisterKeyRoutes(Router& router, CacheService& service) {
-  router.Add(Method::kGet, "/v1/keys/", [&service](Request& req, std::string_view rest) {
+  router.AddAsync(Method::kGet, "/v1/keys/",
+                  [&service](Request&, std::string_view rest, Router::Respond respond) {
     auto key = PercentDecode(rest);
-    if (!key) return BadRequest("malformed percent-encoding in the key");
-    auto hit = service.Get(Frontend::kHttp, *key);
-    if (!hit.ok()) return ErrorResponse(hit.status());
-    Response r;
-    r.content_type = "application/octet-stream";
-    r.shared_body = std::move(hit->value);
-    const auto ttl = std::chrono::ceil<std::chrono::seconds>(hit->ttl_left).count();
-    r.headers.emplace_back("X-Cache-Tier", std::string(hit->tier));
-    r.headers.emplace_back("X-Cache-TTL", std::to_string(ttl));
-    return r;
+    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
+    service.Get(Frontend::kHttp, *key, [respond = std::move(respond)](Result<Hit> hit) {
+      if (!hit.ok()) return respond(ErrorResponse(hit.status()));
+      Response r;
+      r.content_type = "application/octet-stream";
+      r.shared_body = std::move(hit->value);
+      const auto ttl = std::chrono::ceil<std::chrono::seconds>(hit->ttl_left).count();
+      r.headers.emplace_back("X-Cache-Tier", std::string(hit->tier));
+      r.headers.emplace_back("X-Cache-TTL", std::to_string(ttl));
+      respond(std::move(r));
+    });
   });
 
-  router.Add(Method::kPut, "/v1/keys/", [&service](Request& req, std::string_view rest) {
+  router.AddAsync(Method::kPut, "/v1/keys/",
+                  [&service](Request& req, std::string_view rest, Router::Respond respond) {
     auto key = PercentDecode(rest);
-    if (!key) return BadRequest("malformed percent-encoding in the key");
+    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
     SetRequest set;
     set.key = std::move(*key);
-    if (auto error = ParsePutQuery(SplitTarget(req.target).second, set)) return *error;
+    if (auto error = ParsePutQuery(SplitTarget(req.target).second, set)) {
+      return respond(std::move(*error));
+    }
     set.value = std::move(req.body);
-    const Status s = service.Set(Frontend::kHttp, std::move(set));
-    if (!s.ok()) return ErrorResponse(s);
-    Response r;
-    r.status = 204;
-    return r;
+    service.Set(Frontend::kHttp, std::move(set), [respond = std::move(respond)](Status s) {
+      respond(s.ok() ? NoContent() : ErrorResponse(s));
+    });
   });
 
-  router.Add(Method::kDelete, "/v1/keys/", [&service](Request&, std::string_view rest) {
+  router.AddAsync(Method::kDelete, "/v1/keys/",
+                  [&service](Request&, std::string_view rest, Router::Respond respond) {
     auto key = PercentDecode(rest);
-    if (!key) return BadRequest("malformed percent-encoding in the key");
-    const Status s = service.Delete(Frontend::kHttp, *key);
-    if (!s.ok()) return ErrorResponse(s);
-    Response r;
-    r.status = 204;
-    return r;
+    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
+    service.Delete(Frontend::kHttp, *key, [respond = std::move(respond)](Status s) {
+      respond(s.ok() ? NoContent() : ErrorResponse(s));
+    });
   });
 }
 

@@ -10,6 +10,7 @@ std::string StatusToJson(const ServiceStatus& status) {
   nlohmann::json doc = {
       {"version", status.version},
       {"uptime_seconds", ToSeconds(status.uptime)},
+      {"ready", status.ready},
       {"tiers",
        nlohmann::json::array({{
            {"name", "L1"},
@@ -35,6 +36,39 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"max_keys_per_request", status.limits.max_keys_per_request},
        }},
   };
+  for (const LowerTierStatus& t : status.lower_tiers) {
+    const uint64_t reads = t.hits + t.misses;
+    nlohmann::json tier = {
+        {"name", t.name},
+        {"kind", t.kind},
+        {"state", TierStateName(t.state)},
+        {"last_error", t.last_error},
+        {"round_trip_ms", ToSeconds(t.round_trip) * 1000},
+        {"required", t.required},
+        {"write_mode", t.write_mode == WriteMode::kSync ? "sync" : "async"},
+        {"ttl_factor", t.ttl_factor},
+        {"hits", t.hits},
+        {"misses", t.misses},
+        {"hit_rate", reads == 0 ? 0.0 : static_cast<double>(t.hits) / reads},
+        {"errors", t.errors},
+        {"skipped", t.skipped},
+        {"promotions", t.promotions},
+    };
+    if (t.write_behind) {
+      const WriteBehindStats& w = *t.write_behind;
+      tier["write_behind"] = {{"depth", w.depth},           {"enqueued", w.enqueued},
+                              {"coalesced", w.coalesced},   {"flushed", w.flushed},
+                              {"dropped", w.dropped},       {"failed_batches", w.failed_batches}};
+    }
+    if (t.tag_index.measured) {
+      tier["tag_index"] = {{"tags", t.tag_index.tags},
+                           {"memberships", t.tag_index.memberships},
+                           {"bytes", t.tag_index.bytes}};
+    } else {
+      tier["tag_index"] = nullptr;
+    }
+    doc["tiers"].push_back(std::move(tier));
+  }
   return doc.dump();
 }
 

@@ -2,6 +2,7 @@
 // nothing), the L1 read/write path, invalidation counts, strategies and request metrics.
 
 #include "core/cache_service.h"
+#include "tests/core/sync_service.h"
 
 #include <catch2/catch.hpp>
 
@@ -54,6 +55,7 @@ class CacheServiceTest {
 
   void Build(const StrategyOptions& strategies) {
     service_.reset();
+    cache_.reset();
     store_.reset();
     L1Options options;
     options.shards = 4;
@@ -61,7 +63,10 @@ class CacheServiceTest {
     options.max_bytes = 1 << 20;
     options.ttl_factor = 1.0;
     store_ = std::make_unique<L1Store>(options, strategies.adaptive, clock_);
-    service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *store_);
+    cache_ = std::make_unique<TieredCache>(*store_, options.ttl_factor,
+                                           std::vector<TieredCache::LowerTier>{},
+                                           TierHealthOptions{});
+    service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *cache_);
   }
 
   StatusCode Set(std::string key, std::string value, std::vector<std::string> tags = {},
@@ -74,27 +79,27 @@ class CacheServiceTest {
     request.tags = std::move(tags);
     request.ttl = ttl;
     request.strategy = strategy;
-    return service_->Set(from, std::move(request)).code();
+    return test::SyncSet(*service_, from, std::move(request)).code();
   }
 
   StatusCode GetCode(std::string_view key, Frontend from = Frontend::kHttp) {
-    return service_->Get(from, key).status().code();
+    return test::SyncGet(*service_, from, key).status().code();
   }
 
   // The value served for `key`, or "<miss>".
   std::string ValueOf(std::string_view key) {
-    auto hit = service_->Get(Frontend::kHttp, key);
+    auto hit = test::SyncGet(*service_, Frontend::kHttp, key);
     return hit.ok() ? *hit->value : std::string("<miss>");
   }
 
   // Seconds left reported by a Get of `key`, or -1 on a miss.
   double TtlLeft(std::string_view key) {
-    auto hit = service_->Get(Frontend::kHttp, key);
+    auto hit = test::SyncGet(*service_, Frontend::kHttp, key);
     return hit.ok() ? ToSeconds(hit->ttl_left) : -1.0;
   }
 
   StatusCode DeleteCode(std::string_view key, Frontend from = Frontend::kHttp) {
-    return service_->Delete(from, key).code();
+    return test::SyncDelete(*service_, from, key).code();
   }
 
   Result<InvalidateResult> Invalidate(std::vector<std::string> keys,
@@ -105,7 +110,7 @@ class CacheServiceTest {
     request.keys = std::move(keys);
     request.tags = std::move(tags);
     request.pattern = std::move(pattern);
-    return service_->Invalidate(from, request);
+    return test::SyncInvalidate(*service_, from, request);
   }
 
   // Entries held by L1, read without touching them.
@@ -119,6 +124,7 @@ class CacheServiceTest {
 
   FakeClock clock_;
   std::unique_ptr<L1Store> store_;
+  std::unique_ptr<TieredCache> cache_;
   std::unique_ptr<CacheService> service_;
 };
 
@@ -132,7 +138,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: GetHitComesFromL1WithTheTimeLe
                  "[service]") {
   REQUIRE(Set("k", "value", {}, 100s) == StatusCode::kOk);
   Advance(40s);
-  auto hit = service_->Get(Frontend::kHttp, "k");
+  auto hit = test::SyncGet(*service_, Frontend::kHttp, "k");
   REQUIRE(hit.ok());
   REQUIRE(*hit->value == "value");
   REQUIRE(hit->tier == "L1");
@@ -295,9 +301,9 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: ClearReturnsTheLiveCountAndEmp
   REQUIRE(Set("c", "v") == StatusCode::kOk);
   REQUIRE(Set("short", "v", {}, 1s) == StatusCode::kOk);
   Advance(1s);
-  auto cleared = service_->Clear(Frontend::kGrpc);
+  auto cleared = test::SyncClear(*service_, Frontend::kGrpc);
   REQUIRE(cleared.ok());
-  REQUIRE(cleared.value() == 3);
+  REQUIRE(cleared->total() == 3);
   REQUIRE(StoredEntries() == 0);
   REQUIRE(GetCode("a") == StatusCode::kNotFound);
 }
@@ -362,7 +368,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: RequestsAreCountedPerFrontendO
   REQUIRE(DeleteCode("k") == StatusCode::kOk);
   REQUIRE(Invalidate({}, {}, "(").status().code() == StatusCode::kInvalidArgument);
   REQUIRE(Invalidate({"k"}).ok());
-  REQUIRE(service_->Clear(Frontend::kGrpc).ok());
+  REQUIRE(test::SyncClear(*service_, Frontend::kGrpc).ok());
 
   REQUIRE(Requests(Frontend::kHttp, Operation::kGet, Outcome::kMiss) == 2);
   REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kMiss) == 0);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/cache_service.h"
+#include "tests/core/sync_service.h"
 #include "core/clock.h"
 #include "core/l1_shard.h"
 #include "core/l1_store.h"
@@ -31,7 +32,9 @@ class MetricsTest {
     options.max_entries = 100;
     options.max_bytes = 1 << 20;
     store_ = std::make_unique<L1Store>(options, AdaptiveOptions{}, clock_);
-    service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *store_);
+    cache_ = std::make_unique<TieredCache>(*store_, 1.0, std::vector<TieredCache::LowerTier>{},
+                                           TierHealthOptions{});
+    service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *cache_);
   }
 
   // One HTTP set, then over gRPC one hit and one miss.
@@ -39,9 +42,9 @@ class MetricsTest {
     SetRequest request;
     request.key = "k";
     request.value = "v";
-    REQUIRE(service_->Set(Frontend::kHttp, request).ok());
-    REQUIRE(service_->Get(Frontend::kGrpc, "k").ok());
-    REQUIRE_FALSE(service_->Get(Frontend::kGrpc, "absent").ok());
+    REQUIRE(test::SyncSet(*service_, Frontend::kHttp, request).ok());
+    REQUIRE(test::SyncGet(*service_, Frontend::kGrpc, "k").ok());
+    REQUIRE_FALSE(test::SyncGet(*service_, Frontend::kGrpc, "absent").ok());
   }
 
   std::string Render() const {
@@ -106,6 +109,7 @@ class MetricsTest {
   RequestMetrics metrics_;
   FakeClock clock_;
   std::unique_ptr<L1Store> store_;
+  std::unique_ptr<TieredCache> cache_;
   std::unique_ptr<CacheService> service_;
 };
 

@@ -1,0 +1,625 @@
+#include "core/tiered_cache.h"
+
+#include <algorithm>
+#include <functional>
+#include <future>
+#include <unordered_set>
+
+namespace tiercache {
+
+namespace {
+
+// Removals a down tier missed are remembered, key by key, up to this many; beyond that
+// the tier is cleared when it comes back, which is always correct for a cache.
+constexpr size_t kMaxMissedKeys = 100'000;
+constexpr size_t kMaxMissedCriteria = 1'000;
+// A health probe or catch-up step that takes longer than this counts as failed.
+constexpr auto kProbeBound = std::chrono::seconds(30);
+
+TimePoint SteadyNow() { return std::chrono::steady_clock::now(); }
+
+// Waits for a callback-style operation; only the prober, on its own thread, does this.
+template <class T, class Start>
+std::optional<T> Await(Start start) {
+  auto answer = std::make_shared<std::promise<T>>();
+  auto future = answer->get_future();
+  start([answer](T value) { answer->set_value(std::move(value)); });
+  if (future.wait_for(kProbeBound) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+bool SharesTag(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(), [&](const std::string& t) {
+    return std::find(b.begin(), b.end(), t) != b.end();
+  });
+}
+
+}  // namespace
+
+std::string_view TierStateName(TierState state) {
+  switch (state) {
+    case TierState::kUp: return "up";
+    case TierState::kDegraded: return "degraded";
+    case TierState::kDown: return "down";
+  }
+  return "unknown";
+}
+
+// Removals a tier could not apply (it was down or failed them). Until they are applied,
+// what the tier returns is checked against them, so it never serves an entry that was
+// deleted, overwritten or invalidated while it was unreachable.
+struct MissedRemovals {
+  std::unordered_set<std::string> keys;
+  std::vector<std::string> tags;
+  std::vector<std::shared_ptr<const KeyPattern>> patterns;
+  bool clear = false;  // everything: a clear, or more than could be remembered
+
+  bool empty() const { return !clear && keys.empty() && tags.empty() && patterns.empty(); }
+  bool Covers(const std::string& key, const std::vector<std::string>& entry_tags) const {
+    if (clear || keys.count(key) || SharesTag(entry_tags, tags)) return true;
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const auto& p) { return p->Matches(key); });
+  }
+  void AddKey(std::string key) {
+    if (clear) return;
+    if (keys.size() >= kMaxMissedKeys) return MarkClear();
+    keys.insert(std::move(key));
+  }
+  void AddTags(const std::vector<std::string>& more) {
+    if (clear) return;
+    if (tags.size() + more.size() > kMaxMissedCriteria) return MarkClear();
+    tags.insert(tags.end(), more.begin(), more.end());
+  }
+  void AddPattern(std::shared_ptr<const KeyPattern> pattern) {
+    if (clear) return;
+    if (patterns.size() >= kMaxMissedCriteria) return MarkClear();
+    patterns.push_back(std::move(pattern));
+  }
+  void MarkClear() {
+    *this = MissedRemovals{};
+    clear = true;
+  }
+  void Merge(MissedRemovals&& other) {
+    if (other.clear) return MarkClear();
+    for (auto& k : other.keys) AddKey(k);
+    AddTags(other.tags);
+    for (auto& p : other.patterns) AddPattern(std::move(p));
+  }
+};
+
+struct TieredCache::Slot {
+  std::unique_ptr<Tier> tier;
+  LowerTierOptions options;
+  std::unique_ptr<WriteBehindQueue> queue;  // async tiers only
+
+  std::atomic<bool> down{false};
+  std::atomic<uint32_t> consecutive_failures{0};
+  std::atomic<TierState> state{TierState::kUp};
+  std::atomic<uint64_t> hits{0}, misses{0}, errors{0}, skipped{0}, promotions{0};
+  uint64_t errors_at_last_probe = 0;  // prober thread only
+
+  mutable std::mutex mu;
+  std::string last_error;
+  Duration round_trip{0};
+  MissedRemovals missed;
+  std::atomic<bool> has_missed{false};  // fast check before taking mu
+
+  bool usable() const { return !down.load(std::memory_order_acquire); }
+
+  void Succeeded() { consecutive_failures.store(0, std::memory_order_relaxed); }
+
+  // Returns true if this failure marked the tier down.
+  bool Failed(const Status& status) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu);
+      last_error = status.message();
+    }
+    if (consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1 >=
+        options.failure_threshold) {
+      return !down.exchange(true, std::memory_order_acq_rel);
+    }
+    return false;
+  }
+
+  void Remember(const std::function<void(MissedRemovals&)>& add) {
+    std::lock_guard lock(mu);
+    add(missed);
+    has_missed.store(true, std::memory_order_release);
+  }
+
+  bool Stale(const std::string& key, const std::vector<std::string>& tags) const {
+    if (!has_missed.load(std::memory_order_acquire)) return false;
+    std::lock_guard lock(mu);
+    return missed.Covers(key, tags);
+  }
+};
+
+struct TieredCache::Flight {
+  std::string key;
+  size_t shard = 0;
+  uint64_t key_epoch = 0;
+  uint64_t global_epoch = 0;
+  std::vector<Callback<Result<Hit>>> waiters;  // guarded by the flight shard's mutex
+};
+
+TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTier> tiers,
+                         TierHealthOptions health, StateListener on_state_change)
+    : l1_(l1),
+      l1_ttl_factor_(l1_ttl_factor),
+      health_(health),
+      on_state_change_(std::move(on_state_change)) {
+  for (auto& t : tiers) {
+    auto slot = std::make_unique<Slot>();
+    slot->tier = std::move(t.tier);
+    slot->options = t.options;
+    if (slot->options.failure_threshold == 0) slot->options.failure_threshold = 1;
+    if (slot->options.write_mode == WriteMode::kAsync) {
+      Slot* raw = slot.get();
+      slot->queue = std::make_unique<WriteBehindQueue>(*slot->tier, slot->options.write_behind,
+                                                       [raw] { return raw->usable(); });
+    }
+    tiers_.push_back(std::move(slot));
+  }
+  if (!tiers_.empty()) prober_ = std::thread([this] { ProbeLoop(); });
+}
+
+TieredCache::~TieredCache() {
+  {
+    std::lock_guard lock(probe_mu_);
+    stop_ = true;
+  }
+  probe_wake_.notify_all();
+  if (prober_.joinable()) prober_.join();
+  // Queues first: their flushers call into the tiers.
+  for (auto& slot : tiers_) slot->queue.reset();
+  for (auto& slot : tiers_) slot->tier.reset();
+}
+
+std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
+  return key_epochs_[std::hash<std::string_view>{}(key) % kEpochBuckets];
+}
+
+// --- Read ----------------------------------------------------------------------------------
+
+void TieredCache::Get(std::string_view key, Callback<Result<Hit>> done) {
+  if (std::optional<L1Value> found = l1_.Get(key)) {
+    const Duration left = std::max(found->expires_at - found->read_at, Duration::zero());
+    return done(Hit{std::move(found->value), "L1", left});
+  }
+  if (tiers_.empty()) return done(Status::NotFound("key not found"));
+
+  const size_t shard = std::hash<std::string_view>{}(key) % kFlightShards;
+  std::shared_ptr<Flight> flight;
+  {
+    std::lock_guard lock(flight_shards_[shard].mu);
+    auto& flights = flight_shards_[shard].flights;
+    if (auto it = flights.find(std::string(key)); it != flights.end()) {
+      it->second->waiters.push_back(std::move(done));
+      return;
+    }
+    flight = std::make_shared<Flight>();
+    flight->key.assign(key);
+    flight->shard = shard;
+    flight->key_epoch = EpochOf(key).load(std::memory_order_acquire);
+    flight->global_epoch = global_epoch_.load(std::memory_order_acquire);
+    flight->waiters.push_back(std::move(done));
+    flights.emplace(flight->key, flight);
+  }
+  ReadFrom(0, std::move(flight));
+}
+
+void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
+  while (index < tiers_.size() && !tiers_[index]->usable()) {
+    tiers_[index]->skipped.fetch_add(1, std::memory_order_relaxed);
+    ++index;
+  }
+  if (index == tiers_.size()) return Land(flight, Status::NotFound("key not found"));
+  Slot& slot = *tiers_[index];
+  slot.tier->Get(flight->key, [this, index, flight, &slot](Result<TierEntry> result) mutable {
+    if (result.ok()) {
+      slot.Succeeded();
+      if (slot.Stale(flight->key, result->tags)) {
+        slot.misses.fetch_add(1, std::memory_order_relaxed);
+        return ReadFrom(index + 1, std::move(flight));
+      }
+      slot.hits.fetch_add(1, std::memory_order_relaxed);
+      Promote(*flight, index, *result);
+      auto value = std::make_shared<const std::string>(std::move(result->value));
+      return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left});
+    }
+    if (result.status().code() == StatusCode::kNotFound) {
+      slot.Succeeded();
+      slot.misses.fetch_add(1, std::memory_order_relaxed);
+    } else if (slot.Failed(result.status())) {
+      SetState(slot, TierState::kDown);
+    }
+    ReadFrom(index + 1, std::move(flight));
+  });
+}
+
+void TieredCache::Land(const std::shared_ptr<Flight>& flight, Result<Hit> result) {
+  std::vector<Callback<Result<Hit>>> waiters;
+  {
+    std::lock_guard lock(flight_shards_[flight->shard].mu);
+    waiters = std::move(flight->waiters);
+    flight_shards_[flight->shard].flights.erase(flight->key);
+  }
+  for (auto& waiter : waiters) waiter(result);
+}
+
+void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry& entry) {
+  // Something wrote or invalidated the key while it was being read: what was read may be
+  // older than that, so it is served once but not copied upwards.
+  if (EpochOf(flight.key).load(std::memory_order_acquire) != flight.key_epoch ||
+      global_epoch_.load(std::memory_order_acquire) != flight.global_epoch) {
+    return;
+  }
+  const double source_factor = tiers_[found_in]->options.ttl_factor;
+  const auto scaled = [&](double factor) {
+    const auto ttl = std::chrono::duration_cast<Duration>(entry.ttl_left * (factor / source_factor));
+    return std::min(ttl, entry.ttl_left);
+  };
+  auto value = std::make_shared<const std::string>(entry.value);
+  l1_.Set(flight.key, value, entry.tags, Lifetime{Lifetime::Kind::kExact, scaled(l1_ttl_factor_)},
+          SetMode::kIfAbsent);
+  for (size_t i = 0; i < found_in; ++i) {
+    Slot& upper = *tiers_[i];
+    if (!upper.usable()) continue;
+    TierWrite write{flight.key, value, entry.tags, scaled(upper.options.ttl_factor)};
+    if (write.ttl <= Duration::zero()) continue;
+    if (upper.queue) {
+      upper.queue->Push(std::move(write));
+    } else {
+      upper.tier->Set(std::move(write), [this, &upper](Status s) {
+        if (!s.ok() && upper.Failed(s)) SetState(upper, TierState::kDown);
+      });
+    }
+  }
+  tiers_[found_in]->promotions.fetch_add(1, std::memory_order_relaxed);
+}
+
+// --- Write ---------------------------------------------------------------------------------
+
+void TieredCache::Set(TieredWrite write, Callback<Status> done) {
+  EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
+  if (Status s = l1_.Set(write.key, write.value, write.tags, write.lifetime); !s.ok()) {
+    return done(std::move(s));
+  }
+  if (tiers_.empty()) return done(Status::Ok());
+
+  struct Pending {
+    std::atomic<size_t> left{1};  // one extra, released below, so none finishes early
+    Callback<Status> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  const auto release = [](const std::shared_ptr<Pending>& p) {
+    if (p->left.fetch_sub(1, std::memory_order_acq_rel) == 1) p->done(Status::Ok());
+  };
+
+  for (auto& slot_ptr : tiers_) {
+    Slot& slot = *slot_ptr;
+    TierWrite tier_write{write.key, write.value, write.tags,
+                         std::chrono::duration_cast<Duration>(write.lifetime.timeout *
+                                                              slot.options.ttl_factor)};
+    if (slot.queue) {
+      // Queued even while the tier is down: the flusher waits for it to come back.
+      slot.queue->Push(std::move(tier_write));
+      continue;
+    }
+    if (!slot.usable()) {
+      // What the tier holds for this key is now older than L1's: forget it on return.
+      slot.skipped.fetch_add(1, std::memory_order_relaxed);
+      slot.Remember([&](MissedRemovals& m) { m.AddKey(write.key); });
+      continue;
+    }
+    pending->left.fetch_add(1, std::memory_order_relaxed);
+    slot.tier->Set(std::move(tier_write),
+                   [this, &slot, pending, release, key = write.key](Status s) {
+                     if (s.ok()) {
+                       slot.Succeeded();
+                     } else {
+                       slot.Remember([&](MissedRemovals& m) { m.AddKey(key); });
+                       if (slot.Failed(s)) SetState(slot, TierState::kDown);
+                     }
+                     release(pending);
+                   });
+  }
+  release(pending);
+}
+
+// --- Delete, invalidate, clear -------------------------------------------------------------
+
+void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp cancel,
+                                   SlotOp remember, Callback<std::vector<TierRemoval>> done) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<TierRemoval> results;
+    size_t left = 0;
+    Callback<std::vector<TierRemoval>> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->results.resize(tiers_.size() + 1);
+  gather->results[0] = std::move(l1_removal);
+  gather->left = tiers_.size() + 1;
+  gather->done = std::move(done);
+  const auto finish = [gather](size_t slot_index, uint64_t removed, std::string error) {
+    bool last = false;
+    {
+      std::lock_guard lock(gather->mu);
+      gather->results[slot_index].removed = removed;
+      gather->results[slot_index].error = std::move(error);
+      last = --gather->left == 0;
+    }
+    if (last) gather->done(std::move(gather->results));
+  };
+
+  for (size_t i = 0; i < tiers_.size(); ++i) {
+    Slot& slot = *tiers_[i];
+    gather->results[i + 1].tier = std::string(slot.tier->name());
+    if (slot.queue) cancel(slot);
+    if (!slot.usable()) {
+      slot.skipped.fetch_add(1, std::memory_order_relaxed);
+      remember(slot);
+      finish(i + 1, 0, "tier is down; applied when it is back");
+      continue;
+    }
+    auto send = [this, &slot, i, issue, remember, finish] {
+      issue(*slot.tier, [this, &slot, i, remember, finish](Result<uint64_t> removed) {
+        if (removed.ok()) {
+          slot.Succeeded();
+          return finish(i + 1, *removed, "");
+        }
+        remember(slot);
+        if (slot.Failed(removed.status())) SetState(slot, TierState::kDown);
+        finish(i + 1, 0, removed.status().message());
+      });
+    };
+    if (slot.queue) {
+      slot.queue->RunAfterInFlight(std::move(send));
+    } else {
+      send();
+    }
+  }
+  finish(0, gather->results[0].removed, "");
+}
+
+void TieredCache::Delete(std::string_view key, Callback<bool> done) {
+  InvalidateKeys({std::string(key)}, [done = std::move(done)](std::vector<TierRemoval> removed) {
+    done(std::any_of(removed.begin(), removed.end(),
+                     [](const TierRemoval& r) { return r.removed > 0; }));
+  });
+}
+
+void TieredCache::InvalidateKeys(std::vector<std::string> keys,
+                                 Callback<std::vector<TierRemoval>> done) {
+  TierRemoval l1{"L1", 0, ""};
+  for (const auto& key : keys) {
+    EpochOf(key).fetch_add(1, std::memory_order_acq_rel);
+    l1.removed += l1_.Delete(key) ? 1 : 0;
+  }
+  auto shared_keys = std::make_shared<const std::vector<std::string>>(std::move(keys));
+  RemoveEverywhere(
+      std::move(l1),
+      [shared_keys](Tier& tier, Callback<Result<uint64_t>> answer) {
+        struct Count {
+          std::atomic<size_t> left;
+          std::atomic<uint64_t> removed{0};
+          std::mutex mu;
+          std::optional<Status> error;
+          Callback<Result<uint64_t>> answer;
+        };
+        auto count = std::make_shared<Count>();
+        count->left = shared_keys->size();
+        count->answer = std::move(answer);
+        if (shared_keys->empty()) return count->answer(uint64_t{0});
+        for (const auto& key : *shared_keys) {
+          tier.Delete(key, [count](Result<bool> deleted) {
+            if (deleted.ok()) {
+              count->removed.fetch_add(*deleted ? 1 : 0, std::memory_order_relaxed);
+            } else {
+              std::lock_guard lock(count->mu);
+              if (!count->error) count->error = deleted.status();
+            }
+            if (count->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+            if (count->error) return count->answer(*count->error);
+            count->answer(count->removed.load(std::memory_order_relaxed));
+          });
+        }
+      },
+      [shared_keys](Slot& slot) {
+        for (const auto& key : *shared_keys) slot.queue->CancelKey(key);
+      },
+      [shared_keys](Slot& slot) {
+        slot.Remember([&](MissedRemovals& m) {
+          for (const auto& key : *shared_keys) m.AddKey(key);
+        });
+      },
+      std::move(done));
+}
+
+void TieredCache::InvalidateTags(std::vector<std::string> tags,
+                                 Callback<std::vector<TierRemoval>> done) {
+  BumpAllEpochs();
+  TierRemoval l1{"L1", l1_.InvalidateTags(tags), ""};
+  auto shared_tags = std::make_shared<const std::vector<std::string>>(std::move(tags));
+  RemoveEverywhere(
+      std::move(l1),
+      [shared_tags](Tier& tier, Callback<Result<uint64_t>> answer) {
+        tier.InvalidateTags(*shared_tags, std::move(answer));
+      },
+      [shared_tags](Slot& slot) { slot.queue->CancelTags(*shared_tags); },
+      [shared_tags](Slot& slot) {
+        slot.Remember([&](MissedRemovals& m) { m.AddTags(*shared_tags); });
+      },
+      std::move(done));
+}
+
+void TieredCache::InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
+                                     Callback<std::vector<TierRemoval>> done) {
+  BumpAllEpochs();
+  TierRemoval l1{"L1", l1_.InvalidateMatching(*pattern), ""};
+  RemoveEverywhere(
+      std::move(l1),
+      [pattern](Tier& tier, Callback<Result<uint64_t>> answer) {
+        tier.InvalidateMatching(pattern, std::move(answer));
+      },
+      [pattern](Slot& slot) { slot.queue->CancelMatching(pattern); },
+      [pattern](Slot& slot) {
+        slot.Remember([&](MissedRemovals& m) { m.AddPattern(pattern); });
+      },
+      std::move(done));
+}
+
+void TieredCache::Clear(Callback<std::vector<TierRemoval>> done) {
+  BumpAllEpochs();
+  TierRemoval l1{"L1", l1_.Clear(), ""};
+  RemoveEverywhere(
+      std::move(l1),
+      [](Tier& tier, Callback<Result<uint64_t>> answer) { tier.Clear(std::move(answer)); },
+      [](Slot& slot) { slot.queue->CancelAll(); },
+      [](Slot& slot) { slot.Remember([](MissedRemovals& m) { m.MarkClear(); }); },
+      std::move(done));
+}
+
+// --- Health --------------------------------------------------------------------------------
+
+void TieredCache::SetState(Slot& slot, TierState state) {
+  const TierState before = slot.state.exchange(state, std::memory_order_acq_rel);
+  if (before == state || !on_state_change_) return;
+  std::string error;
+  {
+    std::lock_guard lock(slot.mu);
+    error = slot.last_error;
+  }
+  on_state_change_(slot.tier->name(), state, error);
+}
+
+void TieredCache::ProbeLoop() {
+  std::unique_lock lock(probe_mu_);
+  while (!stop_) {
+    lock.unlock();
+    for (auto& slot : tiers_) Probe(*slot);
+    lock.lock();
+    probe_wake_.wait_for(lock, health_.interval, [&] { return stop_; });
+  }
+}
+
+void TieredCache::Probe(Slot& slot) {
+  const TimePoint started = SteadyNow();
+  std::optional<Status> pinged =
+      Await<Status>([&](Callback<Status> answer) { slot.tier->Ping(std::move(answer)); });
+  const Duration rtt = SteadyNow() - started;
+  if (!pinged || !pinged->ok()) {
+    slot.errors.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(slot.mu);
+      slot.last_error = pinged ? pinged->message() : "health probe got no answer";
+    }
+    slot.down.store(true, std::memory_order_release);
+    slot.errors_at_last_probe = slot.errors.load(std::memory_order_relaxed);
+    return SetState(slot, TierState::kDown);
+  }
+  {
+    std::lock_guard lock(slot.mu);
+    slot.round_trip = rtt;
+  }
+
+  // Catch up on what the tier missed before it is trusted again.
+  MissedRemovals missed;
+  {
+    std::lock_guard lock(slot.mu);
+    missed = std::move(slot.missed);
+    slot.missed = MissedRemovals{};
+  }
+  if (!missed.empty()) {
+    auto apply = [&](auto start) {
+      std::optional<Result<uint64_t>> r = Await<Result<uint64_t>>(start);
+      return r && r->ok();
+    };
+    bool ok = true;
+    if (missed.clear) {
+      ok = apply([&](Callback<Result<uint64_t>> a) { slot.tier->Clear(std::move(a)); });
+    } else {
+      for (const auto& key : missed.keys) {
+        if (!ok) break;
+        std::optional<Result<bool>> r = Await<Result<bool>>(
+            [&](Callback<Result<bool>> a) { slot.tier->Delete(key, std::move(a)); });
+        ok = r && r->ok();
+      }
+      if (ok && !missed.tags.empty()) {
+        ok = apply([&](Callback<Result<uint64_t>> a) {
+          slot.tier->InvalidateTags(missed.tags, std::move(a));
+        });
+      }
+      for (const auto& pattern : missed.patterns) {
+        if (!ok) break;
+        ok = apply([&](Callback<Result<uint64_t>> a) {
+          slot.tier->InvalidateMatching(pattern, std::move(a));
+        });
+      }
+    }
+    if (!ok) {
+      // Keep all of it (applying a removal twice is harmless) and stay down.
+      slot.Remember([&](MissedRemovals& m) { m.Merge(std::move(missed)); });
+      slot.down.store(true, std::memory_order_release);
+      return SetState(slot, TierState::kDown);
+    }
+    std::lock_guard lock(slot.mu);
+    if (slot.missed.empty()) slot.has_missed.store(false, std::memory_order_release);
+  }
+
+  slot.consecutive_failures.store(0, std::memory_order_relaxed);
+  slot.down.store(false, std::memory_order_release);
+  const uint64_t errors = slot.errors.load(std::memory_order_relaxed);
+  const bool erred = errors != slot.errors_at_last_probe;
+  slot.errors_at_last_probe = errors;
+  SetState(slot, erred ? TierState::kDegraded : TierState::kUp);
+}
+
+std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
+  std::vector<LowerTierStatus> out;
+  for (const auto& slot_ptr : tiers_) {
+    const Slot& slot = *slot_ptr;
+    LowerTierStatus s;
+    s.name = std::string(slot.tier->name());
+    s.kind = std::string(slot.tier->kind());
+    s.state = slot.usable() ? slot.state.load(std::memory_order_acquire) : TierState::kDown;
+    {
+      std::lock_guard lock(slot.mu);
+      s.last_error = slot.last_error;
+      s.round_trip = slot.round_trip;
+    }
+    s.required = slot.options.required;
+    s.write_mode = slot.options.write_mode;
+    s.ttl_factor = slot.options.ttl_factor;
+    s.hits = slot.hits.load(std::memory_order_relaxed);
+    s.misses = slot.misses.load(std::memory_order_relaxed);
+    s.errors = slot.errors.load(std::memory_order_relaxed);
+    s.skipped = slot.skipped.load(std::memory_order_relaxed);
+    s.promotions = slot.promotions.load(std::memory_order_relaxed);
+    if (slot.queue) s.write_behind = slot.queue->stats();
+    s.tag_index = slot.tier->tag_index();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool TieredCache::RequiredTiersUp() const {
+  return std::all_of(tiers_.begin(), tiers_.end(), [](const auto& slot) {
+    return !slot->options.required || slot->usable();
+  });
+}
+
+uint64_t TieredCache::FlushWriteBehind(Duration timeout) {
+  const TimePoint deadline = SteadyNow() + timeout;
+  uint64_t left = 0;
+  for (auto& slot : tiers_) {
+    if (!slot->queue) continue;
+    left += slot->queue->Drain(std::max(deadline - SteadyNow(), Duration::zero()));
+  }
+  return left;
+}
+
+}  // namespace tiercache

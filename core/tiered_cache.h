@@ -1,0 +1,170 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/l1_store.h"
+#include "core/status.h"
+#include "core/tier.h"
+#include "core/tier_options.h"
+#include "core/write_behind_queue.h"
+
+namespace tiercache {
+
+// A value found in some tier. The value is shared with the tier it came from (for L1,
+// with the stored entry), so a hit costs the same for 10 bytes and 8 MiB.
+struct Hit {
+  std::shared_ptr<const std::string> value;
+  std::string_view tier;  // "L1", or the name of the lower tier that served it
+  Duration ttl_left;
+};
+
+// What one tier removed for one invalidation or clear; `error` is set if the tier could
+// not be reached (it is then marked down and `removed` counts nothing).
+struct TierRemoval {
+  std::string tier;
+  uint64_t removed = 0;
+  std::string error;
+};
+
+// One entry to store in every tier.
+struct TieredWrite {
+  std::string key;
+  std::shared_ptr<const std::string> value;
+  std::vector<std::string> tags;
+  Lifetime lifetime;  // in L1; lower tiers take lifetime.timeout × their ttl_factor
+};
+
+enum class TierState : uint8_t { kUp, kDegraded, kDown };
+std::string_view TierStateName(TierState state);
+
+// What a lower tier looks like from core: health, traffic and its write-behind queue.
+struct LowerTierStatus {
+  std::string name;
+  std::string kind;
+  TierState state = TierState::kUp;
+  std::string last_error;
+  Duration round_trip{0};  // of the last successful health probe
+  bool required = false;
+  WriteMode write_mode = WriteMode::kSync;
+  double ttl_factor = 1.0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t errors = 0;   // failed operations of any kind
+  uint64_t skipped = 0;  // operations not sent because the tier was down
+  uint64_t promotions = 0;  // entries this tier's hits copied into the tiers above
+  std::optional<WriteBehindStats> write_behind;  // async tiers only
+  TagIndexStats tag_index;
+};
+
+// The multi-tier data path: L1 in memory, then the lower tiers in order (L2, L3, ...).
+//
+// Read: L1, then each lower tier in turn; a hit is copied into every tier above it with
+// its remaining lifetime scaled by the tiers' ttl_factors (never longer than it has
+// left). Concurrent misses of one key share one read of the lower tiers.
+// Write: L1, then every lower tier: sync tiers before the write is answered, async tiers
+// through their write-behind queue. A lower tier failing never fails the request: the
+// error is counted, and after `failure_threshold` failures in a row the tier is marked
+// down and skipped at no cost until a health probe finds it back.
+// Invalidate and clear: L1 and every lower tier.
+//
+// Callbacks run on the caller's thread when everything is answered from L1, otherwise on
+// a tier's thread. Thread-safe. Lower tiers are pinged every `health.interval`.
+class TieredCache {
+ public:
+  struct LowerTier {
+    std::unique_ptr<Tier> tier;
+    LowerTierOptions options;
+  };
+
+  // Told when a lower tier changes state (for the log): tier name, new state, last error.
+  using StateListener = std::function<void(std::string_view, TierState, std::string_view)>;
+
+  TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTier> tiers,
+              TierHealthOptions health, StateListener on_state_change = {});
+  ~TieredCache();
+  TieredCache(const TieredCache&) = delete;
+  TieredCache& operator=(const TieredCache&) = delete;
+
+  bool has_lower_tiers() const { return !tiers_.empty(); }
+  L1Store& l1() { return l1_; }
+
+  // kNotFound when no tier holds the key.
+  void Get(std::string_view key, Callback<Result<Hit>> done);
+  // kTooLarge if L1 refuses the entry (then no tier stores it).
+  void Set(TieredWrite write, Callback<Status> done);
+  // Whether any tier held the key.
+  void Delete(std::string_view key, Callback<bool> done);
+  // Removals per tier, L1 first.
+  void InvalidateKeys(std::vector<std::string> keys, Callback<std::vector<TierRemoval>> done);
+  void InvalidateTags(std::vector<std::string> tags, Callback<std::vector<TierRemoval>> done);
+  void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
+                          Callback<std::vector<TierRemoval>> done);
+  void Clear(Callback<std::vector<TierRemoval>> done);
+
+  std::vector<LowerTierStatus> LowerTiers() const;
+  // False while a tier marked `required` is down.
+  bool RequiredTiersUp() const;
+  // Flushes every write-behind queue, for at most `timeout` in all; the writes left.
+  uint64_t FlushWriteBehind(Duration timeout);
+
+ private:
+  struct Slot;
+  struct Flight;
+
+  // Reads `key` from lower tier `index` on, for the flight `flight`.
+  void ReadFrom(size_t index, std::shared_ptr<Flight> flight);
+  void Land(const std::shared_ptr<Flight>& flight, Result<Hit> result);
+  void Promote(const Flight& flight, size_t found_in, const TierEntry& entry);
+  // Applies one removal to every lower tier and gathers the counts after L1's. `cancel`
+  // drops what an async tier's queue holds of it; `remember` records it for a tier that
+  // is down, to be applied when the tier is back.
+  using TierOp = std::function<void(Tier&, Callback<Result<uint64_t>>)>;
+  using SlotOp = std::function<void(Slot&)>;
+  void RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp cancel, SlotOp remember,
+                        Callback<std::vector<TierRemoval>> done);
+  void Probe(Slot& slot);
+  void SetState(Slot& slot, TierState state);
+  std::atomic<uint64_t>& EpochOf(std::string_view key);
+  void BumpAllEpochs() { global_epoch_.fetch_add(1, std::memory_order_acq_rel); }
+  void ProbeLoop();
+
+  L1Store& l1_;
+  const double l1_ttl_factor_;
+  std::vector<std::unique_ptr<Slot>> tiers_;
+  const TierHealthOptions health_;
+  const StateListener on_state_change_;
+
+  // Single flight: misses being read from the lower tiers, by key.
+  static constexpr size_t kFlightShards = 64;
+  struct FlightShard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
+  };
+  std::array<FlightShard, kFlightShards> flight_shards_;
+
+  // Writes and invalidations move these; a read promotes what it found only if nothing
+  // that could have changed the key happened since it started, so a slow read never
+  // puts back a value that was overwritten or invalidated meanwhile.
+  static constexpr size_t kEpochBuckets = 4096;
+  std::array<std::atomic<uint64_t>, kEpochBuckets> key_epochs_{};
+  std::atomic<uint64_t> global_epoch_{0};
+
+  std::mutex probe_mu_;
+  std::condition_variable probe_wake_;
+  bool stop_ = false;
+  std::thread prober_;
+};
+
+}  // namespace tiercache

@@ -1,0 +1,171 @@
+#pragma once
+
+// An in-memory lower tier for unit tests of core's multi-tier logic (promotion, single
+// flight, failure handling, write-behind ordering). It answers on its own thread, as real
+// tiers do, and can be told to fail or to be slow. Integration tests of the real
+// backends run against real Redis and PostgreSQL servers instead.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/tier.h"
+
+namespace tiercache::test {
+
+class FakeTier final : public Tier {
+ public:
+  explicit FakeTier(std::string name) : name_(std::move(name)) {
+    worker_ = std::thread([this] { Run(); });
+  }
+  ~FakeTier() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+
+  std::string_view name() const override { return name_; }
+  std::string_view kind() const override { return "fake"; }
+
+  void Get(std::string key, Callback<Result<TierEntry>> done) override {
+    get_calls.fetch_add(1);
+    Post([this, key, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(get_delay_ms.load()));
+      std::lock_guard lock(data_mu_);
+      auto it = data_.find(key);
+      if (it == data_.end()) return done(Status::NotFound("miss"));
+      done(it->second);
+    });
+  }
+  void Set(TierWrite w, Callback<Status> done) override {
+    set_calls.fetch_add(1);
+    Post([this, w, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      Put(w);
+      done(Status::Ok());
+    });
+  }
+  void SetBatch(std::vector<TierWrite> writes, Callback<Status> done) override {
+    batch_calls.fetch_add(1);
+    Post([this, writes, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      for (const auto& w : writes) Put(w);
+      done(Status::Ok());
+    });
+  }
+  void Delete(std::string key, Callback<Result<bool>> done) override {
+    Post([this, key, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      std::lock_guard lock(data_mu_);
+      done(data_.erase(key) > 0);
+    });
+  }
+  void InvalidateTags(std::vector<std::string> tags, Callback<Result<uint64_t>> done) override {
+    RemoveIf([tags](const std::string&, const TierEntry& e) {
+      for (const auto& t : e.tags) {
+        for (const auto& u : tags) if (t == u) return true;
+      }
+      return false;
+    }, done);
+  }
+  void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
+                          Callback<Result<uint64_t>> done) override {
+    RemoveIf([pattern](const std::string& k, const TierEntry&) { return pattern->Matches(k); },
+             done);
+  }
+  void Clear(Callback<Result<uint64_t>> done) override {
+    RemoveIf([](const std::string&, const TierEntry&) { return true; }, done);
+  }
+  void Ping(Callback<Status> done) override {
+    Post([this, done] { done(Failure()); });
+  }
+  TagIndexStats tag_index() const override { return {}; }
+
+  // Direct access for assertions and set-up, bypassing the interface.
+  void Store(const std::string& key, const std::string& value, Duration ttl,
+             std::vector<std::string> tags = {}) {
+    Put(TierWrite{key, std::make_shared<const std::string>(value), std::move(tags), ttl});
+  }
+  std::optional<TierEntry> Peek(const std::string& key) {
+    std::lock_guard lock(data_mu_);
+    auto it = data_.find(key);
+    if (it == data_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t size() {
+    std::lock_guard lock(data_mu_);
+    return data_.size();
+  }
+
+  std::atomic<bool> failing{false};
+  std::atomic<int> get_delay_ms{0};
+  std::atomic<int> get_calls{0};
+  std::atomic<int> set_calls{0};
+  std::atomic<int> batch_calls{0};
+
+ private:
+  Status Failure() const {
+    return failing.load() ? Status::Unavailable(name_ + " is failing") : Status::Ok();
+  }
+  void Put(const TierWrite& w) {
+    std::lock_guard lock(data_mu_);
+    data_[w.key] = TierEntry{*w.value, w.tags, w.ttl};
+  }
+  template <class Pred>
+  void RemoveIf(Pred pred, Callback<Result<uint64_t>> done) {
+    Post([this, pred, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      std::lock_guard lock(data_mu_);
+      uint64_t n = 0;
+      for (auto it = data_.begin(); it != data_.end();) {
+        if (pred(it->first, it->second)) {
+          it = data_.erase(it);
+          ++n;
+        } else {
+          ++it;
+        }
+      }
+      done(n);
+    });
+  }
+  void Post(std::function<void()> op) {
+    {
+      std::lock_guard lock(mu_);
+      ops_.push_back(std::move(op));
+    }
+    cv_.notify_one();
+  }
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !ops_.empty(); });
+      if (ops_.empty()) return;
+      auto op = std::move(ops_.front());
+      ops_.pop_front();
+      lock.unlock();
+      op();
+      lock.lock();
+    }
+  }
+
+  const std::string name_;
+  std::mutex data_mu_;
+  std::map<std::string, TierEntry> data_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> ops_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace tiercache::test

@@ -1,0 +1,266 @@
+// Unit tests of the multi-tier data path over in-memory lower tiers: read-through with
+// promotion and TTL factors, single flight, write-through and write-behind, failure
+// handling and catching up on what a down tier missed.
+
+#include "core/tiered_cache.h"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "tests/core/fake_tier.h"
+#include "tests/core/status_printer.h"
+#include "tests/core/sync_service.h"
+
+namespace tiercache {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Await;
+using test::FakeTier;
+
+// L1 + L2 (factor 1, sync) + L3 (factor 10, sync or async), on the system clock.
+class TieredCacheTest {
+ protected:
+  explicit TieredCacheTest(WriteMode l3_mode = WriteMode::kSync,
+                           WriteBehindOptions l3_queue = {}) {
+    L1Options l1_options;
+    l1_options.shards = 4;
+    l1_options.max_entries = 10'000;
+    l1_options.max_bytes = 1 << 22;
+    l1_options.ttl_factor = 0.1;
+    l1_ = std::make_unique<L1Store>(l1_options, AdaptiveOptions{}, Clock::System());
+    auto l2 = std::make_unique<FakeTier>("L2");
+    auto l3 = std::make_unique<FakeTier>("L3");
+    l2_ = l2.get();
+    l3_ = l3.get();
+    std::vector<TieredCache::LowerTier> tiers;
+    LowerTierOptions o2;
+    o2.ttl_factor = 1.0;
+    LowerTierOptions o3;
+    o3.ttl_factor = 10.0;
+    o3.write_mode = l3_mode;
+    o3.write_behind = l3_queue;
+    tiers.push_back({std::move(l2), o2});
+    tiers.push_back({std::move(l3), o3});
+    TierHealthOptions health;
+    health.interval = 50ms;
+    cache_ = std::make_unique<TieredCache>(*l1_, 0.1, std::move(tiers), health);
+  }
+
+  Result<Hit> Get(const std::string& key) {
+    return Await<Result<Hit>>([&](auto done) { cache_->Get(key, std::move(done)); });
+  }
+  Status Set(const std::string& key, const std::string& value, Duration timeout,
+             std::vector<std::string> tags = {}) {
+    TieredWrite w{key, std::make_shared<const std::string>(value), std::move(tags),
+                  Lifetime{Lifetime::Kind::kFixed, timeout}};
+    return Await<Status>([&](auto done) { cache_->Set(std::move(w), std::move(done)); });
+  }
+  std::vector<TierRemoval> InvalidateTags(std::vector<std::string> tags) {
+    return Await<std::vector<TierRemoval>>(
+        [&](auto done) { cache_->InvalidateTags(std::move(tags), std::move(done)); });
+  }
+  bool Delete(const std::string& key) {
+    return Await<bool>([&](auto done) { cache_->Delete(key, std::move(done)); });
+  }
+  TierState StateOf(size_t index) { return cache_->LowerTiers()[index].state; }
+  // Waits up to `bound` for `condition`.
+  template <class Condition>
+  static bool Eventually(Condition condition, Duration bound = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+  }
+
+  std::unique_ptr<L1Store> l1_;
+  FakeTier* l2_ = nullptr;
+  FakeTier* l3_ = nullptr;
+  std::unique_ptr<TieredCache> cache_;
+};
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: SetStoresEachTierWithItsTtlFactor", "[tiered]") {
+  REQUIRE(Set("k", "v", 100s).ok());
+  auto in_l2 = l2_->Peek("k");
+  auto in_l3 = l3_->Peek("k");
+  REQUIRE(in_l2);
+  REQUIRE(in_l3);
+  REQUIRE(in_l2->ttl_left == Duration(100s));
+  REQUIRE(in_l3->ttl_left == Duration(1000s));
+  auto hit = Get("k");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L1");
+  REQUIRE(ToSeconds(hit->ttl_left) == Approx(10).margin(0.5));
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AMissInL1IsServedByL2AndPromotedScaled",
+                 "[tiered]") {
+  l2_->Store("k", "from-l2", 100s, {"t"});
+  auto first = Get("k");
+  REQUIRE(first.ok());
+  REQUIRE(first->tier == "L2");
+  REQUIRE(*first->value == "from-l2");
+  auto second = Get("k");
+  REQUIRE(second.ok());
+  REQUIRE(second->tier == "L1");
+  // 100 s left in L2 (factor 1.0) is 10 s in L1 (factor 0.1).
+  REQUIRE(ToSeconds(second->ttl_left) == Approx(10).margin(0.5));
+  // The promoted entry keeps its tags.
+  REQUIRE(l1_->InvalidateTags({"t"}) == 1);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnL3HitIsPromotedIntoL2AndL1", "[tiered]") {
+  l3_->Store("k", "from-l3", 1000s);
+  auto hit = Get("k");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L3");
+  REQUIRE(Eventually([&] { return l2_->Peek("k").has_value(); }));
+  REQUIRE(l2_->Peek("k")->ttl_left == Duration(100s));
+  REQUIRE(Get("k")->tier == "L1");
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AKeyNoTierHoldsIsNotFound", "[tiered]") {
+  auto hit = Get("absent");
+  REQUIRE(hit.status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ConcurrentMissesOfOneKeyReadTheTiersOnce",
+                 "[tiered]") {
+  l2_->Store("hot", "v", 100s);
+  l2_->get_delay_ms = 100;
+  std::vector<std::future<Result<Hit>>> answers;
+  for (int i = 0; i < 50; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] { return Get("hot"); }));
+  }
+  for (auto& a : answers) REQUIRE(*a.get()->value == "v");
+  REQUIRE(l2_->get_calls.load() <= 2);  // one flight; a late caller may find L1 filled
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AFailingTierNeverFailsARequestAndIsMarkedDown",
+                 "[tiered]") {
+  l2_->failing = true;
+  REQUIRE(Set("k", "v", 100s).ok());
+  l3_->Store("other", "v3", 1000s);
+  for (int i = 0; i < 3; ++i) REQUIRE(Get("other-" + std::to_string(i)).status().code() ==
+                                      StatusCode::kNotFound);
+  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kDown; }));
+  // While down, reads skip it without a call and fall through to L3.
+  const int calls = l2_->get_calls.load();
+  auto hit = Get("other");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L3");
+  REQUIRE(l2_->get_calls.load() == calls);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ATierBackFromDownFirstAppliesWhatItMissed",
+                 "[tiered]") {
+  l2_->Store("user:1", "old", 100s, {"user"});
+  l2_->Store("user:2", "old", 100s);
+  l2_->failing = true;
+  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kDown; }));
+  // Removals while it is down cannot reach it...
+  REQUIRE(InvalidateTags({"user"})[1].error != "");
+  REQUIRE_FALSE(Delete("nothing-anywhere"));
+  REQUIRE(Set("user:2", "new", 100s).ok());
+  l1_->Clear();
+  l2_->failing = false;
+  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kUp; }));
+  // ...and are applied before it serves again: no old value comes back.
+  REQUIRE_FALSE(l2_->Peek("user:1").has_value());
+  auto hit = Get("user:2");
+  REQUIRE((!hit.ok() || *hit->value == "new"));
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: InvalidationReachesEveryTierWithCounts",
+                 "[tiered]") {
+  REQUIRE(Set("a", "v", 100s, {"t"}).ok());
+  REQUIRE(Set("b", "v", 100s, {"t"}).ok());
+  REQUIRE(Set("c", "v", 100s, {"other"}).ok());
+  auto removed = InvalidateTags({"t"});
+  REQUIRE(removed.size() == 3);
+  REQUIRE(removed[0].tier == "L1");
+  for (const auto& r : removed) REQUIRE(r.removed == 2);
+  REQUIRE(l2_->size() == 1);
+  REQUIRE(l3_->size() == 1);
+  REQUIRE(Get("a").status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: APromotionNeverOverwritesANewerWrite",
+                 "[tiered]") {
+  l2_->Store("k", "old", 100s);
+  l2_->get_delay_ms = 200;
+  auto reading = std::async(std::launch::async, [&] { return Get("k"); });
+  std::this_thread::sleep_for(50ms);
+  l2_->get_delay_ms = 0;
+  REQUIRE(Set("k", "new", 100s).ok());
+  reading.get();
+  auto hit = Get("k");
+  REQUIRE(hit.ok());
+  REQUIRE(*hit->value == "new");
+}
+
+class AsyncL3Test : public TieredCacheTest {
+ protected:
+  static WriteBehindOptions SmallQueue() {
+    WriteBehindOptions o;
+    o.capacity = 1000;
+    o.batch_size = 100;
+    return o;
+  }
+  AsyncL3Test() : TieredCacheTest(WriteMode::kAsync, SmallQueue()) {}
+};
+
+TEST_CASE_METHOD(AsyncL3Test, "TieredCache: AsyncTierWritesAreBatchedAndFlushed", "[tiered]") {
+  for (int i = 0; i < 500; ++i) REQUIRE(Set("k" + std::to_string(i), "v", 100s).ok());
+  REQUIRE(cache_->FlushWriteBehind(10s) == 0);
+  REQUIRE(l3_->size() == 500);
+  REQUIRE(l3_->batch_calls.load() < 500);
+  REQUIRE(l3_->Peek("k7")->ttl_left > Duration(990s));
+  auto status = cache_->LowerTiers()[1];
+  REQUIRE(status.write_behind);
+  REQUIRE(status.write_behind->flushed == 500);
+  REQUIRE(status.write_behind->depth == 0);
+}
+
+TEST_CASE_METHOD(AsyncL3Test, "TieredCache: AQueuedWriteNeverOutlivesAnInvalidation",
+                 "[tiered]") {
+  l3_->failing = true;  // keeps writes queued
+  REQUIRE(Set("a", "v", 100s, {"t"}).ok());
+  REQUIRE(Set("b", "v", 100s).ok());
+  InvalidateTags({"t"});
+  l3_->failing = false;
+  REQUIRE(cache_->FlushWriteBehind(10s) == 0);
+  REQUIRE_FALSE(l3_->Peek("a").has_value());
+  REQUIRE(l3_->Peek("b").has_value());
+}
+
+TEST_CASE("TieredCache: AFullWriteBehindQueueDropsByItsPolicyAndCounts", "[tiered]") {
+  FakeTier tier("L3");
+  tier.failing = true;
+  WriteBehindOptions o;
+  o.capacity = 10;
+  o.batch_size = 5;
+  o.overflow = OverflowPolicy::kDropOldest;
+  std::atomic<bool> usable{false};
+  WriteBehindQueue queue(tier, o, [&] { return usable.load(); });
+  for (int i = 0; i < 15; ++i) {
+    queue.Push(TierWrite{"k" + std::to_string(i), std::make_shared<const std::string>("v"), {},
+                         100s});
+  }
+  REQUIRE(queue.stats().dropped == 5);
+  REQUIRE(queue.stats().depth == 10);
+  tier.failing = false;
+  usable = true;
+  REQUIRE(queue.Drain(10s) == 0);
+  REQUIRE_FALSE(tier.Peek("k0").has_value());  // the oldest went
+  REQUIRE(tier.Peek("k14").has_value());
+}
+
+}  // namespace
+}  // namespace tiercache
