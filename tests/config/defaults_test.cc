@@ -61,7 +61,8 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   CHECK(config.logging.format == LogFormat::kText);
   // The core sections are core's own defaults, not copies.
   CheckSameConfig(
-      config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{}});
+      config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
+                     {}, TierHealthOptions{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

@@ -15,7 +15,8 @@ class RoutesFixture {
   RoutesFixture() : RoutesFixture(Limits{}) {}
   explicit RoutesFixture(const Limits& limits)
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
-        service_(limits, StrategyOptions{}, store_) {
+        cache_(store_, 1.0, {}, TierHealthOptions{}),
+        service_(limits, StrategyOptions{}, cache_) {
     RegisterKeyRoutes(router_, service_);
     RegisterAdminRoutes(router_, service_, ready_);
   }
@@ -27,7 +28,11 @@ class RoutesFixture {
     req.target = std::move(target);
     req.body = std::move(body);
     req.content_type = std::move(content_type);
-    return router_.Handle(req);
+    // Over L1 alone every route answers before Handle returns.
+    std::optional<Response> response;
+    router_.Handle(req, [&](Response r) { response = std::move(r); });
+    REQUIRE(response.has_value());
+    return std::move(*response);
   }
 
   static std::string Header(const Response& r, std::string_view name) {
@@ -43,6 +48,7 @@ class RoutesFixture {
 
   FakeClock clock_;
   L1Store store_;
+  TieredCache cache_;
   CacheService service_;
   std::atomic<bool> ready_{true};
   Router router_;
