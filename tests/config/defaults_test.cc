@@ -125,7 +125,6 @@ TEST_CASE("DeployYamlSetsEveryOption", "[config][defaults]") {
                           "shards",
                           "max_entries",
                           "max_bytes",
-                          "ttl_factor",
                           "sweep_interval",
                           "strategies",
                           "default_timeout",
@@ -136,10 +135,17 @@ TEST_CASE("DeployYamlSetsEveryOption", "[config][defaults]") {
                           "min_timeout",
                           "logging",
                           "level",
-                          "format"}) {
+                          "format",
+                          "tiers",
+                          "tier_health",
+                          "interval"}) {
     INFO(key);
     CHECK(std::regex_search(yaml, std::regex(std::string("(^|\\n) *") + key + ":")));
   }
+  // l1.ttl_factor's default depends on whether lower tiers are configured, so the file
+  // shows it commented out: written out, it would override the default once tiers are
+  // added.
+  CHECK(std::regex_search(yaml, std::regex("\\n *# ttl_factor: 1.0\\n")));
 }
 
 }  // namespace

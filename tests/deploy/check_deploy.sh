@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks the files under deploy/ against the daemon built by this tree.
 #   check_deploy.sh unit   DAEMON SOURCE_DIR   systemd-analyze verify deploy/tiercached.service
-#   check_deploy.sh config DAEMON SOURCE_DIR   tiercached --check-config deploy/tiercache.yaml
+#   check_deploy.sh config DAEMON SOURCE_DIR   tiercached --check-config deploy/*.yaml
 # Exits 0 when the check passes.
 set -eu
 
@@ -40,6 +40,7 @@ case "$mode" in
     ;;
   config)
     "$daemon" --check-config "$src/deploy/tiercache.yaml"
+    "$daemon" --check-config "$src/deploy/tiercache-tiers.yaml"
     ;;
   *)
     echo "unknown check '$mode' (expected unit or config)" >&2
