@@ -1,0 +1,367 @@
+// tiercached with real lower tiers: Redis (L2) and PostgreSQL (L3) servers started for
+// each test on free loopback ports. Read-through and promotion after a restart, the TTL
+// factors as the backends see them, invalidation across instances, the write-behind flush
+// at shutdown, and what clients see while a backend hangs, stops and comes back.
+
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/e2e_helpers.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/redis_server.h"
+
+namespace tiercache::test {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+
+constexpr const char* kPrefix = "tiercache:";
+
+// The Redis key holding the entry `key` (tiers/redis/README.md).
+std::string RedisEntryKey(const std::string& key) { return kPrefix + std::string("k:") + key; }
+
+struct TierYaml {
+  std::string redis_url;      // empty: no L2
+  std::string postgres_dsn;   // empty: no L3
+  std::string table = "tiercache_entries";
+  std::string l3_mode = "sync";
+  std::string extra_l2;       // more settings of L2, each line "    key: value\n"
+  std::string extra_l3;
+};
+
+std::string Yaml(const TierYaml& t) {
+  std::string y = "tier_health: {interval: 250ms}\ntiers:\n";
+  if (!t.redis_url.empty()) {
+    y += "  - type: redis\n    url: " + t.redis_url +
+         "\n    key_prefix: \"" + kPrefix + "\"\n    command_timeout: 200ms\n" + t.extra_l2;
+  }
+  if (!t.postgres_dsn.empty()) {
+    y += "  - type: postgres\n    dsn: \"" + t.postgres_dsn + "\"\n    table: " + t.table +
+         "\n    write_mode: " + t.l3_mode + "\n    command_timeout: 1s\n" + t.extra_l3;
+  }
+  return y;
+}
+
+nlohmann::json TierStatus(HttpClient& client, const std::string& name) {
+  for (const auto& tier : StatusJson(client).at("tiers")) {
+    if (tier.at("name") == name) return tier;
+  }
+  FAIL("no tier " << name << " in /v1/status");
+  return {};
+}
+
+template <class Condition>
+bool Eventually(Condition condition, std::chrono::milliseconds bound) {
+  const auto deadline = steady_clock::now() + bound;
+  while (steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+int64_t ToInt(const std::string& text) { return std::stoll(text); }
+
+TEST_CASE("Tiers: AfterARestartAKeyIsServedFromL2ThenL1AndFromL3WhenRedisLostIt",
+          "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  const std::string yaml = Yaml({redis.url(), pg.dsn()});
+  {
+    DaemonProcess first(yaml);
+    HttpClient client(first.http_port());
+    REQUIRE(client.Put("/v1/keys/greeting?ttl=10", "hello").status == 204);
+    REQUIRE(first.Stop() == 0);
+  }
+  DaemonProcess second(yaml);
+  HttpClient client(second.http_port());
+  HttpResponse r = client.Get("/v1/keys/greeting");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "hello");
+  CHECK(r.Header("X-Cache-Tier") == "L2");
+  r = client.Get("/v1/keys/greeting");
+  REQUIRE(r.status == 200);
+  CHECK(r.Header("X-Cache-Tier") == "L1");
+
+  // Gone from Redis; once L1's copy (a tenth of the 10 s) expires, L3 still has it.
+  REQUIRE(redis.Cli({"DEL", RedisEntryKey("greeting")}) == "1");
+  std::this_thread::sleep_for(1300ms);
+  r = client.Get("/v1/keys/greeting");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "hello");
+  CHECK(r.Header("X-Cache-Tier") == "L3");
+}
+
+TEST_CASE("Tiers: EachTierKeepsTheTimeoutTimesItsFactor", "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  DaemonProcess daemon(Yaml({redis.url(), pg.dsn()}));
+  HttpClient client(daemon.http_port());
+  REQUIRE(client.Put("/v1/keys/k?ttl=100", "v").status == 204);
+
+  const HttpResponse r = client.Get("/v1/keys/k");
+  REQUIRE(r.Header("X-Cache-Tier") == "L1");
+  const int64_t l1_left = ToInt(r.Header("X-Cache-TTL"));
+  CHECK(l1_left >= 9);
+  CHECK(l1_left <= 10);
+  const int64_t redis_left_ms = ToInt(redis.Cli({"PTTL", RedisEntryKey("k")}));
+  CHECK(redis_left_ms > 98'000);
+  CHECK(redis_left_ms <= 100'000);
+  const double pg_left = std::stod(pg.Psql(
+      "SELECT extract(epoch FROM expires_at - now()) FROM tiercache_entries WHERE key = "
+      "'k'::bytea"));
+  CHECK(pg_left > 995);
+  CHECK(pg_left <= 1000);
+}
+
+TEST_CASE("Tiers: ATagInvalidatedOnOneInstanceRemovesWhatAnotherWroteFromRedisAndPostgres",
+          "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  const std::string yaml = Yaml({redis.url(), pg.dsn()});
+  DaemonProcess writer(yaml);
+  DaemonProcess invalidator(yaml);
+  HttpClient w(writer.http_port());
+  HttpClient i(invalidator.http_port());
+  REQUIRE(w.Put("/v1/keys/user:1?tags=user:1,users", "a").status == 204);
+  REQUIRE(w.Put("/v1/keys/user:1:profile?tags=user:1", "b").status == 204);
+  REQUIRE(w.Put("/v1/keys/user:2?tags=user:2,users", "c").status == 204);
+
+  const HttpResponse r = i.PostJson("/v1/invalidate", R"({"tags":["user:1"]})");
+  REQUIRE(r.status == 200);
+  const auto body = nlohmann::json::parse(r.body);
+  CHECK(body.at("tiers").at("L2") == 2);
+  CHECK(body.at("tiers").at("L3") == 2);
+  CHECK(redis.Cli({"EXISTS", RedisEntryKey("user:1")}) == "0");
+  CHECK(redis.Cli({"EXISTS", RedisEntryKey("user:1:profile")}) == "0");
+  CHECK(redis.Cli({"EXISTS", RedisEntryKey("user:2")}) == "1");
+  CHECK(pg.Psql("SELECT count(*) FROM tiercache_entries WHERE key IN ('user:1'::bytea, "
+                "'user:1:profile'::bytea)") == "0");
+  CHECK(pg.Psql("SELECT count(*) FROM tiercache_entries WHERE key = 'user:2'::bytea") == "1");
+  // The invalidating instance never held them; through it they are gone too.
+  CHECK(i.Get("/v1/keys/user:1").status == 404);
+  CHECK(i.Get("/v1/keys/user:2").status == 200);
+}
+
+TEST_CASE("Tiers: EveryWriteAcknowledgedBeforeSigtermIsInPostgresAfterExit", "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  // Small batches keep a backlog in the write-behind queue when the signal comes.
+  DaemonProcess daemon(Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async", "",
+                             "    write_behind: {batch_size: 20}\n"}));
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1500;
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      HttpClient client(daemon.http_port());
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = "wb:" + std::to_string(t) + ":" + std::to_string(i);
+        if (client.Put("/v1/keys/" + key + "?ttl=600", "value-" + key).status == 204) {
+          acknowledged.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  REQUIRE(acknowledged.load() == kThreads * kPerThread);
+  HttpClient client(daemon.http_port());
+  const uint64_t depth =
+      TierStatus(client, "L3").at("write_behind").at("depth").get<uint64_t>();
+  INFO("write-behind depth at SIGTERM: " << depth);
+  REQUIRE(daemon.Stop() == 0);
+  CHECK(pg.Psql("SELECT count(*) FROM tiercache_entries WHERE key LIKE 'wb:%'") ==
+        std::to_string(kThreads * kPerThread));
+  CHECK(pg.Psql("SELECT value FROM tiercache_entries WHERE key = 'wb:3:1499'::bytea") ==
+        "\\x" + [] {
+          std::string hex;
+          for (unsigned char c : std::string("value-wb:3:1499")) {
+            static const char* digits = "0123456789abcdef";
+            hex += digits[c >> 4];
+            hex += digits[c & 15];
+          }
+          return hex;
+        }());
+}
+
+TEST_CASE("Tiers: AHungRedisCostsAtMostTheCommandTimeoutAndOnlyUntilItIsMarkedDown",
+          "[e2e][tiers]") {
+  // Accepts connections (the kernel completes them) and never reads or answers.
+  PortHolder hung;
+  DaemonProcess daemon(Yaml({"redis://127.0.0.1:" + std::to_string(hung.port()), ""}));
+  HttpClient client(daemon.http_port());
+  std::vector<double> latencies_ms;
+  for (int i = 0; i < 12; ++i) {
+    const auto started = steady_clock::now();
+    const HttpResponse r = client.Get("/v1/keys/miss-" + std::to_string(i));
+    latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
+    CHECK(r.status == 404);
+  }
+  for (size_t i = 0; i < latencies_ms.size(); ++i) {
+    INFO("request " << i << " took " << latencies_ms[i] << " ms");
+    CHECK(latencies_ms[i] < 200 + 150);  // the command timeout, plus scheduling slack
+  }
+  for (size_t i = latencies_ms.size() - 5; i < latencies_ms.size(); ++i) {
+    INFO("request " << i << " took " << latencies_ms[i] << " ms");
+    CHECK(latencies_ms[i] < 20);  // marked down: skipped at no cost
+  }
+  CHECK(TierStatus(client, "L2").at("state") == "down");
+  CHECK(client.Put("/v1/keys/k", "v").status == 204);
+  CHECK(client.Get("/v1/keys/k").status == 200);
+}
+
+// Writes and reads in a loop until `stop`; counts answers other than 204/200/404.
+struct Load {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> failures{0};
+  std::vector<std::string> problems;  // first few, for the report
+  std::mutex mu;
+  std::vector<std::thread> threads;
+
+  void Start(uint16_t port, int n) {
+    for (int t = 0; t < n; ++t) {
+      threads.emplace_back([this, port, t] {
+        HttpClient client(port, 10s);
+        for (uint64_t i = 0; !stop.load(); ++i) {
+          const std::string key = "load:" + std::to_string(t) + ":" + std::to_string(i % 500);
+          const bool put = i % 2 == 0;
+          const HttpOutcome o = put ? client.TryRequest("PUT", "/v1/keys/" + key, "v")
+                                    : client.TryRequest("GET", "/v1/keys/" + key);
+          requests.fetch_add(1);
+          const unsigned status = o.ok() ? o.response.status : 0;
+          if (status == 204 || status == 200 || status == 404) continue;
+          failures.fetch_add(1);
+          std::lock_guard lock(mu);
+          if (problems.size() < 5) {
+            problems.push_back(key + ": " + std::to_string(status) + " " +
+                               (o.ok() ? o.response.body : o.error.message()));
+          }
+        }
+      });
+    }
+  }
+  void Stop() {
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+};
+
+// Stops a backend under load, restarts it, and checks what clients and /v1/status saw.
+template <class Backend>
+void CheckOutageUnderLoad(Backend& backend, const std::string& yaml, const std::string& tier) {
+  DaemonProcess daemon(yaml);
+  HttpClient status(daemon.http_port());
+  Load load;
+  load.Start(daemon.http_port(), 4);
+  std::this_thread::sleep_for(1s);
+
+  backend.Stop();
+  CHECK(Eventually([&] { return TierStatus(status, tier).at("state") == "down"; }, 5s));
+  std::this_thread::sleep_for(2s);
+  backend.Start();
+  const auto back = steady_clock::now();
+  const bool up = Eventually([&] { return TierStatus(status, tier).at("state") != "down"; }, 5s);
+  const double seconds_to_up = std::chrono::duration<double>(steady_clock::now() - back).count();
+  INFO(tier << " marked up " << seconds_to_up << " s after its return");
+  CHECK(up);
+  std::this_thread::sleep_for(1s);
+  load.Stop();
+
+  INFO("requests: " << load.requests << ", failed: " << load.failures);
+  for (const auto& p : load.problems) INFO(p);
+  CHECK(load.requests > 1000);
+  CHECK(load.failures == 0);
+  CHECK(TierStatus(status, tier).at("errors").get<uint64_t>() > 0);
+}
+
+TEST_CASE("Tiers: RedisStoppedAndRestartedUnderLoadFailsNoRequest", "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  CheckOutageUnderLoad(redis, Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async"}), "L2");
+}
+
+TEST_CASE("Tiers: PostgresStoppedAndRestartedUnderLoadFailsNoRequest", "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  CheckOutageUnderLoad(pg, Yaml({redis.url(), pg.dsn(), "tiercache_entries", "sync"}), "L3");
+}
+
+TEST_CASE("Tiers: ReadinessFollowsARequiredTier", "[e2e][tiers]") {
+  RedisServer redis;
+  DaemonProcess daemon(Yaml({redis.url(), "", "", "sync", "    required: true\n"}));
+  HttpClient client(daemon.http_port());
+  REQUIRE(client.Get("/readyz").status == 200);
+  redis.Stop();
+  CHECK(Eventually([&] { return client.Get("/readyz").status == 503; }, 5s));
+  redis.Start();
+  CHECK(Eventually([&] { return client.Get("/readyz").status == 200; }, 5s));
+}
+
+TEST_CASE("Tiers: TagBookkeepingOfExpiredEntriesGoesAwayInRedisAndPostgres", "[e2e][tiers]") {
+  RedisServer redis;
+  PostgresServer pg;
+  DaemonProcess daemon(Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async",
+                             "    sweep_interval: 1s\n", "    sweep_interval: 1s\n"}));
+  HttpClient client(daemon.http_port());
+  // Before: one long-lived tagged entry, measured once by each tier's sweep.
+  REQUIRE(client.Put("/v1/keys/keeper?ttl=3600&tags=keep", "v").status == 204);
+  const auto tag_index = [&](const std::string& tier) {
+    return TierStatus(client, tier).at("tag_index");
+  };
+  const auto memberships = [&](const std::string& tier) {
+    const auto index = tag_index(tier);
+    return index.is_null() ? int64_t{-1} : index.at("memberships").get<int64_t>();
+  };
+  REQUIRE(Eventually([&] { return memberships("L2") == 1 && memberships("L3") == 1; }, 15s));
+  const nlohmann::json redis_before = tag_index("L2");
+  const nlohmann::json pg_before = tag_index("L3");
+  const std::string redis_keys_before = redis.Cli({"DBSIZE"});
+
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25'000;  // 100,000 entries, two tags each, 1 s timeout
+  std::vector<std::thread> writers;
+  std::atomic<int> stored{0};
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      HttpClient c(daemon.http_port());
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string n = std::to_string(t * kPerThread + i);
+        if (c.Put("/v1/keys/short:" + n + "?ttl=1&tags=item:" + n + ",short", "v").status == 204) {
+          stored.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  REQUIRE(stored.load() == kThreads * kPerThread);
+  REQUIRE(daemon.running());
+  const auto written = steady_clock::now();
+
+  // Redis entries live 1 s and PostgreSQL rows 10 s (L3's factor); then the sweeps run.
+  const bool back = Eventually(
+      [&] {
+        return tag_index("L2") == redis_before && tag_index("L3") == pg_before &&
+               redis.Cli({"DBSIZE"}) == redis_keys_before &&
+               pg.Psql("SELECT count(*) FROM tiercache_entries") == "1";
+      },
+      60s);
+  INFO("Redis tag index before " << redis_before << ", now " << tag_index("L2"));
+  INFO("PostgreSQL tag index before " << pg_before << ", now " << tag_index("L3"));
+  INFO("Redis keys before " << redis_keys_before << ", now " << redis.Cli({"DBSIZE"}));
+  INFO("back to the baseline after "
+       << std::chrono::duration<double>(steady_clock::now() - written).count() << " s");
+  CHECK(back);
+  CHECK(client.Get("/v1/keys/keeper").status == 200);
+}
+
+}  // namespace
+}  // namespace tiercache::test
