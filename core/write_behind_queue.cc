@@ -159,8 +159,9 @@ void WriteBehindQueue::Run() {
     const size_t n = std::min(options_.batch_size, queue_.size());
     batch.reserve(n);
     for (size_t i = 0; i < n; ++i) {
+      // The index holds views into the queued item: drop it before the item moves.
+      by_key_.erase(std::string_view(queue_.front().write.key));
       batch.push_back(std::move(queue_.front()));
-      by_key_.erase(std::string_view(batch.back().write.key));
       queue_.pop_front();
     }
     in_flight_ = true;
