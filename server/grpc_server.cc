@@ -84,7 +84,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     set.tags.assign(req->tags().begin(), req->tags().end());
     set.strategy = StrategyOf(req->strategy());
     service_.Set(Frontend::kGrpc, std::move(set),
-                 [reactor](Status s) { reactor->Finish(ToGrpc(s)); });
+                 [reactor](tiercache::Status s) { reactor->Finish(ToGrpc(s)); });
     return reactor;
   }
 
@@ -92,7 +92,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
                                    const v1::DeleteRequest* req, v1::DeleteResponse*) override {
     auto* reactor = ctx->DefaultReactor();
     service_.Delete(Frontend::kGrpc, req->key(),
-                    [reactor](Status s) { reactor->Finish(ToGrpc(s)); });
+                    [reactor](tiercache::Status s) { reactor->Finish(ToGrpc(s)); });
     return reactor;
   }
 

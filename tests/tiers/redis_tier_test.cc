@@ -1,0 +1,328 @@
+// The Redis tier against a real redis-server: the data path, the layout other servers and
+// redis-cli see, key and pattern removal, clear, and many callers at once. Tags and their
+// bookkeeping: redis_tags_test.cc; failures and shutdown: redis_failure_test.cc.
+
+#include "tiers/redis/redis_tier.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/key_pattern.h"
+#include "tests/core/status_printer.h"
+#include "tests/support/redis_server.h"
+
+namespace tiercache::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<Tier> MakeTier(const RedisServer& server, std::string prefix = "tiercache:") {
+  RedisTierOptions o;
+  o.url = server.url();
+  o.key_prefix = std::move(prefix);
+  o.command_timeout = 5s;  // generous: the machine may be busy; timeouts have their own tests
+  o.sweep_interval = 1h;   // tests that want the sweep ask for it
+  auto tier = MakeRedisTier(o);
+  REQUIRE(tier.ok());
+  return std::move(*tier);
+}
+
+int64_t ToInt(const std::string& text) { return std::stoll(text); }
+
+TEST_CASE("RedisTier: SetThenGetReturnsValueTagsAndRemainingLifetime", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("greeting", "hello", {"a", "b"}, 60s).ok());
+
+  auto entry = sync.Get("greeting");
+  REQUIRE(entry.ok());
+  CHECK(entry->value == "hello");
+  CHECK(entry->tags == std::vector<std::string>{"a", "b"});
+  CHECK(entry->ttl_left > 59s);
+  CHECK(entry->ttl_left <= 60s);
+  // Redis's own expiry is the entry's.
+  const int64_t pttl = ToInt(server.Cli({"PTTL", "tiercache:k:greeting"}));
+  CHECK(pttl > 59'000);
+  CHECK(pttl <= 60'000);
+  CHECK(server.Cli({"HGET", "tiercache:k:greeting", "v"}) == "hello");
+  CHECK(server.Cli({"TYPE", "tiercache:t:a"}) == "zset");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:a", "0", "-1"}) == "greeting");
+
+  CHECK(sync.Get("absent").status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("RedisTier: AnEntryExpiresWithItsTtl", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("brief", "v", {"t"}, 150ms).ok());
+  REQUIRE(sync.Get("brief").ok());
+  std::this_thread::sleep_for(250ms);
+  CHECK(sync.Get("brief").status().code() == StatusCode::kNotFound);
+  CHECK(server.Cli({"EXISTS", "tiercache:k:brief"}) == "0");
+}
+
+TEST_CASE("RedisTier: AnotherInstanceWithTheSamePrefixReadsTheIdenticalEntry", "[redis]") {
+  RedisServer server;
+  auto writer = MakeTier(server);
+  auto reader = MakeTier(server);
+  REQUIRE(SyncTier(*writer).Set("shared", "value", {"x", "y", "z"}, 30s).ok());
+
+  auto mine = SyncTier(*writer).Get("shared");
+  auto theirs = SyncTier(*reader).Get("shared");
+  REQUIRE(mine.ok());
+  REQUIRE(theirs.ok());
+  CHECK(theirs->value == mine->value);
+  CHECK(theirs->tags == mine->tags);
+  // Both count from the same expiry on Redis's clock: what differs is the time between the
+  // two reads.
+  const auto apart = theirs->ttl_left > mine->ttl_left ? theirs->ttl_left - mine->ttl_left
+                                                       : mine->ttl_left - theirs->ttl_left;
+  CHECK(apart < 100ms);
+}
+
+TEST_CASE("RedisTier: KeysValuesAndTagsAreBinarySafe", "[redis]") {
+  RedisServer server;
+  auto writer = MakeTier(server);
+  auto reader = MakeTier(server);
+  std::string value;
+  for (int i = 0; i < 256; ++i) value += static_cast<char>(i);
+  value += std::string(100'000, '\0');  // and large
+  const std::string key("bin\0key\r\n\xff:*?[", 14);
+  const std::vector<std::string> tags = {std::string("t\0g", 3), "3:abc", "\xfe\xff", ""};
+  REQUIRE(SyncTier(*writer).Set(key, value, tags).ok());
+
+  auto entry = SyncTier(*reader).Get(key);
+  REQUIRE(entry.ok());
+  CHECK(entry->value == value);
+  CHECK(entry->tags == tags);
+  CHECK(SyncTier(*reader).Get(std::string("bin")).status().code() == StatusCode::kNotFound);
+
+  auto removed = SyncTier(*reader).InvalidateTags({std::string("t\0g", 3)});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(SyncTier(*writer).Get(key).status().code() == StatusCode::kNotFound);
+  CHECK(server.Cli({"DBSIZE"}) == "0");  // the other three tag sets went with it
+}
+
+TEST_CASE("RedisTier: OverwritingAnEntryDropsItsOldTagMemberships", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("k", "v1", {"old", "kept"}).ok());
+  REQUIRE(sync.Set("k", "v2", {"new", "kept"}).ok());
+
+  CHECK(server.Cli({"EXISTS", "tiercache:t:old"}) == "0");
+  CHECK(server.Cli({"ZCARD", "tiercache:t:kept"}) == "1");
+  auto removed = sync.InvalidateTags({"old"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
+  auto entry = sync.Get("k");
+  REQUIRE(entry.ok());
+  CHECK(entry->value == "v2");
+  CHECK(entry->tags == std::vector<std::string>{"new", "kept"});
+  removed = sync.InvalidateTags({"new"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(server.Cli({"DBSIZE"}) == "0");
+}
+
+TEST_CASE("RedisTier: DeleteRemovesTheEntryAndItsMembershipsAndSaysWhetherItWasThere", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("gone", "v", {"t1", "t2"}).ok());
+  REQUIRE(sync.Set("stays", "v", {"t1"}).ok());
+
+  auto deleted = sync.Delete("gone");
+  REQUIRE(deleted.ok());
+  CHECK(*deleted);
+  deleted = sync.Delete("gone");
+  REQUIRE(deleted.ok());
+  CHECK_FALSE(*deleted);
+  CHECK(sync.Get("gone").status().code() == StatusCode::kNotFound);
+  CHECK(server.Cli({"EXISTS", "tiercache:t:t2"}) == "0");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:t1", "0", "-1"}) == "stays");
+}
+
+TEST_CASE("RedisTier: SetBatchWritesEveryEntryInOnePipeline", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  std::vector<TierWrite> writes;
+  for (int i = 0; i < 5000; ++i) {
+    writes.push_back(
+        SyncTier::Write("batch:" + std::to_string(i), "value-" + std::to_string(i), {"batch"}));
+  }
+  REQUIRE(sync.SetBatch(std::move(writes)).ok());
+  REQUIRE(sync.SetBatch({}).ok());
+
+  CHECK(server.Cli({"ZCARD", "tiercache:t:batch"}) == "5000");
+  for (int i : {0, 1234, 4999}) {
+    auto entry = sync.Get("batch:" + std::to_string(i));
+    REQUIRE(entry.ok());
+    CHECK(entry->value == "value-" + std::to_string(i));
+  }
+}
+
+TEST_CASE("RedisTier: PatternInvalidationRemovesExactlyTheMatchingKeys", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  std::vector<TierWrite> writes;
+  for (int i = 0; i < 10'000; ++i) {
+    writes.push_back(SyncTier::Write("item:" + std::to_string(i), "v", {"all"}));
+  }
+  REQUIRE(sync.SetBatch(std::move(writes)).ok());
+  server.Cli({"SET", "elsewhere:item:7", "not ours"});
+
+  auto pattern = KeyPattern::Compile(R"(^item:\d*7$)");  // 1,000 of them
+  REQUIRE(pattern.ok());
+  auto removed = sync.InvalidateMatching(*pattern);
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1000);
+
+  CHECK(sync.Get("item:7").status().code() == StatusCode::kNotFound);
+  CHECK(sync.Get("item:9997").status().code() == StatusCode::kNotFound);
+  CHECK(sync.Get("item:70").ok());
+  CHECK(sync.Get("item:9999").ok());
+  CHECK(server.Cli({"ZCARD", "tiercache:t:all"}) == "9000");  // memberships went too
+  CHECK(server.Cli({"GET", "elsewhere:item:7"}) == "not ours");
+  // 9,000 entries, the tag set, the foreign key.
+  CHECK(server.Cli({"DBSIZE"}) == "9002");
+
+  // A pattern that matches inside keys, not only at their start.
+  pattern = KeyPattern::Compile("m:99");
+  REQUIRE(pattern.ok());
+  removed = sync.InvalidateMatching(*pattern);
+  REQUIRE(removed.ok());
+  CHECK(*removed == 100);  // item:99, item:99x, item:99xx, less those ending in 7
+}
+
+TEST_CASE("RedisTier: ClearRemovesOnlyTheTiersNamespaceAndCountsEntries", "[redis]") {
+  RedisServer server;
+  // A prefix full of glob characters must still match only itself.
+  auto mine = MakeTier(server, "app[1]*:");
+  auto theirs = MakeTier(server, "app1x:");
+  for (int i = 0; i < 2500; ++i) {
+    REQUIRE(SyncTier(*mine).Set("k" + std::to_string(i), "v", {"t" + std::to_string(i % 3)}).ok());
+  }
+  REQUIRE(SyncTier(*theirs).Set("k1", "v", {"t0"}).ok());
+  server.Cli({"SET", "unrelated", "v"});
+
+  auto cleared = SyncTier(*mine).Clear();
+  REQUIRE(cleared.ok());
+  CHECK(*cleared == 2500);  // entries, not the tag sets
+  CHECK(server.Cli({"DBSIZE"}) == "3");
+  CHECK(SyncTier(*theirs).Get("k1").ok());
+  CHECK(server.Cli({"GET", "unrelated"}) == "v");
+  CHECK(SyncTier(*mine).Get("k1").status().code() == StatusCode::kNotFound);
+
+  cleared = SyncTier(*mine).Clear();
+  REQUIRE(cleared.ok());
+  CHECK(*cleared == 0);
+}
+
+TEST_CASE("RedisTier: TheDatabaseAndPasswordOfTheUrlAreUsed", "[redis]") {
+  RedisServer server({"--requirepass", "s3cret"});
+  RedisTierOptions o;
+  o.url = "redis://:s3cret@127.0.0.1:" + std::to_string(server.port()) + "/3";
+  auto tier = MakeRedisTier(o);
+  REQUIRE(tier.ok());
+  REQUIRE(SyncTier(**tier).Set("k", "v").ok());
+  CHECK(server.Cli({"-a", "s3cret", "--no-auth-warning", "-n", "3", "EXISTS", "tiercache:k:k"}) ==
+        "1");
+  CHECK(server.Cli({"-a", "s3cret", "--no-auth-warning", "-n", "0", "DBSIZE"}) == "0");
+
+  o.url = "redis://:wrong@127.0.0.1:" + std::to_string(server.port());
+  auto refused = MakeRedisTier(o);
+  REQUIRE(refused.ok());
+  const Status ping = SyncTier(**refused).Ping();
+  CHECK(ping.code() == StatusCode::kUnavailable);
+  CHECK_THAT(ping.message(),
+             Catch::Matchers::Contains("WRONGPASS") && Catch::Matchers::Contains("AUTH"));
+}
+
+TEST_CASE("RedisTier: OperationsOnOneKeyReachRedisInTheOrderTheyWereIssued", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  // Issued without waiting for each other, from one thread, some as batches.
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  const auto answer = [&](auto) {
+    std::lock_guard lock(mu);
+    ++answered;
+    cv.notify_one();
+  };
+  constexpr int kRounds = 500;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string n = std::to_string(i);
+    tier->Set(SyncTier::Write("ordered", n), answer);
+    std::vector<TierWrite> batch;
+    batch.push_back(SyncTier::Write("other:" + n, n));
+    batch.push_back(SyncTier::Write("batched", n));
+    tier->SetBatch(std::move(batch), answer);
+    tier->Set(SyncTier::Write("deleted", n), answer);
+    tier->Delete("deleted", answer);
+  }
+  std::unique_lock lock(mu);
+  REQUIRE(cv.wait_for(lock, 20s, [&] { return answered == 4 * kRounds; }));
+  lock.unlock();
+  SyncTier sync(*tier);
+  CHECK(sync.Get("ordered")->value == std::to_string(kRounds - 1));
+  CHECK(sync.Get("batched")->value == std::to_string(kRounds - 1));
+  CHECK(sync.Get("deleted").status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("RedisTier: ManyConcurrentCallersAllGetTheirAnswers", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  for (int i = 0; i < 100; ++i) REQUIRE(sync.Set("hot:" + std::to_string(i), "v").ok());
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 5000;
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::atomic<int> hits{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Some misses, some hits, a few writes among them.
+        const std::string key = "hot:" + std::to_string((t * kPerThread + i) % 150);
+        const auto answer = [&](bool ok, bool error) {
+          if (ok) hits.fetch_add(1);
+          if (error) errors.fetch_add(1);
+          std::lock_guard lock(mu);
+          if (++answered == kThreads * kPerThread) cv.notify_one();
+        };
+        if (i % 10 == 0) {
+          tier->Set(SyncTier::Write(key, "v"), [answer](Status s) { answer(false, !s.ok()); });
+        } else {
+          tier->Get(key, [answer](Result<TierEntry> r) {
+            answer(r.ok(), !r.ok() && r.status().code() != StatusCode::kNotFound);
+          });
+        }
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  std::unique_lock lock(mu);
+  REQUIRE(cv.wait_for(lock, 30s, [&] { return answered == kThreads * kPerThread; }));
+  CHECK(errors.load() == 0);
+  CHECK(hits.load() > kThreads * kPerThread / 2);
+}
+
+}  // namespace
+}  // namespace tiercache::test

@@ -1,0 +1,104 @@
+#include "tiers/postgres/work_queue.h"
+
+namespace tiercache::postgres {
+
+namespace {
+
+void FailAll(std::deque<std::unique_ptr<Job>> jobs, const Status& status) {
+  for (auto& job : jobs) job->Fail(status);
+}
+
+}  // namespace
+
+WorkQueue::WorkQueue(std::string label, size_t capacity)
+    : label_(std::move(label)), capacity_(capacity), last_error_(label_ + ": not connected yet") {}
+
+Status WorkQueue::NotConnectedLocked() const {
+  return Status::Unavailable("PostgreSQL is not connected: " + last_error_);
+}
+
+std::deque<std::unique_ptr<Job>> WorkQueue::TakeAllLocked() {
+  std::deque<std::unique_ptr<Job>> all;
+  all.swap(jobs_);
+  return all;
+}
+
+void WorkQueue::Submit(std::unique_ptr<Job> job) {
+  Status refused;
+  {
+    MutexLock lock(mu_);
+    if (stopped_) {
+      refused = Status::Unavailable(label_ + ": the tier is shutting down");
+    } else if (connected_ == 0) {
+      refused = NotConnectedLocked();
+    } else if (jobs_.size() >= capacity_) {
+      refused = Status::Unavailable(label_ + ": " + std::to_string(jobs_.size()) +
+                                    " operations already waiting for a connection");
+    } else {
+      jobs_.push_back(std::move(job));
+    }
+  }
+  if (!refused.ok()) return job->Fail(std::move(refused));
+  wake_.Signal();
+}
+
+void WorkQueue::Requeue(std::unique_ptr<Job> job) {
+  Status refused;
+  {
+    MutexLock lock(mu_);
+    if (stopped_) {
+      refused = Status::Unavailable(label_ + ": the tier is shutting down");
+    } else if (connected_ == 0) {
+      refused = NotConnectedLocked();
+    } else {
+      jobs_.push_back(std::move(job));
+    }
+  }
+  if (!refused.ok()) return job->Fail(std::move(refused));
+  wake_.Signal();
+}
+
+std::unique_ptr<Job> WorkQueue::Take() {
+  MutexLock lock(mu_);
+  if (jobs_.empty()) return nullptr;
+  std::unique_ptr<Job> job = std::move(jobs_.front());
+  jobs_.pop_front();
+  if (!jobs_.empty()) wake_.Signal();
+  return job;
+}
+
+void WorkQueue::ConnectionUp() {
+  MutexLock lock(mu_);
+  ++connected_;
+}
+
+void WorkQueue::ConnectionDown(const Status& error) {
+  std::deque<std::unique_ptr<Job>> orphans;
+  Status status;
+  {
+    MutexLock lock(mu_);
+    if (connected_ > 0) --connected_;
+    last_error_ = error.message();
+    if (connected_ > 0) return;
+    orphans = TakeAllLocked();
+    status = NotConnectedLocked();
+  }
+  FailAll(std::move(orphans), status);
+}
+
+void WorkQueue::ConnectFailed(const Status& error) {
+  MutexLock lock(mu_);
+  last_error_ = error.message();
+}
+
+void WorkQueue::Stop() {
+  std::deque<std::unique_ptr<Job>> orphans;
+  {
+    MutexLock lock(mu_);
+    stopped_ = true;
+    orphans = TakeAllLocked();
+  }
+  FailAll(std::move(orphans), Status::Unavailable(label_ + ": the tier is shutting down"));
+}
+
+}  // namespace tiercache::postgres

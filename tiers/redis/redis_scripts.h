@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tiercache::redis {
+
+// The Lua scripts of the tier (sources in redis_scripts.cc), loaded with SCRIPT LOAD on every
+// connection and called with EVALSHA. Each runs atomically, so an entry and its tag
+// memberships always change together, whichever server writes.
+enum ScriptId : int {
+  // KEYS[1] entry key; ARGV key, value, ttl ms, tag set prefix, tags... -> 1.
+  // Drops the old entry's memberships, writes the entry with PEXPIREAT, adds the new ones.
+  kSetScript = 0,
+  // KEYS entry keys; ARGV tag set prefix, length of the entry key prefix -> entries removed.
+  kDeleteScript,
+  // KEYS tag sets; ARGV entry key prefix, tag set prefix, batch size -> {removed, left}.
+  // Pops up to a batch of memberships and removes the entries they still point at.
+  kInvalidateTagsScript,
+  // KEYS tag sets -> {sets left, memberships, bytes}: drops expired memberships, measures.
+  kSweepScript,
+  kScriptCount,
+};
+
+// The sources, indexed by ScriptId.
+const std::vector<std::string>& ScriptSources();
+
+}  // namespace tiercache::redis

@@ -1,0 +1,311 @@
+// The Redis tier: core's Tier over hiredis, pipelined on a few connections.
+//
+// Layout (every key starts with the tier's key_prefix, written {prefix}):
+//   {prefix}k:{key}  hash  v = value, t = tags ("<len>:<bytes>" each), x = expiry in ms since
+//                          the Unix epoch on Redis's clock; the key expires at x (PEXPIREAT),
+//                          so PTTL shows the entry's ttl and Redis drops it by itself.
+//   {prefix}t:{tag}  zset  member = key, score = that entry's x; expires with its
+//                          longest-lived member, so a tag whose entries all expired vanishes.
+// Get is one HMGET (no Lua: it is the hot path). Set, Delete and tag invalidation are Lua
+// scripts (redis_scripts.cc), so an entry and its memberships change atomically whichever
+// server writes; the remaining lifetime is x minus Redis's clock, as estimated from TIME.
+// Details and the bounds on leftover memberships: README.md.
+
+#include "tiers/redis/redis_tier.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <utility>
+
+#include "core/thread_annotations.h"
+#include "tiers/redis/redis_connection.h"
+#include "tiers/redis/redis_jobs.h"
+#include "tiers/redis/redis_layout.h"
+#include "tiers/redis/redis_maintenance.h"
+#include "tiers/redis/redis_pool.h"
+#include "tiers/redis/redis_scripts.h"
+
+namespace tiercache {
+
+namespace {
+
+using redis::Args;
+using redis::Command;
+using redis::Layout;
+using redis::ReplyResult;
+
+// Memberships popped per tag invalidation script call: about a millisecond of Redis's time.
+constexpr const char* kInvalidateBatch = "1000";
+
+int64_t TtlMs(Duration ttl) {
+  return std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(ttl).count());
+}
+
+// `status` with `message` instead, keeping its code (Status has no such setter).
+Status Restate(const Status& status, std::string message) {
+  return status.code() == StatusCode::kDeadlineExceeded
+             ? Status::DeadlineExceeded(std::move(message))
+             : Status::Unavailable(std::move(message));
+}
+
+class RedisTier final : public Tier {
+ public:
+  RedisTier(RedisTierOptions options, redis::Endpoint endpoint)
+      : options_(std::move(options)),
+        label_("redis " + endpoint.Label()),
+        layout_(options_.key_prefix),
+        pool_({std::move(endpoint), options_.connect_timeout, options_.command_timeout},
+              options_.pool_size, options_.max_queued, clock_),
+        maintenance_(options_.sweep_interval,
+                     [this](const std::atomic<bool>& stopping) { return Sweep(stopping); }) {}
+
+  ~RedisTier() override {
+    // Connections first: a job waiting for a reply then gets kUnavailable at once.
+    maintenance_.Stop();
+    pool_.Stop();
+    maintenance_.Join();
+  }
+
+  std::string_view name() const override { return options_.name; }
+  std::string_view kind() const override { return "redis"; }
+
+  void Get(std::string key, Callback<Result<TierEntry>> done) override {
+    Command get{Args{"HMGET", layout_.EntryKey(key), "v", "t", "x"}};
+    get.done = [this, done = std::move(done)](ReplyResult r) {
+      done(r.ok() ? EntryOf(**r) : Result<TierEntry>(r.status()));
+    };
+    pool_.Submit(std::move(get), pool_.RouteOf(key));
+  }
+
+  void Set(TierWrite write, Callback<Status> done) override {
+    const size_t route = pool_.RouteOf(write.key);
+    pool_.Submit(SetCommand(std::move(write),
+                            [done = std::move(done)](ReplyResult r) {
+                              done(r.ok() ? Status::Ok() : r.status());
+                            }),
+                 route);
+  }
+
+  void SetBatch(std::vector<TierWrite> writes, Callback<Status> done) override;
+
+  void Delete(std::string key, Callback<Result<bool>> done) override {
+    Command del{Args{"1", layout_.EntryKey(key), layout_.tag_prefix(),
+                     std::to_string(layout_.entry_prefix().size())},
+                redis::kDeleteScript};
+    del.done = [this, done = std::move(done)](ReplyResult r) {
+      if (!r.ok()) return done(r.status());
+      if ((*r)->type != REDIS_REPLY_INTEGER) return done(Unexpected("the delete script"));
+      done((*r)->integer > 0);
+    };
+    pool_.Submit(std::move(del), pool_.RouteOf(key));
+  }
+
+  void InvalidateTags(std::vector<std::string> tags, Callback<Result<uint64_t>> done) override;
+
+  void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
+                          Callback<Result<uint64_t>> done) override {
+    if (pattern == nullptr) return done(Status::InvalidArgument("no pattern"));
+    auto shared_done = std::make_shared<Callback<Result<uint64_t>>>(std::move(done));
+    maintenance_.Post(
+        [this, pattern, shared_done](const std::atomic<bool>& stopping) {
+          (*shared_done)(redis::RemoveMatching(pool_, layout_, *pattern, stopping));
+        },
+        [shared_done](Status s) { (*shared_done)(std::move(s)); });
+  }
+
+  void Clear(Callback<Result<uint64_t>> done) override {
+    auto shared_done = std::make_shared<Callback<Result<uint64_t>>>(std::move(done));
+    maintenance_.Post(
+        [this, shared_done](const std::atomic<bool>& stopping) {
+          (*shared_done)(redis::ClearNamespace(pool_, layout_, stopping));
+        },
+        [shared_done](Status s) { (*shared_done)(std::move(s)); });
+  }
+
+  void Ping(Callback<Status> done) override {
+    Command ping{Args{"PING"}};
+    ping.done = [done = std::move(done)](ReplyResult r) {
+      done(r.ok() ? Status::Ok() : r.status());
+    };
+    pool_.Submit(std::move(ping));
+  }
+
+  TagIndexStats tag_index() const override {
+    MutexLock lock(stats_mu_);
+    return stats_;
+  }
+
+ private:
+  struct TagInvalidation {
+    Args set_keys;  // numkeys, then the tag sets
+    uint64_t removed = 0;
+    Callback<Result<uint64_t>> done;
+  };
+
+  Command SetCommand(TierWrite&& write, redis::ReplyCallback done) const;
+  void InvalidateStep(std::shared_ptr<TagInvalidation> job);
+  Result<TierEntry> EntryOf(const redisReply& reply) const;
+  bool Sweep(const std::atomic<bool>& stopping);
+  Status Unexpected(const char* what) const {
+    return Status::Internal(label_ + ": unexpected reply to " + what);
+  }
+
+  const RedisTierOptions options_;
+  const std::string label_;
+  const Layout layout_;
+  redis::ServerClock clock_;
+  redis::Pool pool_;
+  mutable Mutex stats_mu_;
+  TagIndexStats stats_ TC_GUARDED_BY(stats_mu_);
+  redis::Maintenance maintenance_;  // last: its thread uses everything above
+};
+
+Command RedisTier::SetCommand(TierWrite&& write, redis::ReplyCallback done) const {
+  Command set{Args{"1", layout_.EntryKey(write.key), write.key}, redis::kSetScript,
+              std::move(done)};
+  if (write.value) {
+    set.args.AddShared(std::move(write.value));
+  } else {
+    set.args.Add("");
+  }
+  set.args.Add(std::to_string(TtlMs(write.ttl))).Add(layout_.tag_prefix());
+  for (std::string& tag : write.tags) set.args.Add(std::move(tag));
+  return set;
+}
+
+void RedisTier::SetBatch(std::vector<TierWrite> writes, Callback<Status> done) {
+  if (writes.empty()) return done(Status::Ok());
+  // Replies come back on the connection threads (or refusals on this one), in any order.
+  struct Batch {
+    std::mutex mu;
+    size_t left;
+    size_t failed = 0;
+    Status first_error;
+    Callback<Status> done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->left = writes.size();
+  batch->done = std::move(done);
+  const size_t total = writes.size();
+  const auto on_reply = [batch, total](ReplyResult r) {
+    Status outcome;
+    {
+      std::lock_guard lock(batch->mu);
+      if (!r.ok() && batch->failed++ == 0) batch->first_error = r.status();
+      if (--batch->left > 0) return;
+      if (batch->failed > 0) {
+        outcome = Restate(batch->first_error, batch->first_error.message() + " (" +
+                                                  std::to_string(batch->failed) + " of " +
+                                                  std::to_string(total) + " writes failed)");
+      }
+    }
+    batch->done(std::move(outcome));
+  };
+  // Each key on its own connection, as a single Set would go, so that a later operation on
+  // the key cannot overtake its write; one pipeline per connection.
+  std::vector<std::vector<Command>> by_connection(pool_.size());
+  for (TierWrite& write : writes) {
+    const size_t route = pool_.RouteOf(write.key);
+    by_connection[route].push_back(SetCommand(std::move(write), on_reply));
+  }
+  for (size_t route = 0; route < by_connection.size(); ++route) {
+    pool_.Submit(std::move(by_connection[route]), route);
+  }
+}
+
+void RedisTier::InvalidateTags(std::vector<std::string> tags, Callback<Result<uint64_t>> done) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  if (tags.empty()) return done(uint64_t{0});
+  auto job = std::make_shared<TagInvalidation>();
+  job->set_keys.Add(std::to_string(tags.size()));
+  for (const std::string& tag : tags) job->set_keys.Add(layout_.TagKey(tag));
+  job->done = std::move(done);
+  InvalidateStep(std::move(job));
+}
+
+// One batch of the tag invalidation; the reply's callback sends the next until the tag sets
+// are empty, so no thread waits meanwhile.
+void RedisTier::InvalidateStep(std::shared_ptr<TagInvalidation> job) {
+  Command step{job->set_keys, redis::kInvalidateTagsScript};
+  step.args.Add(layout_.entry_prefix()).Add(layout_.tag_prefix()).Add(kInvalidateBatch);
+  step.done = [this, job](ReplyResult r) {
+    if (!r.ok()) return job->done(r.status());
+    const redisReply& reply = **r;
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) {
+      return job->done(Unexpected("the tag invalidation script"));
+    }
+    job->removed += static_cast<uint64_t>(reply.element[0]->integer);
+    if (reply.element[1]->integer > 0) return InvalidateStep(job);
+    job->done(job->removed);
+  };
+  pool_.Submit(std::move(step));
+}
+
+Result<TierEntry> RedisTier::EntryOf(const redisReply& reply) const {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) return Unexpected("HMGET");
+  const redisReply& value = *reply.element[0];
+  const redisReply& tags = *reply.element[1];
+  const redisReply& expiry = *reply.element[2];
+  if (value.type == REDIS_REPLY_NIL) return Status::NotFound("");
+  if (value.type != REDIS_REPLY_STRING || tags.type != REDIS_REPLY_STRING ||
+      expiry.type != REDIS_REPLY_STRING) {
+    return Status::Internal(label_ + ": malformed entry (a hash without v, t and x)");
+  }
+  const auto decoded_tags = redis::DecodeTags(std::string_view(tags.str, tags.len));
+  const auto expiry_ms = redis::ParseInt64(std::string_view(expiry.str, expiry.len));
+  if (!decoded_tags || !expiry_ms) return Status::Internal(label_ + ": malformed entry");
+  const int64_t left_ms = *expiry_ms - clock_.NowMs();
+  // Redis has not dropped it yet, or the clock estimate is a millisecond off: expired.
+  if (left_ms <= 0) return Status::NotFound("");
+  return TierEntry{std::string(value.str, value.len), std::move(*decoded_tags),
+                   std::chrono::milliseconds(left_ms)};
+}
+
+bool RedisTier::Sweep(const std::atomic<bool>& stopping) {
+  Result<TagIndexStats> stats = redis::SweepTagSets(pool_, layout_, clock_, stopping);
+  if (!stats.ok()) return false;
+  MutexLock lock(stats_mu_);
+  stats_ = *stats;
+  return true;
+}
+
+Status Validate(const RedisTierOptions& o) {
+  if (o.name.empty()) return Status::InvalidArgument("name must not be empty");
+  if (o.key_prefix.empty()) {
+    return Status::InvalidArgument(
+        "key_prefix must not be empty: it keeps clear and pattern invalidation to this "
+        "tier's keys");
+  }
+  if (o.pool_size == 0 || o.pool_size > 64) {
+    return Status::InvalidArgument("pool_size must be between 1 and 64, got " +
+                                   std::to_string(o.pool_size));
+  }
+  if (o.database < 0) return Status::InvalidArgument("database must be >= 0");
+  for (const auto& [field, value] : {std::pair{"connect_timeout", o.connect_timeout},
+                                     std::pair{"command_timeout", o.command_timeout},
+                                     std::pair{"sweep_interval", o.sweep_interval}}) {
+    if (value < std::chrono::milliseconds(1)) {
+      return Status::InvalidArgument(std::string(field) + " must be at least 1 ms");
+    }
+  }
+  if (o.max_queued == 0) return Status::InvalidArgument("max_queued must be positive");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tier>> MakeRedisTier(RedisTierOptions options) {
+  const auto invalid = [&](const Status& s) {
+    return Status::InvalidArgument("redis tier " + options.name + ": " + s.message());
+  };
+  if (Status s = Validate(options); !s.ok()) return invalid(s);
+  Result<redis::Endpoint> endpoint = redis::ParseRedisUrl(options.url, options.database);
+  if (!endpoint.ok()) return invalid(endpoint.status());
+  return std::unique_ptr<Tier>(new RedisTier(std::move(options), std::move(*endpoint)));
+}
+
+}  // namespace tiercache
