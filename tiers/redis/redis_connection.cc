@@ -129,18 +129,6 @@ bool Connection::accepting() const {
   return s == State::kConnecting || s == State::kUp;
 }
 
-Status Connection::Refusal() const {
-  MutexLock lock(mu_);
-  switch (state_.load()) {
-    case State::kStopped:
-      return Unavailable("the tier is shutting down");
-    case State::kDown:
-      return Status::Unavailable(last_error_);
-    default:
-      return Status::Ok();
-  }
-}
-
 void Connection::Submit(Command&& command) {
   std::vector<Command> one;
   one.push_back(std::move(command));

@@ -71,8 +71,6 @@ class Connection {
   size_t load() const { return load_.load(std::memory_order_relaxed); }
   // False while down after a failed connection, or stopped: submissions fail at once.
   bool accepting() const;
-  // Why submissions fail now (kUnavailable), or Ok.
-  Status Refusal() const;
   const std::string& label() const { return label_; }
 
   // Stops the thread: every pending command fails with kUnavailable, later submissions
@@ -117,7 +115,7 @@ class Connection {
   std::atomic<size_t> load_{0};
   std::atomic<State> state_{State::kConnecting};
 
-  mutable Mutex mu_;
+  Mutex mu_;
   std::deque<Command> queue_ TC_GUARDED_BY(mu_);
   std::string last_error_ TC_GUARDED_BY(mu_);
 

@@ -48,28 +48,19 @@ size_t Pool::RouteOf(std::string_view key) const {
 Connection* Pool::Pick(size_t route, size_t adding, Status& refused) {
   size_t pending = 0;
   for (const auto& c : connections_) pending += c->load();
-  Connection* best = nullptr;
-  if (route < connections_.size() && connections_[route]->accepting()) {
-    best = connections_[route].get();
-  } else {
-    for (const auto& c : connections_) {
-      if (c->accepting() && (best == nullptr || c->load() < best->load())) best = c.get();
-    }
-  }
-  if (best == nullptr) {
-    // All down: the first one's error says why (they share the endpoint).
-    refused = connections_.front()->Refusal();
-    if (refused.ok()) {
-      refused = Status::Unavailable(connections_.front()->label() + ": not connected");
-    }
-    return nullptr;
-  }
   if (pending + adding > max_queued_) {
-    refused = Status::Unavailable(best->label() + ": more than " + std::to_string(max_queued_) +
-                                  " commands pending");
+    refused = Status::Unavailable(connections_.front()->label() + ": more than " +
+                                  std::to_string(max_queued_) + " commands pending");
     return nullptr;
   }
-  return best;
+  if (route < connections_.size()) return connections_[route].get();
+  Connection* chosen = nullptr;
+  for (const auto& c : connections_) {
+    if (c->accepting() && (chosen == nullptr || c->load() < chosen->load())) chosen = c.get();
+  }
+  // None live: the first refuses with its last error (they share the endpoint), unless it
+  // has just come back.
+  return chosen != nullptr ? chosen : connections_.front().get();
 }
 
 void Pool::Submit(Command&& command, size_t route) {

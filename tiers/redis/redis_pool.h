@@ -25,9 +25,9 @@ struct Reply {
 };
 
 // The tier's connections. A key's operations go to the connection its hash picks, so that
-// they reach Redis in the order they were issued (one connection is one FIFO); other
-// operations, and a key whose connection is down, go to the least loaded live one.
-// Refuses at once when none is live or more than `max_queued` commands are pending.
+// they reach Redis in the order they were issued (one connection is one FIFO), and fail at
+// once while it is down; other operations go to the least loaded live one. Refuses at once
+// when more than `max_queued` commands are pending.
 class Pool {
  public:
   // Any connection will do: the least loaded.
@@ -39,7 +39,7 @@ class Pool {
   size_t RouteOf(std::string_view key) const;
   size_t size() const { return connections_.size(); }
 
-  // Sends `command` on connection `route` if it is live, else on another; or fails it at once.
+  // Sends `command` on connection `route` (or the least loaded live one), or fails it at once.
   void Submit(Command&& command, size_t route = kAnyConnection);
   // Sends `commands` in order on one connection (one pipeline), or fails them all at once.
   void Submit(std::vector<Command>&& commands, size_t route = kAnyConnection);
@@ -54,8 +54,8 @@ class Pool {
   void Stop();
 
  private:
-  // Connection `route` if live, else the live one with the least pending; or null with why
-  // none is usable.
+  // Connection `route` (kAnyConnection: the live one with the least pending), which refuses
+  // what it cannot take; or null with why when `adding` more would exceed max_queued.
   Connection* Pick(size_t route, size_t adding, Status& refused);
 
   const size_t max_queued_;
