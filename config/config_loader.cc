@@ -544,13 +544,14 @@ class Loader {
           {"table",
            [&](const Item& item) {
              p.table = Text(item);
+             // 56, not PostgreSQL's 63: the tier names its indexes after the table plus a suffix.
              const bool valid =
-                 p.table.size() <= 63 && !(p.table[0] >= '0' && p.table[0] <= '9') &&
+                 p.table.size() <= 56 && !(p.table[0] >= '0' && p.table[0] <= '9') &&
                  std::all_of(p.table.begin(), p.table.end(), [](char c) {
                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
                  });
              if (!valid) {
-               Fail(item, "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 "
+               Fail(item, "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 56 "
                           "characters), got " + Describe(item.value));
              }
            }},

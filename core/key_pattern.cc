@@ -25,6 +25,8 @@ Result<std::shared_ptr<const KeyPattern>> KeyPattern::Compile(std::string_view p
 KeyPattern::KeyPattern(std::unique_ptr<re2::RE2> re) : re_(std::move(re)) {}
 KeyPattern::~KeyPattern() = default;
 
+const std::string& KeyPattern::pattern() const { return re_->pattern(); }
+
 bool KeyPattern::Matches(std::string_view key) const {
   return RE2::PartialMatch(re2::StringPiece(key.data(), key.size()), *re_);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -22,6 +23,9 @@ class KeyPattern {
 
   ~KeyPattern();
   bool Matches(std::string_view key) const;
+
+  // The source text it was compiled from; lower tiers use it to narrow their scans.
+  const std::string& pattern() const;
 
  private:
   explicit KeyPattern(std::unique_ptr<re2::RE2> re);

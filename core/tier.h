@@ -81,7 +81,8 @@ class Tier {
                                   Callback<Result<uint64_t>> done) = 0;
   // Removes everything this tier holds for this server's namespace, and nothing else.
   virtual void Clear(Callback<Result<uint64_t>> done) = 0;
-  // One cheap round trip to the backend (health probe); reconnects if disconnected.
+  // One cheap round trip to the backend (health probe). While the backend is unreachable
+  // it fails at once: tiers reconnect in the background, never on the caller's request.
   virtual void Ping(Callback<Status> done) = 0;
   // The tag bookkeeping as last measured; never does I/O.
   virtual TagIndexStats tag_index() const = 0;

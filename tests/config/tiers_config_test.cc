@@ -81,7 +81,7 @@ TEST_CASE("TierErrorsNameTheSetting", "[config][tiers]") {
              Catch::StartsWith("test.yaml:3:5: unknown key 'dsn' in 'tiers[0]'"));
   CHECK(ErrorOf("tiers:\n  - {type: postgres, table: \"drop table\"}\n") ==
         "test.yaml:2:29: tiers[0].table: must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, "
-        "at most 63 characters), got 'drop table'");
+        "at most 56 characters), got 'drop table'");
   CHECK(ErrorOf("tiers:\n  - {type: redis, name: L1}\n") ==
         "test.yaml:2:25: tiers[0].name: L1 is the in-memory tier; choose another name");
   CHECK(ErrorOf("tiers:\n  - {type: redis}\n  - {type: redis, name: L2}\n") ==

@@ -27,12 +27,12 @@ constexpr const char* kPrefix = "tiercache:";
 std::string RedisEntryKey(const std::string& key) { return kPrefix + std::string("k:") + key; }
 
 struct TierYaml {
-  std::string redis_url;      // empty: no L2
-  std::string postgres_dsn;   // empty: no L3
+  std::string redis_url{};     // empty: no L2
+  std::string postgres_dsn{};  // empty: no L3
   std::string table = "tiercache_entries";
   std::string l3_mode = "sync";
-  std::string extra_l2;       // more settings of L2, each line "    key: value\n"
-  std::string extra_l3;
+  std::string extra_l2{};  // more settings of L2, each line "    key: value\n"
+  std::string extra_l3{};
 };
 
 std::string Yaml(const TierYaml& t) {
@@ -72,7 +72,7 @@ TEST_CASE("Tiers: AfterARestartAKeyIsServedFromL2ThenL1AndFromL3WhenRedisLostIt"
           "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  const std::string yaml = Yaml({redis.url(), pg.dsn()});
+  const std::string yaml = Yaml({.redis_url = redis.url(), .postgres_dsn = pg.dsn()});
   {
     DaemonProcess first(yaml);
     HttpClient client(first.http_port());
@@ -101,7 +101,7 @@ TEST_CASE("Tiers: AfterARestartAKeyIsServedFromL2ThenL1AndFromL3WhenRedisLostIt"
 TEST_CASE("Tiers: EachTierKeepsTheTimeoutTimesItsFactor", "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  DaemonProcess daemon(Yaml({redis.url(), pg.dsn()}));
+  DaemonProcess daemon(Yaml({.redis_url = redis.url(), .postgres_dsn = pg.dsn()}));
   HttpClient client(daemon.http_port());
   REQUIRE(client.Put("/v1/keys/k?ttl=100", "v").status == 204);
 
@@ -124,7 +124,7 @@ TEST_CASE("Tiers: ATagInvalidatedOnOneInstanceRemovesWhatAnotherWroteFromRedisAn
           "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  const std::string yaml = Yaml({redis.url(), pg.dsn()});
+  const std::string yaml = Yaml({.redis_url = redis.url(), .postgres_dsn = pg.dsn()});
   DaemonProcess writer(yaml);
   DaemonProcess invalidator(yaml);
   HttpClient w(writer.http_port());
@@ -153,8 +153,10 @@ TEST_CASE("Tiers: EveryWriteAcknowledgedBeforeSigtermIsInPostgresAfterExit", "[e
   RedisServer redis;
   PostgresServer pg;
   // Small batches keep a backlog in the write-behind queue when the signal comes.
-  DaemonProcess daemon(Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async", "",
-                             "    write_behind: {batch_size: 20}\n"}));
+  DaemonProcess daemon(Yaml({.redis_url = redis.url(),
+                             .postgres_dsn = pg.dsn(),
+                             .l3_mode = "async",
+                             .extra_l3 = "    write_behind: {batch_size: 20}\n"}));
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1500;
   std::atomic<int> acknowledged{0};
@@ -195,7 +197,7 @@ TEST_CASE("Tiers: AHungRedisCostsAtMostTheCommandTimeoutAndOnlyUntilItIsMarkedDo
           "[e2e][tiers]") {
   // Accepts connections (the kernel completes them) and never reads or answers.
   PortHolder hung;
-  DaemonProcess daemon(Yaml({"redis://127.0.0.1:" + std::to_string(hung.port()), ""}));
+  DaemonProcess daemon(Yaml({.redis_url = "redis://127.0.0.1:" + std::to_string(hung.port())}));
   HttpClient client(daemon.http_port());
   std::vector<double> latencies_ms;
   for (int i = 0; i < 12; ++i) {
@@ -286,18 +288,22 @@ void CheckOutageUnderLoad(Backend& backend, const std::string& yaml, const std::
 TEST_CASE("Tiers: RedisStoppedAndRestartedUnderLoadFailsNoRequest", "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  CheckOutageUnderLoad(redis, Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async"}), "L2");
+  const std::string yaml =
+      Yaml({.redis_url = redis.url(), .postgres_dsn = pg.dsn(), .l3_mode = "async"});
+  CheckOutageUnderLoad(redis, yaml, "L2");
 }
 
 TEST_CASE("Tiers: PostgresStoppedAndRestartedUnderLoadFailsNoRequest", "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  CheckOutageUnderLoad(pg, Yaml({redis.url(), pg.dsn(), "tiercache_entries", "sync"}), "L3");
+  const std::string yaml =
+      Yaml({.redis_url = redis.url(), .postgres_dsn = pg.dsn(), .l3_mode = "sync"});
+  CheckOutageUnderLoad(pg, yaml, "L3");
 }
 
 TEST_CASE("Tiers: ReadinessFollowsARequiredTier", "[e2e][tiers]") {
   RedisServer redis;
-  DaemonProcess daemon(Yaml({redis.url(), "", "", "sync", "    required: true\n"}));
+  DaemonProcess daemon(Yaml({.redis_url = redis.url(), .extra_l2 = "    required: true\n"}));
   HttpClient client(daemon.http_port());
   REQUIRE(client.Get("/readyz").status == 200);
   redis.Stop();
@@ -309,8 +315,11 @@ TEST_CASE("Tiers: ReadinessFollowsARequiredTier", "[e2e][tiers]") {
 TEST_CASE("Tiers: TagBookkeepingOfExpiredEntriesGoesAwayInRedisAndPostgres", "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
-  DaemonProcess daemon(Yaml({redis.url(), pg.dsn(), "tiercache_entries", "async",
-                             "    sweep_interval: 1s\n", "    sweep_interval: 1s\n"}));
+  DaemonProcess daemon(Yaml({.redis_url = redis.url(),
+                             .postgres_dsn = pg.dsn(),
+                             .l3_mode = "async",
+                             .extra_l2 = "    sweep_interval: 1s\n",
+                             .extra_l3 = "    sweep_interval: 1s\n"}));
   HttpClient client(daemon.http_port());
   // Before: one long-lived tagged entry, measured once by each tier's sweep.
   REQUIRE(client.Put("/v1/keys/keeper?ttl=3600&tags=keep", "v").status == 204);

@@ -55,16 +55,10 @@ PostgresServer::PostgresServer() {
     }
   }
   InitDb();
-  // The port was free a moment ago; another process may take it before the server binds it.
-  for (int attempt = 1;; ++attempt) {
-    port_ = PickFreePorts(1)[0];
-    try {
-      Start();
-      return;
-    } catch (const std::runtime_error&) {
-      if (attempt == 3) throw;
-    }
-  }
+  StartOnFreePort([this](uint16_t port) {
+    port_ = port;
+    Start();
+  });
 }
 
 PostgresServer::~PostgresServer() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,22 @@ std::string ReadFile(const std::filesystem::path& path);
 // port 0 and read back, and all are closed together, so they differ from each other.
 // Another process could still take one before it is used; callers that can, retry.
 std::vector<uint16_t> PickFreePorts(size_t count);
+
+// Calls `start(port)` on a port that was free a moment ago; another process may take it
+// before the server binds it, so a start that throws std::runtime_error is tried again
+// on a new port, three times in all. Returns the port the server started on.
+template <class Start>
+uint16_t StartOnFreePort(Start start) {
+  for (int attempt = 1;; ++attempt) {
+    const uint16_t port = PickFreePorts(1)[0];
+    try {
+      start(port);
+      return port;
+    } catch (const std::runtime_error&) {
+      if (attempt == 3) throw;
+    }
+  }
+}
 
 // A listening socket on 127.0.0.1 with a kernel-chosen port, closed on destruction: for
 // tests that need a port in use.

@@ -112,18 +112,6 @@ Status Validate(const PostgresTierOptions& o) {
   return Status::Ok();
 }
 
-// The keys a pattern invalidation must look at. KeyPattern does not expose its source text
-// (core/key_pattern.h), so for now that is every key; once it offers pattern(), the scan
-// narrows to the pattern's key range with no change here.
-template <class Pattern>
-KeyRange CandidateKeysOf(const Pattern& pattern) {
-  if constexpr (requires { std::string_view(pattern.pattern()); }) {
-    return postgres::CandidateKeys(pattern.pattern());
-  } else {
-    return KeyRange{};
-  }
-}
-
 class PostgresTier final : public Tier {
  public:
   PostgresTier(PostgresTierOptions options, std::string endpoint)
@@ -197,7 +185,7 @@ class PostgresTier final : public Tier {
   void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
                           Callback<Result<uint64_t>> done) override {
     if (pattern == nullptr) return done(Status::InvalidArgument("no pattern"));
-    KeyRange range = CandidateKeysOf(*pattern);
+    KeyRange range = postgres::CandidateKeys(pattern->pattern());
     maintenance_.Submit(std::make_unique<RangeRemovalJob>(
         table_, options_.command_timeout, std::move(range), std::move(pattern), std::move(done)));
   }
