@@ -29,7 +29,7 @@ void WorkQueue::Submit(std::unique_ptr<Job> job) {
     MutexLock lock(mu_);
     if (stopped_) {
       refused = Status::Unavailable(label_ + ": the tier is shutting down");
-    } else if (connected_ == 0) {
+    } else if (connected_ == 0 && first_attempt_done_) {
       refused = NotConnectedLocked();
     } else if (jobs_.size() >= capacity_) {
       refused = Status::Unavailable(label_ + ": " + std::to_string(jobs_.size()) +
@@ -48,7 +48,7 @@ void WorkQueue::Requeue(std::unique_ptr<Job> job) {
     MutexLock lock(mu_);
     if (stopped_) {
       refused = Status::Unavailable(label_ + ": the tier is shutting down");
-    } else if (connected_ == 0) {
+    } else if (connected_ == 0 && first_attempt_done_) {
       refused = NotConnectedLocked();
     } else {
       jobs_.push_back(std::move(job));
@@ -70,6 +70,7 @@ std::unique_ptr<Job> WorkQueue::Take() {
 void WorkQueue::ConnectionUp() {
   MutexLock lock(mu_);
   ++connected_;
+  first_attempt_done_ = true;
 }
 
 void WorkQueue::ConnectionDown(const Status& error) {
@@ -87,8 +88,19 @@ void WorkQueue::ConnectionDown(const Status& error) {
 }
 
 void WorkQueue::ConnectFailed(const Status& error) {
-  MutexLock lock(mu_);
-  last_error_ = error.message();
+  std::deque<std::unique_ptr<Job>> orphans;
+  Status status;
+  {
+    MutexLock lock(mu_);
+    last_error_ = error.message();
+    // Jobs queued while the very first attempt was under way fail with it.
+    const bool first = !first_attempt_done_;
+    first_attempt_done_ = true;
+    if (!first || connected_ > 0) return;
+    orphans = TakeAllLocked();
+    status = NotConnectedLocked();
+  }
+  FailAll(std::move(orphans), status);
 }
 
 void WorkQueue::Stop() {

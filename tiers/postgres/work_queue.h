@@ -24,8 +24,9 @@ class Job {
 };
 
 // Jobs waiting for the connection threads that serve them. A job waits only while at
-// least one of those threads has a live connection: otherwise, or when the queue is full or
-// stopping, it fails at once, so a dead backend costs its callers nothing. Jobs are failed
+// least one of those threads has a live connection, or during the very first connection
+// attempt (so that a tier is usable as soon as it is made): otherwise, or when the queue
+// is full or stopping, it fails at once, so a dead backend costs its callers nothing. Jobs are failed
 // outside the lock, on the thread that made them fail.
 class WorkQueue {
  public:
@@ -66,6 +67,7 @@ class WorkQueue {
   unsigned connected_ TC_GUARDED_BY(mu_) = 0;  // threads with a live connection
   std::string last_error_ TC_GUARDED_BY(mu_);
   bool stopped_ TC_GUARDED_BY(mu_) = false;
+  bool first_attempt_done_ TC_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tiercache::postgres
