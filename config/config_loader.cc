@@ -521,7 +521,7 @@ class Loader {
          [&](const Item& item) { ReadWriteBehind(item, tier.options.write_behind); }},
     };
     if (tier.type == TierType::kRedis) {
-      RedisSettings& r = tier.redis;
+      RedisTierOptions& r = tier.redis;
       fields.insert(fields.end(), {
           {"url", [&](const Item& item) { r.url = Text(item); }},
           {"database",
@@ -538,7 +538,7 @@ class Loader {
           {"max_queued", [&](const Item& item) { r.max_queued = PositiveCount(item); }},
       });
     } else {
-      PostgresSettings& p = tier.postgres;
+      PostgresTierOptions& p = tier.postgres;
       fields.insert(fields.end(), {
           {"dsn", [&](const Item& item) { p.dsn = Text(item); }},
           {"table",

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/redis_server.h"
 
@@ -55,16 +56,6 @@ nlohmann::json TierStatus(HttpClient& client, const std::string& name) {
   }
   FAIL("no tier " << name << " in /v1/status");
   return {};
-}
-
-template <class Condition>
-bool Eventually(Condition condition, std::chrono::milliseconds bound) {
-  const auto deadline = steady_clock::now() + bound;
-  while (steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
 }
 
 int64_t ToInt(const std::string& text) { return std::stoll(text); }
@@ -238,7 +229,7 @@ TEST_CASE("Tiers: ARedisThatStopsAnsweringCostsAtMostTheCommandTimeoutUntilMarke
   CHECK(client.Get("/v1/keys/k2").status == 200);
 
   redis.Resume();
-  CHECK(Eventually([&] { return TierStatus(client, "L2").at("state") == "up"; }, 5s));
+  CHECK(PollUntil([&] { return TierStatus(client, "L2").at("state") == "up"; }, 5s));
 }
 
 TEST_CASE("Tiers: ARedisThatNeverAnswersFromTheStartCostsAtMostTheCommandTimeout",
@@ -300,11 +291,11 @@ void CheckOutageUnderLoad(Backend& backend, const std::string& yaml, const std::
   std::this_thread::sleep_for(1s);
 
   backend.Stop();
-  CHECK(Eventually([&] { return TierStatus(status, tier).at("state") == "down"; }, 5s));
+  CHECK(PollUntil([&] { return TierStatus(status, tier).at("state") == "down"; }, 5s));
   std::this_thread::sleep_for(2s);
   backend.Start();
   const auto back = steady_clock::now();
-  const bool up = Eventually([&] { return TierStatus(status, tier).at("state") != "down"; }, 5s);
+  const bool up = PollUntil([&] { return TierStatus(status, tier).at("state") != "down"; }, 5s);
   const double seconds_to_up = std::chrono::duration<double>(steady_clock::now() - back).count();
   INFO(tier << " marked up " << seconds_to_up << " s after its return");
   CHECK(up);
@@ -340,9 +331,9 @@ TEST_CASE("Tiers: ReadinessFollowsARequiredTier", "[e2e][tiers]") {
   HttpClient client(daemon.http_port());
   REQUIRE(client.Get("/readyz").status == 200);
   redis.Stop();
-  CHECK(Eventually([&] { return client.Get("/readyz").status == 503; }, 5s));
+  CHECK(PollUntil([&] { return client.Get("/readyz").status == 503; }, 5s));
   redis.Start();
-  CHECK(Eventually([&] { return client.Get("/readyz").status == 200; }, 5s));
+  CHECK(PollUntil([&] { return client.Get("/readyz").status == 200; }, 5s));
 }
 
 TEST_CASE("Tiers: TagBookkeepingOfExpiredEntriesGoesAwayInRedisAndPostgres", "[e2e][tiers]") {
@@ -363,7 +354,7 @@ TEST_CASE("Tiers: TagBookkeepingOfExpiredEntriesGoesAwayInRedisAndPostgres", "[e
     const auto index = tag_index(tier);
     return index.is_null() ? int64_t{-1} : index.at("memberships").get<int64_t>();
   };
-  REQUIRE(Eventually([&] { return memberships("L2") == 1 && memberships("L3") == 1; }, 15s));
+  REQUIRE(PollUntil([&] { return memberships("L2") == 1 && memberships("L3") == 1; }, 15s));
   const nlohmann::json redis_before = tag_index("L2");
   const nlohmann::json pg_before = tag_index("L3");
   const std::string redis_keys_before = redis.Cli({"DBSIZE"});
@@ -389,7 +380,7 @@ TEST_CASE("Tiers: TagBookkeepingOfExpiredEntriesGoesAwayInRedisAndPostgres", "[e
   const auto written = steady_clock::now();
 
   // Redis entries live 1 s and PostgreSQL rows 10 s (L3's factor); then the sweeps run.
-  const bool back = Eventually(
+  const bool back = PollUntil(
       [&] {
         return tag_index("L2") == redis_before && tag_index("L3") == pg_before &&
                redis.Cli({"DBSIZE"}) == redis_keys_before &&

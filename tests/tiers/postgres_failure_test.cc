@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tiers/postgres/postgres_tier.h"
@@ -48,16 +49,6 @@ Status Set(Tier& tier, const std::string& key, const std::string& value) {
   });
 }
 
-template <class Condition>
-bool Eventually(Condition condition, std::chrono::milliseconds bound) {
-  const auto deadline = steady_clock::now() + bound;
-  while (steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
-
 PostgresTierOptions Options(const std::string& dsn) {
   PostgresTierOptions o;
   o.dsn = dsn;
@@ -77,7 +68,7 @@ std::unique_ptr<Tier> MakeTier(PostgresTierOptions options) {
 
 std::unique_ptr<Tier> ConnectedTier(PostgresTierOptions options) {
   std::unique_ptr<Tier> tier = MakeTier(std::move(options));
-  REQUIRE(Eventually([&] { return Ping(*tier).ok(); }, 20s));
+  REQUIRE(PollUntil([&] { return Ping(*tier).ok(); }, 20s));
   return tier;
 }
 
@@ -114,7 +105,7 @@ TEST_CASE("WithPostgresStoppedOperationsFailAtOnceAndTheTierIsBackWithinTwoSecon
 
   server.Start();
   const auto restarted = steady_clock::now();
-  const bool back = Eventually([&] { return Get(*tier, "k").ok(); }, 5s);
+  const bool back = PollUntil([&] { return Get(*tier, "k").ok(); }, 5s);
   INFO("served again " << MillisSince(restarted) << " ms after the restart");
   CHECK(back);
   CHECK(MillisSince(restarted) < 2000);
@@ -132,7 +123,7 @@ TEST_CASE("ATierMadeWhilePostgresIsDownStartsAndConnectsOnceItIsUp", "[postgres]
   CHECK_THAT(down.message(), Contains("127.0.0.1:" + std::to_string(server.port())));
 
   server.Start();
-  CHECK(Eventually([&] { return Ping(*tier).ok(); }, 3s));
+  CHECK(PollUntil([&] { return Ping(*tier).ok(); }, 3s));
   CHECK(Set(*tier, "k", "v").ok());
   CHECK(server.Psql("SELECT count(*) FROM entries") == "1");
 }
@@ -182,7 +173,7 @@ TEST_CASE("AFrozenPostgresFailsAnOperationInFlightAfterTheCommandTimeout", "[pos
 
   server.Resume();
   started = steady_clock::now();
-  CHECK(Eventually([&] { return Get(*tier, "k").ok(); }, 5s));
+  CHECK(PollUntil([&] { return Get(*tier, "k").ok(); }, 5s));
   INFO("back " << MillisSince(started) << " ms after the resume");
   CHECK(MillisSince(started) < options.connect_timeout / 1ms + 1500);
 }
@@ -255,7 +246,7 @@ TEST_CASE("ATableDroppedUnderneathTheTierIsCreatedAgain", "[postgres]") {
   const Result<TierEntry> r = Get(*tier, "k");
   CHECK(r.status().code() == StatusCode::kUnavailable);
   CHECK_THAT(r.status().message(), Contains("relation \"entries\" does not exist"));
-  CHECK(Eventually([&] { return Set(*tier, "k", "again").ok(); }, 3s));
+  CHECK(PollUntil([&] { return Set(*tier, "k", "again").ok(); }, 3s));
   CHECK(Get(*tier, "k")->value == "again");
 }
 

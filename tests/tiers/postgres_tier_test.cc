@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/key_pattern.h"
+#include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
 
 namespace tiercache::test {
@@ -50,16 +51,6 @@ T Await(Start start, std::chrono::milliseconds bound = 20s) {
   start([promise](T value) { promise->set_value(std::move(value)); });
   if (answer.wait_for(bound) != std::future_status::ready) FAIL("no answer within the bound");
   return answer.get();
-}
-
-template <class Condition>
-bool Eventually(Condition condition, std::chrono::milliseconds bound) {
-  const auto deadline = steady_clock::now() + bound;
-  while (steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
 }
 
 TierWrite Write(std::string key, std::string value, std::vector<std::string> tags = {},
@@ -107,7 +98,7 @@ struct TierOnTable {
     auto made = MakePostgresTier(std::move(options));
     REQUIRE(made.ok());
     tier = std::move(*made);
-    REQUIRE(Eventually([&] { return sync().Ping().ok(); }, 20s));
+    REQUIRE(PollUntil([&] { return sync().Ping().ok(); }, 20s));
   }
   explicit TierOnTable(const std::string& t = FreshTable()) : TierOnTable(Options(t)) {}
 
@@ -153,7 +144,7 @@ TEST_CASE("SeveralTiersStartingAtOnceCreateTheSchemaOnce", "[postgres]") {
     REQUIRE(made.ok());
     tiers.push_back(std::move(*made));
   }
-  for (auto& tier : tiers) CHECK(Eventually([&] { return Sync{*tier}.Ping().ok(); }, 20s));
+  for (auto& tier : tiers) CHECK(PollUntil([&] { return Sync{*tier}.Ping().ok(); }, 20s));
   CHECK(Server().Psql("SELECT count(*) FROM " + table + "_schema") == "1");
   CHECK(Server().Psql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table + "'") == "3");
 }
@@ -376,7 +367,7 @@ TEST_CASE("TheSweepDeletesExpiredRowsAndTheTagIndexReturnsToItsBaseline", "[post
   options.sweep_interval = 200ms;
   TierOnTable t(options);
   REQUIRE(t.sync().Set(Write("keeper", "v", {"keep"}, 3600s)).ok());
-  REQUIRE(Eventually([&] { return t.tier->tag_index().memberships == 1; }, 10s));
+  REQUIRE(PollUntil([&] { return t.tier->tag_index().memberships == 1; }, 10s));
   const TagIndexStats before = t.tier->tag_index();
   CHECK(before.measured);
   CHECK(before.tags == 1);
@@ -391,10 +382,10 @@ TEST_CASE("TheSweepDeletesExpiredRowsAndTheTagIndexReturnsToItsBaseline", "[post
     }
     REQUIRE(t.sync().SetBatch(std::move(writes)).ok());
   }
-  CHECK(Eventually([&] { return t.tier->tag_index().memberships > before.memberships; }, 5s));
+  CHECK(PollUntil([&] { return t.tier->tag_index().memberships > before.memberships; }, 5s));
 
   const auto written = steady_clock::now();
-  const bool back = Eventually(
+  const bool back = PollUntil(
       [&] {
         const TagIndexStats now = t.tier->tag_index();
         return now.tags == before.tags && now.memberships == before.memberships &&

@@ -13,6 +13,7 @@
 
 #include "core/key_pattern.h"
 #include "tests/core/status_printer.h"
+#include "tests/support/poll.h"
 #include "tests/support/redis_server.h"
 #include "tiers/redis/redis_tier.h"
 

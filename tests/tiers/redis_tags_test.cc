@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/core/status_printer.h"
+#include "tests/support/poll.h"
 #include "tests/support/redis_server.h"
 #include "tiers/redis/redis_tier.h"
 

@@ -23,7 +23,11 @@ std::deque<std::unique_ptr<Job>> WorkQueue::TakeAllLocked() {
   return all;
 }
 
-void WorkQueue::Submit(std::unique_ptr<Job> job) {
+void WorkQueue::Submit(std::unique_ptr<Job> job) { Enqueue(std::move(job), /*is_new=*/true); }
+
+void WorkQueue::Requeue(std::unique_ptr<Job> job) { Enqueue(std::move(job), /*is_new=*/false); }
+
+void WorkQueue::Enqueue(std::unique_ptr<Job> job, bool is_new) {
   Status refused;
   {
     MutexLock lock(mu_);
@@ -31,25 +35,10 @@ void WorkQueue::Submit(std::unique_ptr<Job> job) {
       refused = Status::Unavailable(label_ + ": the tier is shutting down");
     } else if (connected_ == 0 && first_attempt_done_) {
       refused = NotConnectedLocked();
-    } else if (jobs_.size() >= capacity_) {
+    } else if (is_new && jobs_.size() >= capacity_) {
+      // A job coming back for another step was admitted once already: it is never refused.
       refused = Status::Unavailable(label_ + ": " + std::to_string(jobs_.size()) +
                                     " operations already waiting for a connection");
-    } else {
-      jobs_.push_back(std::move(job));
-    }
-  }
-  if (!refused.ok()) return job->Fail(std::move(refused));
-  wake_.Signal();
-}
-
-void WorkQueue::Requeue(std::unique_ptr<Job> job) {
-  Status refused;
-  {
-    MutexLock lock(mu_);
-    if (stopped_) {
-      refused = Status::Unavailable(label_ + ": the tier is shutting down");
-    } else if (connected_ == 0 && first_attempt_done_) {
-      refused = NotConnectedLocked();
     } else {
       jobs_.push_back(std::move(job));
     }

@@ -56,6 +56,8 @@ class WorkQueue {
   void ClearWake() const { wake_.Clear(); }
 
  private:
+  // Queues `job` at the back; a new one only within capacity.
+  void Enqueue(std::unique_ptr<Job> job, bool is_new);
   Status NotConnectedLocked() const TC_REQUIRES(mu_);
   std::deque<std::unique_ptr<Job>> TakeAllLocked() TC_REQUIRES(mu_);
 

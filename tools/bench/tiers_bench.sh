@@ -21,45 +21,12 @@ ROUNDS=${2:-3}
 SECS=${3:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 KEYS=100000
-PGBIN=/usr/lib/postgresql/15/bin
-TIERCACHED="$BUILD_DIR/server/tiercached"
-TIERBENCH="$BUILD_DIR/tools/tierbench/tierbench"
 log() { echo "[tiers-bench] $*" >&2; }
-for f in "$TIERCACHED" "$TIERBENCH" /usr/bin/redis-server /usr/bin/redis-benchmark "$PGBIN/pg_ctl"; do
-  [ -x "$f" ] || { echo "tiers_bench.sh: $f is missing (tools/install-deps.sh; cmake --build $BUILD_DIR)" >&2; exit 1; }
-done
+source "$(dirname "$0")/backends.sh"
 
-TMP=$(mktemp -d /tmp/tiercache-tiers-bench.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  [ -d "$TMP/pg" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$TMP/pg/data" -m fast -w stop >/dev/null 2>&1
-  wait 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-read -r REDIS_PORT PG_PORT HTTP_PORT GRPC_PORT < <(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-EOF
-)
-
-log "starting redis-server on $REDIS_PORT"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-  >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.05; done
-
-log "starting PostgreSQL 15 on $PG_PORT"
-mkdir -p "$TMP/pg" && chown postgres:postgres "$TMP/pg"
-runuser -u postgres -- "$PGBIN/initdb" -D "$TMP/pg/data" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$TMP/pg/data" -l "$TMP/pg/log" -w start \
-  -o "-p $PG_PORT -k $TMP/pg -c listen_addresses=127.0.0.1 -c fsync=off" >/dev/null
+log "starting redis-server on $REDIS_PORT and PostgreSQL 15 on $PG_PORT"
+start_redis
+start_pg
 
 cat >"$TMP/tiercache.yaml" <<EOF
 server: {io_threads: 1}
@@ -69,14 +36,11 @@ tiers:
   - type: redis
     url: redis://127.0.0.1:$REDIS_PORT
   - type: postgres
-    dsn: "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
+    dsn: "$PG_DSN"
     write_mode: async
     write_behind: {capacity: 1000000, batch_size: 1000}
 EOF
-"$TIERCACHED" --config "$TMP/tiercache.yaml" --http-listen "127.0.0.1:$HTTP_PORT" \
-  --grpc-listen "127.0.0.1:$GRPC_PORT" >"$TMP/tiercached.log" 2>&1 &
-PIDS+=($!)
-until curl -fs "127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1; do sleep 0.1; done
+start_tiercached "$TMP/tiercache.yaml"
 
 metric() {  # the value of one sample line of /metrics
   curl -fs "127.0.0.1:$HTTP_PORT/metrics" | awk -v name="$1" '$1 == name { print $2 }'
