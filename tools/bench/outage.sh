@@ -52,7 +52,7 @@ wait_for_state() {  # WANT [not] -> seconds until the tier's state is (or is not
 
 log "tierbench: $SECS s, 50% writes, 64 connections; $BACKEND stops after $((SECS / 3)) s for $OUTAGE s"
 "$TIERBENCH" --server "127.0.0.1:$HTTP_PORT" --connections 64 --duration "$SECS" --warmup 0 \
-  --keys 100000 --read-ratio 0.5 --value-size 100 --ttl 600 >"$TMP/bench.txt" 2>&1 &
+  --keys 100000 --read-ratio 0.5 --value-size 100 --ttl 600 --no-prefill >"$TMP/bench.txt" 2>&1 &
 BENCH=$!
 sleep $((SECS / 3))
 log "stopping $BACKEND"
