@@ -7,6 +7,7 @@
 
 #include "config/config_error.h"
 #include "config/listen_address.h"
+#include "config/invalidation_config.h"
 #include "config/tiers_config.h"
 #include "core/clock.h"
 #include "core/l1_options.h"
@@ -65,6 +66,7 @@ struct Config {
   // `tiers:`, the lower tiers in read order; empty runs L1 only.
   std::vector<TierConfig> tiers;
   TierHealthOptions tier_health;  // `tier_health:`
+  InvalidationConfig invalidation;  // `invalidation:`
 };
 
 }  // namespace tiercache::config

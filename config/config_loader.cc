@@ -258,6 +258,8 @@ class Loader {
                     {"tiers", [&](const Item& item) { ReadTiers(item, config.tiers); }},
                     {"tier_health",
                      [&](const Item& item) { ReadTierHealth(item, config.tier_health); }},
+                    {"invalidation",
+                     [&](const Item& item) { ReadInvalidation(item, config.invalidation); }},
                 });
     // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
     // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate
@@ -455,6 +457,96 @@ class Loader {
     const uint64_t n = PositiveCount(item);
     if (n > kMaxPool) Fail(item, "must be at most " + std::to_string(kMaxPool));
     return static_cast<unsigned>(n);
+  }
+
+  // A sequence item by item, each with its path ("models[2]"); fails on anything else.
+  template <class Read>
+  void ForEachListed(const Item& section, std::string_view expected, Read read) const {
+    if (section.value.IsNull()) return;
+    if (!section.value.IsSequence()) {
+      Fail(section, "expected " + std::string(expected) + ", got " + Describe(section.value));
+    }
+    for (size_t i = 0; i < section.value.size(); ++i) {
+      read(Item{section.value[i], section.value[i], "",
+                section.path + "[" + std::to_string(i) + "]"});
+    }
+  }
+
+  std::vector<std::string> Texts(const Item& section) const {
+    std::vector<std::string> out;
+    ForEachListed(section, "a list of strings", [&](const Item& item) { out.push_back(Text(item)); });
+    return out;
+  }
+
+  void ReadInvalidation(const Item& section, InvalidationConfig& invalidation) const {
+    ReadSection(section, {{"models", [&](const Item& item) {
+                             std::vector<ModelRule> rules;
+                             ForEachListed(item, "a list of model rules", [&](const Item& rule) {
+                               rules.push_back(ReadModelRule(rule));
+                             });
+                             invalidation.models = Check(item, ModelRules::Make(std::move(rules)));
+                           }}});
+  }
+
+  ModelRule ReadModelRule(const Item& section) const {
+    if (!section.value.IsMap()) {
+      Fail(section, "expected a map with a model, got " + Describe(section.value));
+    }
+    ModelRule rule;
+    ReadSection(section,
+                {
+                    {"model", [&](const Item& item) { rule.model = Text(item); }},
+                    {"on",
+                     [&](const Item& item) {
+                       rule.on.clear();
+                       ForEachListed(item, "a list of events (save, delete)", [&](const Item& e) {
+                         const ModelEvent event = Check(e, ParseModelEvent(Text(e)));
+                         if (std::find(rule.on.begin(), rule.on.end(), event) == rule.on.end()) {
+                           rule.on.push_back(event);
+                         }
+                       });
+                       if (rule.on.empty()) Fail(item, "must name at least one event");
+                     }},
+                    {"keys", [&](const Item& item) { rule.keys = Texts(item); }},
+                    {"tags", [&](const Item& item) { rule.tags = Texts(item); }},
+                    {"patterns", [&](const Item& item) { rule.patterns = Texts(item); }},
+                    {"related",
+                     [&](const Item& item) {
+                       ForEachListed(item, "a list of related models", [&](const Item& r) {
+                         rule.related.push_back(ReadRelatedModel(r));
+                       });
+                     }},
+                    {"cascade", [&](const Item& item) { rule.cascade = Bool(item); }},
+                });
+    if (rule.model.empty()) Fail(section, "every model rule needs a model");
+    return rule;
+  }
+
+  // A model name, or {model: NAME, fields: {FIELD: TEMPLATE, ...}}.
+  RelatedModel ReadRelatedModel(const Item& section) const {
+    RelatedModel related;
+    if (section.value.IsScalar()) {
+      related.model = Text(section);
+      return related;
+    }
+    ReadSection(section, {
+                             {"model", [&](const Item& item) { related.model = Text(item); }},
+                             {"fields",
+                              [&](const Item& item) {
+                                if (!item.value.IsMap()) {
+                                  Fail(item, "expected a map of field: template, got " +
+                                                 Describe(item.value));
+                                }
+                                for (const auto& entry : item.value) {
+                                  const Item field{entry.first, entry.second,
+                                                   entry.first.as<std::string>(),
+                                                   item.path + "." + entry.first.as<std::string>()};
+                                  related.fields[field.name] = Text(field);
+                                }
+                              }},
+                         });
+    if (related.model.empty()) Fail(section, "a related model needs a model");
+    return related;
   }
 
   void ReadTiers(const Item& section, std::vector<TierConfig>& tiers) const {

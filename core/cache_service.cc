@@ -96,10 +96,11 @@ uint64_t ClearResult::total() const {
 }
 
 CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies,
-                           TieredCache& cache)
+                           TieredCache& cache, ModelRules model_rules)
     : limits_(limits),
       strategies_(strategies),
       cache_(cache),
+      model_rules_(std::move(model_rules)),
       started_(std::chrono::steady_clock::now()) {}
 
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
@@ -212,11 +213,13 @@ void AddRemovals(std::vector<TierRemoval>& into, const std::vector<TierRemoval>&
 
 }  // namespace
 
-Status CacheService::ValidateInvalidate(const InvalidateRequest& request,
-                                        std::shared_ptr<const KeyPattern>& pattern) const {
-  if (request.keys.empty() && request.tags.empty() && !request.pattern) {
-    return Status::InvalidArgument("give at least one of keys, tags or pattern");
+Status CacheService::PrepareInvalidate(InvalidateRequest& request,
+                                       std::vector<std::string>& models,
+                                       std::shared_ptr<const KeyPattern>& pattern) const {
+  if (request.keys.empty() && request.tags.empty() && !request.pattern && !request.model) {
+    return Status::InvalidArgument("give at least one of keys, tags, pattern or model");
   }
+  // The caller's own criteria are checked against the limits before a model adds to them.
   if (request.keys.size() > limits_.max_keys_per_request) {
     return Status::TooLarge(std::to_string(request.keys.size()) + " keys exceed the limit of " +
                             std::to_string(limits_.max_keys_per_request) +
@@ -226,13 +229,40 @@ Status CacheService::ValidateInvalidate(const InvalidateRequest& request,
     if (Status s = ValidateKey(key); !s.ok()) return s;
   }
   if (Status s = ValidateTags(request.tags); !s.ok()) return s;
+  std::vector<std::string> patterns;
   if (request.pattern) {
     if (request.pattern->empty()) return Status::InvalidArgument("pattern must not be empty");
     if (request.pattern->size() > limits_.max_pattern_bytes) {
       return Status::TooLarge(TooLong("pattern", request.pattern->size(),
                                       limits_.max_pattern_bytes, "max_pattern_bytes"));
     }
-    auto compiled = KeyPattern::Compile(*request.pattern);
+    patterns.push_back(*request.pattern);
+  }
+  if (request.model) {
+    const ModelInvalidation& m = *request.model;
+    auto expanded = model_rules_.Expand(m.model, m.event, m.fields);
+    if (!expanded.ok()) return expanded.status();
+    for (auto& key : expanded->keys) {
+      if (Status s = ValidateKey(key); !s.ok()) {
+        return Status::InvalidArgument("model " + m.model + " gives a bad key: " + s.message());
+      }
+      request.keys.push_back(std::move(key));
+    }
+    if (Status s = ValidateTags(expanded->tags); !s.ok()) {
+      return Status::InvalidArgument("model " + m.model + " gives a bad tag: " + s.message());
+    }
+    for (auto& tag : expanded->tags) request.tags.push_back(std::move(tag));
+    for (auto& p : expanded->patterns) patterns.push_back(std::move(p));
+    models = std::move(expanded->models);
+  }
+  if (!patterns.empty()) {
+    std::string joined;
+    if (patterns.size() == 1) {
+      joined = patterns[0];
+    } else {
+      for (const auto& p : patterns) joined += (joined.empty() ? "(?:" : "|(?:") + p + ")";
+    }
+    auto compiled = KeyPattern::Compile(joined);
     if (!compiled.ok()) return compiled.status();
     pattern = std::move(compiled).value();
   }
@@ -243,7 +273,9 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
                               Callback<Result<InvalidateResult>> done) {
   const TimePoint started = LatencyNow();
   std::shared_ptr<const KeyPattern> pattern;
-  if (Status s = ValidateInvalidate(request, pattern); !s.ok()) {
+  InvalidateRequest prepared = request;
+  std::vector<std::string> models;
+  if (Status s = PrepareInvalidate(prepared, models, pattern); !s.ok()) {
     Record(from, Operation::kInvalidate, OutcomeOf(s), started);
     return done(std::move(s));
   }
@@ -251,6 +283,7 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
   // Keys, then tags, then pattern, each through every tier, so that L1's counts say
   // which criterion removed an entry first.
   auto result = std::make_shared<InvalidateResult>();
+  result->models = std::move(models);
   auto finish = [this, from, started, result, done = std::move(done)]() {
     Record(from, Operation::kInvalidate, Outcome::kOk, started);
     done(std::move(*result));
@@ -263,7 +296,7 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
       finish();
     });
   };
-  auto by_tags = [this, tags = request.tags, result, by_pattern]() mutable {
+  auto by_tags = [this, tags = std::move(prepared.tags), result, by_pattern]() mutable {
     if (tags.empty()) return by_pattern();
     cache_.InvalidateTags(std::move(tags), [result, by_pattern](std::vector<TierRemoval> r) mutable {
       result->by_tags = r[0].removed;
@@ -271,8 +304,8 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
       by_pattern();
     });
   };
-  if (request.keys.empty()) return by_tags();
-  cache_.InvalidateKeys(request.keys, [result, by_tags](std::vector<TierRemoval> r) mutable {
+  if (prepared.keys.empty()) return by_tags();
+  cache_.InvalidateKeys(prepared.keys, [result, by_tags](std::vector<TierRemoval> r) mutable {
     result->by_keys = r[0].removed;
     AddRemovals(result->tiers, r);
     by_tags();

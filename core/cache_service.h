@@ -11,6 +11,7 @@
 #include "core/tiered_cache.h"
 #include "core/limits.h"
 #include "core/metrics.h"
+#include "core/model_rules.h"
 #include "core/status.h"
 #include "core/strategy_options.h"
 
@@ -24,10 +25,19 @@ struct SetRequest {
   std::optional<StrategyKind> strategy;  // default: strategies.default_strategy
 };
 
+// A model instance to invalidate by the configured rules (core/model_rules.h).
+struct ModelInvalidation {
+  std::string model;
+  ModelEvent event = ModelEvent::kSave;
+  ModelFields fields;  // "id" (the request's instance_id) and any other the templates use
+};
+
+// Any combination: every criterion is applied to every tier.
 struct InvalidateRequest {
   std::vector<std::string> keys;
   std::vector<std::string> tags;
   std::optional<std::string> pattern;
+  std::optional<ModelInvalidation> model;
 };
 
 // What one invalidation removed. The by_* counts are L1's, each entry counted once under
@@ -38,6 +48,8 @@ struct InvalidateResult {
   uint64_t by_tags = 0;
   uint64_t by_pattern = 0;
   std::vector<TierRemoval> tiers;
+  // The model rules applied, the requested model first; empty without a model.
+  std::vector<std::string> models;
   // Entries invalidated: the most any one tier removed.
   uint64_t total() const;
 };
@@ -68,14 +80,18 @@ struct ServiceStatus {
 class CacheService {
  public:
   // Time comes from `cache`'s L1 clock: the service reads none of its own.
-  CacheService(const Limits& limits, const StrategyOptions& strategies, TieredCache& cache);
+  CacheService(const Limits& limits, const StrategyOptions& strategies, TieredCache& cache,
+               ModelRules model_rules = {});
 
   // kNotFound on a miss; kInvalidArgument / kTooLarge for a bad key.
   void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done);
   void Set(Frontend from, SetRequest request, Callback<Status> done);
   // kNotFound if no tier held the key.
   void Delete(Frontend from, std::string_view key, Callback<Status> done);
-  // Validates the whole request first: a bad key, tag or pattern changes nothing.
+  // Validates the whole request first: a bad key, tag or pattern, or a model without a rule
+  // (kNotFound) or missing a field its templates need, changes nothing. A model's keys,
+  // tags and patterns join the request's own (its patterns and the request's are matched
+  // as one alternation).
   void Invalidate(Frontend from, const InvalidateRequest& request,
                   Callback<Result<InvalidateResult>> done);
   void Clear(Frontend from, Callback<Result<ClearResult>> done);
@@ -96,13 +112,15 @@ class CacheService {
   Status ValidateKey(std::string_view key) const;
   Status ValidateTags(const std::vector<std::string>& tags) const;
   Status ValidateSet(const SetRequest& request) const;
-  Status ValidateInvalidate(const InvalidateRequest& request,
-                            std::shared_ptr<const KeyPattern>& pattern) const;
+  // Expands the model into `request` and compiles every pattern into `pattern`.
+  Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
+                           std::shared_ptr<const KeyPattern>& pattern) const;
   void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
 
   const Limits limits_;
   const StrategyOptions strategies_;
   TieredCache& cache_;
+  const ModelRules model_rules_;
   const TimePoint started_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;

@@ -104,6 +104,23 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     request.keys.assign(req->keys().begin(), req->keys().end());
     request.tags.assign(req->tags().begin(), req->tags().end());
     if (!req->pattern().empty()) request.pattern = req->pattern();
+    if (!req->model().empty()) {
+      ModelInvalidation& model = request.model.emplace();
+      model.model = req->model();
+      if (!req->instance_id().empty()) model.fields["id"] = req->instance_id();
+      for (const auto& [name, value] : req->fields()) model.fields[name] = value;
+      if (!req->event().empty()) {
+        auto event = ParseModelEvent(req->event());
+        if (!event.ok()) {
+          reactor->Finish(ToGrpc(event.status()));
+          return reactor;
+        }
+        model.event = *event;
+      }
+    } else if (!req->instance_id().empty() || !req->event().empty() || !req->fields().empty()) {
+      reactor->Finish(ToGrpc(Status::InvalidArgument("instance_id, event and fields need a model")));
+      return reactor;
+    }
     service_.Invalidate(Frontend::kGrpc, request,
                         [reactor, resp](Result<InvalidateResult> result) {
                           if (result.ok()) {
@@ -117,6 +134,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
                               removal->set_removed(t.removed);
                               removal->set_error(t.error);
                             }
+                            for (const auto& m : result->models) resp->add_models(m);
                           }
                           reactor->Finish(ToGrpc(result.status()));
                         });

@@ -90,7 +90,7 @@ int Run(const config::Config& cfg) {
                         spdlog::info("tier {} is up", tier);
                       }
                     });
-  CacheService service(cfg.limits, cfg.strategies, cache);
+  CacheService service(cfg.limits, cfg.strategies, cache, cfg.invalidation.models);
   std::atomic<bool> ready{false};
 
   http_api::Router router;

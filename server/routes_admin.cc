@@ -46,6 +46,13 @@ std::optional<std::string> ReadStringArray(const nlohmann::json& value, std::str
   return std::nullopt;
 }
 
+// A model field's value as templates see it: strings as they are, integers in decimal.
+std::optional<std::string> FieldText(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return value.dump();
+  return std::nullopt;
+}
+
 nlohmann::json RemovalsByTier(const std::vector<TierRemoval>& removals) {
   nlohmann::json tiers = nlohmann::json::object();
   for (const auto& r : removals) {
@@ -65,7 +72,8 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
   const auto& doc = std::get<nlohmann::json>(parsed);
 
   InvalidateRequest request;
-  std::optional<std::string> model;
+  ModelInvalidation model;
+  bool has_model = false;
   for (const auto& [field, value] : doc.items()) {
     if (field == "keys" || field == "tags") {
       auto& out = field == "keys" ? request.keys : request.tags;
@@ -75,23 +83,34 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
       request.pattern = value.get<std::string>();
     } else if (field == "model") {
       if (!value.is_string()) return BadRequest("model must be a string");
-      model = value.get<std::string>();
-    } else if (field == "instance_id" || field == "event") {
-      // Only meaningful with a model; checked below.
+      model.model = value.get<std::string>();
+      has_model = true;
+    } else if (field == "instance_id") {
+      auto id = FieldText(value);
+      if (!id) return BadRequest("instance_id must be a string or an integer");
+      model.fields["id"] = *id;
+    } else if (field == "event") {
+      if (!value.is_string()) return BadRequest("event must be save or delete");
+      auto event = ParseModelEvent(value.get<std::string>());
+      if (!event.ok()) return BadRequest(event.status().message());
+      model.event = *event;
+    } else if (field == "fields") {
+      if (!value.is_object()) return BadRequest("fields must be an object");
+      for (const auto& [name, v] : value.items()) {
+        auto text = FieldText(v);
+        if (!text) return BadRequest("fields." + name + " must be a string or an integer");
+        model.fields[name] = *text;
+      }
     } else {
       return BadRequest("unknown field '" + field +
-                        "' (expected keys, tags, pattern, model, instance_id, event)");
+                        "' (expected keys, tags, pattern, model, instance_id, event, fields)");
     }
   }
-  if (model) {
-    // No model rules are configured in this server, so no model can be invalidated;
-    // refusing the whole request keeps "bad input changes nothing".
-    return ErrorResponse(404, "unknown_model", "no invalidation rule for model '" + *model + "'");
+  if (has_model) {
+    request.model = std::move(model);
+  } else if (doc.contains("instance_id") || doc.contains("event") || doc.contains("fields")) {
+    return BadRequest("instance_id, event and fields need a model");
   }
-  if (doc.contains("instance_id") || doc.contains("event")) {
-    return BadRequest("instance_id and event need a model");
-  }
-
   return request;
 }
 
@@ -100,7 +119,14 @@ void Invalidate(CacheService& service, const Request& req, Router::Respond respo
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
   service.Invalidate(Frontend::kHttp, std::get<InvalidateRequest>(parsed),
                      [respond = std::move(respond)](Result<InvalidateResult> result) {
-                       if (!result.ok()) return respond(ErrorResponse(result.status()));
+                       if (!result.ok()) {
+                         // The one thing an invalidation cannot find is a model's rule.
+                         if (result.status().code() == StatusCode::kNotFound) {
+                           return respond(ErrorResponse(404, "unknown_model",
+                                                        result.status().message()));
+                         }
+                         return respond(ErrorResponse(result.status()));
+                       }
                        nlohmann::json body = {
                            {"invalidated", result->total()},
                            {"by_keys", result->by_keys},
@@ -108,6 +134,7 @@ void Invalidate(CacheService& service, const Request& req, Router::Respond respo
                            {"by_pattern", result->by_pattern},
                            {"tiers", RemovalsByTier(result->tiers)},
                        };
+                       if (!result->models.empty()) body["models"] = result->models;
                        respond(JsonResponse(200, body.dump()));
                      });
 }

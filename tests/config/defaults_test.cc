@@ -62,7 +62,7 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   // The core sections are core's own defaults, not copies.
   CheckSameConfig(
       config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
-                     {}, TierHealthOptions{}});
+                     {}, TierHealthOptions{}, InvalidationConfig{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

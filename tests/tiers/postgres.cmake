@@ -16,3 +16,16 @@ target_link_libraries(postgres_tier_tests PRIVATE
   postgres_fixture tiercache_postgres PostgreSQL::PostgreSQL Catch2::Catch2 Threads::Threads)
 catch_discover_tests(postgres_tier_tests TEST_PREFIX "postgres: "
                      PROPERTIES LABELS "integration" TIMEOUT 120)
+
+# The change feed over LISTEN, with the trigger that deploy/sql/notify/ ships for the
+# application's database (read from the source tree).
+add_executable(postgres_change_feed_tests
+  postgres_change_feed_test.cc
+  ${PROJECT_SOURCE_DIR}/tests/test_main.cc)
+target_compile_definitions(postgres_change_feed_tests PRIVATE
+  TIERCACHE_NOTIFY_SQL="${PROJECT_SOURCE_DIR}/deploy/sql/notify/model_changes.sql")
+target_link_libraries(postgres_change_feed_tests PRIVATE
+  postgres_fixture tiercache_postgres PostgreSQL::PostgreSQL Catch2::Catch2
+  nlohmann_json::nlohmann_json Threads::Threads)
+catch_discover_tests(postgres_change_feed_tests TEST_PREFIX "postgres: "
+                     PROPERTIES LABELS "integration" TIMEOUT 120)

@@ -11,6 +11,7 @@ add_executable(redis_tier_tests
   redis_tags_test.cc
   redis_failure_test.cc
   redis_bench_test.cc
+  redis_coherence_test.cc
   ${PROJECT_SOURCE_DIR}/tests/test_main.cc)
 target_link_libraries(redis_tier_tests PRIVATE
   redis_fixture tiercache_redis Catch2::Catch2 Threads::Threads)
