@@ -67,6 +67,7 @@ struct Config {
   std::vector<TierConfig> tiers;
   TierHealthOptions tier_health;  // `tier_health:`
   InvalidationConfig invalidation;  // `invalidation:`
+  CoherenceConfig coherence;        // `coherence:`
 };
 
 }  // namespace tiercache::config

@@ -260,6 +260,8 @@ class Loader {
                      [&](const Item& item) { ReadTierHealth(item, config.tier_health); }},
                     {"invalidation",
                      [&](const Item& item) { ReadInvalidation(item, config.invalidation); }},
+                    {"coherence",
+                     [&](const Item& item) { ReadCoherence(item, config.coherence); }},
                 });
     // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
     // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate
@@ -479,13 +481,55 @@ class Loader {
   }
 
   void ReadInvalidation(const Item& section, InvalidationConfig& invalidation) const {
-    ReadSection(section, {{"models", [&](const Item& item) {
-                             std::vector<ModelRule> rules;
-                             ForEachListed(item, "a list of model rules", [&](const Item& rule) {
-                               rules.push_back(ReadModelRule(rule));
-                             });
-                             invalidation.models = Check(item, ModelRules::Make(std::move(rules)));
-                           }}});
+    ReadSection(section,
+                {
+                    {"models",
+                     [&](const Item& item) {
+                       std::vector<ModelRule> rules;
+                       ForEachListed(item, "a list of model rules", [&](const Item& rule) {
+                         rules.push_back(ReadModelRule(rule));
+                       });
+                       invalidation.models = Check(item, ModelRules::Make(std::move(rules)));
+                     }},
+                    {"listen",
+                     [&](const Item& item) {
+                       auto& listen = invalidation.listen.emplace();
+                       ReadSection(item, {
+                                             {"dsn", [&](const Item& i) { listen.dsn = Text(i); }},
+                                             {"channel",
+                                              [&](const Item& i) {
+                                                listen.channel = Identifier(i, 63);
+                                              }},
+                                         });
+                       if (listen.dsn.empty()) Fail(item, "needs a dsn");
+                     }},
+                });
+  }
+
+  void ReadCoherence(const Item& section, CoherenceConfig& coherence) const {
+    ReadSection(section,
+                {
+                    {"enabled", [&](const Item& item) { coherence.enabled = Bool(item); }},
+                    {"url", [&](const Item& item) { coherence.url = Text(item); }},
+                    {"channel", [&](const Item& item) { coherence.channel = Text(item); }},
+                    {"max_staleness",
+                     [&](const Item& item) { coherence.max_staleness = PositiveDuration(item); }},
+                    {"instance_id", [&](const Item& item) { coherence.instance_id = Text(item); }},
+                });
+  }
+
+  // A lower-case SQL identifier of at most `max` characters.
+  std::string Identifier(const Item& item, size_t max) const {
+    std::string text = Text(item);
+    const bool valid = text.size() <= max && !(text[0] >= '0' && text[0] <= '9') &&
+                       std::all_of(text.begin(), text.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
+    if (!valid) {
+      Fail(item, "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most " +
+                     std::to_string(max) + " characters), got " + Describe(item.value));
+    }
+    return text;
   }
 
   ModelRule ReadModelRule(const Item& section) const {
@@ -635,17 +679,8 @@ class Loader {
           {"dsn", [&](const Item& item) { p.dsn = Text(item); }},
           {"table",
            [&](const Item& item) {
-             p.table = Text(item);
              // 56, not PostgreSQL's 63: the tier names its indexes after the table plus a suffix.
-             const bool valid =
-                 p.table.size() <= 56 && !(p.table[0] >= '0' && p.table[0] <= '9') &&
-                 std::all_of(p.table.begin(), p.table.end(), [](char c) {
-                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                 });
-             if (!valid) {
-               Fail(item, "must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 56 "
-                          "characters), got " + Describe(item.value));
-             }
+             p.table = Identifier(item, 56);
            }},
           {"pool_size", [&](const Item& item) { p.pool_size = PoolSize(item); }},
           {"connect_timeout", [&](const Item& item) { p.connect_timeout = PositiveDuration(item); }},

@@ -103,6 +103,10 @@ CacheService::CacheService(const Limits& limits, const StrategyOptions& strategi
       model_rules_(std::move(model_rules)),
       started_(std::chrono::steady_clock::now()) {}
 
+void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) {
+  if (publish_change_) publish_change_(kind, std::move(items));
+}
+
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
   metrics_.Record(from, op, outcome, LatencyNow() - started);
 }
@@ -179,10 +183,13 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   write.key = std::move(request.key);
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
-  cache_.Set(std::move(write), [this, from, started, done = std::move(done)](Status s) {
-    Record(from, Operation::kSet, OutcomeOf(s), started);
-    done(std::move(s));
-  });
+  std::string key = publish_change_ ? write.key : std::string();
+  cache_.Set(std::move(write),
+             [this, from, started, key = std::move(key), done = std::move(done)](Status s) {
+               if (s.ok()) Publish(CoherenceMessage::Kind::kKeys, {key});
+               Record(from, Operation::kSet, OutcomeOf(s), started);
+               done(std::move(s));
+             });
 }
 
 void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> done) {
@@ -191,7 +198,10 @@ void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> 
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     return done(std::move(s));
   }
-  cache_.Delete(key, [this, from, started, done = std::move(done)](bool found) {
+  cache_.Delete(key, [this, from, started, key = std::string(key),
+                      done = std::move(done)](bool found) {
+    // Published even when no tier here held it: another instance's L1 may.
+    Publish(CoherenceMessage::Kind::kKeys, {key});
     Status s = found ? Status::Ok() : Status::NotFound("key not found");
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     done(std::move(s));
@@ -284,7 +294,14 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
   // which criterion removed an entry first.
   auto result = std::make_shared<InvalidateResult>();
   result->models = std::move(models);
-  auto finish = [this, from, started, result, done = std::move(done)]() {
+  // What to tell the other instances, kept only when there are any.
+  std::vector<std::string> changed_keys = publish_change_ ? prepared.keys : std::vector<std::string>{};
+  std::vector<std::string> changed_tags = publish_change_ ? prepared.tags : std::vector<std::string>{};
+  auto finish = [this, from, started, result, keys = std::move(changed_keys),
+                 tags = std::move(changed_tags), pattern, done = std::move(done)]() mutable {
+    if (!keys.empty()) Publish(CoherenceMessage::Kind::kKeys, std::move(keys));
+    if (!tags.empty()) Publish(CoherenceMessage::Kind::kTags, std::move(tags));
+    if (pattern) Publish(CoherenceMessage::Kind::kPattern, {pattern->pattern()});
     Record(from, Operation::kInvalidate, Outcome::kOk, started);
     done(std::move(*result));
   };
@@ -315,6 +332,7 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
 void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
   const TimePoint started = LatencyNow();
   cache_.Clear([this, from, started, done = std::move(done)](std::vector<TierRemoval> r) {
+    Publish(CoherenceMessage::Kind::kClear, {});
     Record(from, Operation::kClear, Outcome::kOk, started);
     done(ClearResult{std::move(r)});
   });
@@ -329,6 +347,7 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   status.lower_tiers = cache_.LowerTiers();
   status.ready = cache_.RequiredTiersUp();
   status.limits = limits_;
+  if (coherence_stats_) status.coherence = coherence_stats_();
   Record(from, Operation::kStatus, Outcome::kOk, started);
   return status;
 }

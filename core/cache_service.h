@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/instance_coherence.h"
 #include "core/l1_store.h"
 #include "core/tiered_cache.h"
 #include "core/limits.h"
@@ -67,6 +69,7 @@ struct ServiceStatus {
   std::vector<LowerTierStatus> lower_tiers;
   bool ready = true;  // every required tier is up
   Limits limits;
+  std::optional<CoherenceStats> coherence;  // when the coherence channel is on
 };
 
 // The one entry point of the data path. Every front end (HTTP, gRPC) is a thin adapter
@@ -95,6 +98,14 @@ class CacheService {
   void Invalidate(Frontend from, const InvalidateRequest& request,
                   Callback<Result<InvalidateResult>> done);
   void Clear(Frontend from, Callback<Result<ClearResult>> done);
+  // Told of every change once the tiers have it (set, delete, invalidation, clear), for
+  // the other instances (core/instance_coherence.h). Set before serving.
+  using ChangePublisher = std::function<void(CoherenceMessage::Kind, std::vector<std::string>)>;
+  void SetChangePublisher(ChangePublisher publish) { publish_change_ = std::move(publish); }
+  // Where GetStatus reads the coherence channel's state from. Set before serving.
+  void SetCoherenceStats(std::function<CoherenceStats()> stats) {
+    coherence_stats_ = std::move(stats);
+  }
   // False while a required lower tier is down.
   bool Ready() const { return cache_.RequiredTiersUp(); }
   ServiceStatus GetStatus(Frontend from);
@@ -116,11 +127,14 @@ class CacheService {
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
                            std::shared_ptr<const KeyPattern>& pattern) const;
   void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
+  void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
 
   const Limits limits_;
   const StrategyOptions strategies_;
   TieredCache& cache_;
   const ModelRules model_rules_;
+  ChangePublisher publish_change_;
+  std::function<CoherenceStats()> coherence_stats_;
   const TimePoint started_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;

@@ -9,6 +9,7 @@ std::string_view FrontendName(Frontend f) {
   switch (f) {
     case Frontend::kHttp: return "http";
     case Frontend::kGrpc: return "grpc";
+    case Frontend::kInternal: return "internal";
   }
   return "unknown";
 }

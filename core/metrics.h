@@ -11,7 +11,9 @@
 
 namespace tiercache {
 
-enum class Frontend : uint8_t { kHttp, kGrpc };
+// Where a request came from: a front end, or the daemon itself (the database change feed,
+// scheduled jobs).
+enum class Frontend : uint8_t { kHttp, kGrpc, kInternal };
 enum class Operation : uint8_t { kGet, kSet, kDelete, kInvalidate, kClear, kStatus };
 enum class Outcome : uint8_t {
   kHit,
@@ -24,7 +26,7 @@ enum class Outcome : uint8_t {
   kInternal,
 };
 
-inline constexpr size_t kFrontendCount = 2;
+inline constexpr size_t kFrontendCount = 3;
 inline constexpr size_t kOperationCount = 6;
 inline constexpr size_t kOutcomeCount = 8;
 

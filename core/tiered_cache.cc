@@ -297,8 +297,8 @@ void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry
     return std::min(ttl, entry.ttl_left);
   };
   auto value = std::make_shared<const std::string>(entry.value);
-  l1_.Set(flight.key, value, entry.tags, Lifetime{Lifetime::Kind::kExact, scaled(l1_ttl_factor_)},
-          SetMode::kIfAbsent);
+  l1_.Set(flight.key, value, entry.tags,
+          CappedL1(Lifetime{Lifetime::Kind::kExact, scaled(l1_ttl_factor_)}), SetMode::kIfAbsent);
   for (size_t i = 0; i < found_in; ++i) {
     Slot& upper = *tiers_[i];
     if (!upper.usable()) continue;
@@ -319,7 +319,7 @@ void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry
 
 void TieredCache::Set(TieredWrite write, Callback<Status> done) {
   EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
-  if (Status s = l1_.Set(write.key, write.value, write.tags, write.lifetime); !s.ok()) {
+  if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime)); !s.ok()) {
     return done(std::move(s));
   }
   if (tiers_.empty()) return done(Status::Ok());
@@ -607,6 +607,57 @@ void TieredCache::Probe(Slot& slot) {
   const bool erred = errors != slot.errors_at_last_probe;
   slot.errors_at_last_probe = errors;
   SetState(slot, erred ? TierState::kDegraded : TierState::kUp);
+}
+
+// --- Coherence -----------------------------------------------------------------------------
+
+void TieredCache::ApplyRemoteChange(const CoherenceMessage& change) {
+  switch (change.kind) {
+    case CoherenceMessage::Kind::kKeys:
+      for (const auto& key : change.items) {
+        EpochOf(key).fetch_add(1, std::memory_order_acq_rel);
+        l1_.Delete(key);
+      }
+      return;
+    case CoherenceMessage::Kind::kTags:
+      BumpAllEpochs();
+      l1_.InvalidateTags(change.items);
+      return;
+    case CoherenceMessage::Kind::kPattern: {
+      BumpAllEpochs();
+      if (change.items.size() != 1) return;
+      auto pattern = KeyPattern::Compile(change.items[0]);
+      // A pattern this instance cannot compile (a newer peer?) must not leave stale
+      // entries behind: everything goes.
+      if (pattern.ok()) {
+        l1_.InvalidateMatching(**pattern);
+      } else {
+        l1_.Clear();
+      }
+      return;
+    }
+    case CoherenceMessage::Kind::kClear:
+      BumpAllEpochs();
+      l1_.Clear();
+      return;
+  }
+}
+
+void TieredCache::CapL1Lifetimes(std::optional<Duration> cap) {
+  const int64_t ns =
+      cap ? std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(*cap).count())
+          : 0;
+  l1_cap_ns_.store(ns, std::memory_order_release);
+}
+
+Lifetime TieredCache::CappedL1(Lifetime lifetime) const {
+  const int64_t cap_ns = l1_cap_ns_.load(std::memory_order_acquire);
+  if (cap_ns == 0) return lifetime;
+  const Duration cap = std::chrono::nanoseconds(cap_ns);
+  const Duration in_l1 = lifetime.kind == Lifetime::Kind::kExact
+                             ? lifetime.timeout
+                             : std::chrono::duration_cast<Duration>(lifetime.timeout * l1_ttl_factor_);
+  return Lifetime{Lifetime::Kind::kExact, std::min(in_l1, cap)};
 }
 
 std::vector<LowerTierStatus> TieredCache::LowerTiers() const {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/coherence_bus.h"
 #include "core/l1_store.h"
 #include "core/status.h"
 #include "core/tier.h"
@@ -113,6 +114,14 @@ class TieredCache {
                           Callback<std::vector<TierRemoval>> done);
   void Clear(Callback<std::vector<TierRemoval>> done);
 
+  // A change another instance made to the tiers this one shares (core/coherence_bus.h):
+  // removed from L1 only, and reads in flight for what it covers do not promote what they
+  // found, which may be older than the change.
+  void ApplyRemoteChange(const CoherenceMessage& change);
+  // While set, L1 keeps nothing longer than `cap`: changes made by other instances may go
+  // unheard (their channel is down). nullopt lifts it.
+  void CapL1Lifetimes(std::optional<Duration> cap);
+
   std::vector<LowerTierStatus> LowerTiers() const;
   // False while a tier marked `required` is down.
   bool RequiredTiersUp() const;
@@ -160,6 +169,10 @@ class TieredCache {
   static constexpr size_t kEpochBuckets = 4096;
   std::array<std::atomic<uint64_t>, kEpochBuckets> key_epochs_{};
   std::atomic<uint64_t> global_epoch_{0};
+
+  // L1's lifetime cap in nanoseconds; 0 for none.
+  std::atomic<int64_t> l1_cap_ns_{0};
+  Lifetime CappedL1(Lifetime lifetime) const;
 
   std::mutex probe_mu_;
   std::condition_variable probe_wake_;

@@ -14,7 +14,9 @@
 #include "config/config.h"
 #include "config/config_loader.h"
 #include "core/cache_service.h"
+#include "core/instance_coherence.h"
 #include "core/l1_store.h"
+#include "server/change_notification.h"
 #include "server/grpc_server.h"
 #include "server/http_router.h"
 #include "server/http_server.h"
@@ -69,6 +71,31 @@ class ExpirySweeper {
   std::jthread thread_;
 };
 
+// Unique enough between the instances sharing a Redis: host name and process id.
+std::string DefaultInstanceId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "host");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+// A notification from the application's database: the model's rules, applied to every tier.
+void ApplyChangeNotification(CacheService& service, const std::string& payload) {
+  auto change = ParseChangeNotification(payload);
+  if (!change.ok()) {
+    spdlog::warn("database change ignored: {}: {}", change.status().message(), payload);
+    return;
+  }
+  InvalidateRequest request;
+  request.model = std::move(change).value();
+  service.Invalidate(Frontend::kInternal, request, [payload](Result<InvalidateResult> r) {
+    if (!r.ok()) {
+      spdlog::warn("database change {} not applied: {}", payload, r.status().message());
+    } else {
+      spdlog::debug("database change {} invalidated {}", payload, r->total());
+    }
+  });
+}
+
 int Run(const config::Config& cfg) {
   const unsigned io_threads =
       cfg.server.io_threads > 0 ? cfg.server.io_threads
@@ -91,6 +118,55 @@ int Run(const config::Config& cfg) {
                       }
                     });
   CacheService service(cfg.limits, cfg.strategies, cache, cfg.invalidation.models);
+
+  auto bus = MakeCoherenceBus(cfg);
+  if (!bus.ok()) {
+    spdlog::error("{}", bus.status().message());
+    return 1;
+  }
+  std::unique_ptr<InstanceCoherence> coherence;
+  if (*bus) {
+    CoherenceOptions options;
+    options.instance_id = cfg.coherence.instance_id.empty() ? DefaultInstanceId()
+                                                            : cfg.coherence.instance_id;
+    options.max_staleness = cfg.coherence.max_staleness;
+    coherence = std::make_unique<InstanceCoherence>(cache, **bus, options);
+    service.SetChangePublisher([c = coherence.get()](CoherenceMessage::Kind kind,
+                                                     std::vector<std::string> items) {
+      c->Publish(kind, std::move(items));
+    });
+    service.SetCoherenceStats([c = coherence.get()] { return c->stats(); });
+    coherence->Start();
+    spdlog::info("coherence: instance {} on channel {}", options.instance_id,
+                 cfg.coherence.channel);
+  }
+
+  auto feed = MakeChangeFeed(cfg);
+  if (!feed.ok()) {
+    spdlog::error("{}", feed.status().message());
+    return 1;
+  }
+  if (*feed) {
+    (*feed)->Start(
+        [&service](std::string payload) { ApplyChangeNotification(service, payload); },
+        [channel = cfg.invalidation.listen->channel](bool listening) {
+          if (listening) {
+            spdlog::info("listening for database changes on {}", channel);
+          } else {
+            spdlog::warn("not listening for database changes on {}: reconnecting", channel);
+          }
+        });
+  }
+  // The bus and the feed call into `coherence` and `service` from their own threads: they
+  // stop first, whichever way Run returns.
+  struct StopFeedsFirst {
+    std::unique_ptr<ChangeFeed>& feed;
+    std::unique_ptr<CoherenceBus>& bus;
+    ~StopFeedsFirst() {
+      feed.reset();
+      bus.reset();
+    }
+  } stop_feeds_first{*feed, *bus};
   std::atomic<bool> ready{false};
 
   http_api::Router router;

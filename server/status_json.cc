@@ -36,6 +36,14 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"max_keys_per_request", status.limits.max_keys_per_request},
        }},
   };
+  if (status.coherence) {
+    const CoherenceStats& c = *status.coherence;
+    doc["coherence"] = {
+        {"subscribed", c.subscribed},   {"published", c.published},
+        {"publish_errors", c.publish_errors}, {"received", c.received},
+        {"breaks", c.breaks},
+    };
+  }
   for (const LowerTierStatus& t : status.lower_tiers) {
     const uint64_t reads = t.hits + t.misses;
     nlohmann::json tier = {

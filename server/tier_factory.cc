@@ -1,6 +1,8 @@
 #include "server/tier_factory.h"
 
+#include "tiers/postgres/postgres_change_feed.h"
 #include "tiers/postgres/postgres_tier.h"
+#include "tiers/redis/redis_coherence_bus.h"
 #include "tiers/redis/redis_tier.h"
 
 namespace tiercache {
@@ -29,6 +31,44 @@ Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
     tiers.push_back(TieredCache::LowerTier{std::move(tier).value(), c.options});
   }
   return tiers;
+}
+
+Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& config) {
+  const config::TierConfig* redis = nullptr;
+  for (const auto& t : config.tiers) {
+    if (t.type == config::TierType::kRedis) {
+      redis = &t;
+      break;
+    }
+  }
+  const config::CoherenceConfig& c = config.coherence;
+  if (!c.enabled.value_or(redis != nullptr)) return std::unique_ptr<CoherenceBus>();
+  RedisCoherenceOptions o;
+  if (!c.url.empty()) {
+    o.url = c.url;
+  } else if (redis != nullptr) {
+    o.url = redis->redis.url;
+    o.database = redis->redis.database;
+    o.connect_timeout = redis->redis.connect_timeout;
+    o.command_timeout = redis->redis.command_timeout;
+  } else {
+    return Status::InvalidArgument("coherence: give a url, or configure a Redis tier");
+  }
+  o.channel = c.channel;
+  auto bus = MakeRedisCoherenceBus(std::move(o));
+  if (!bus.ok()) return Status::InvalidArgument("coherence: " + bus.status().message());
+  return bus;
+}
+
+Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config) {
+  const auto& listen = config.invalidation.listen;
+  if (!listen) return std::unique_ptr<ChangeFeed>();
+  PostgresChangeFeedOptions o;
+  o.dsn = listen->dsn;
+  o.channel = listen->channel;
+  auto feed = MakePostgresChangeFeed(std::move(o));
+  if (!feed.ok()) return Status::InvalidArgument("invalidation.listen: " + feed.status().message());
+  return feed;
 }
 
 }  // namespace tiercache

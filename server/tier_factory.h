@@ -1,8 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <vector>
 
+#include "config/config.h"
 #include "config/tiers_config.h"
+#include "core/change_feed.h"
+#include "core/coherence_bus.h"
 #include "core/status.h"
 #include "core/tiered_cache.h"
 
@@ -12,5 +16,12 @@ namespace tiercache {
 // background; only settings a backend rejects (a malformed URL, say) fail here.
 Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
     const std::vector<config::TierConfig>& configs);
+
+// The coherence channel `coherence:` asks for (by default over the first Redis tier's
+// server), or nullptr when it is off.
+Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& config);
+
+// The database change feed of `invalidation.listen`, or nullptr when none is configured.
+Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config);
 
 }  // namespace tiercache

@@ -1,0 +1,57 @@
+#include "core/instance_coherence.h"
+
+#include <utility>
+
+namespace tiercache {
+
+InstanceCoherence::InstanceCoherence(TieredCache& cache, CoherenceBus& bus,
+                                     CoherenceOptions options)
+    : cache_(cache), bus_(bus), options_(std::move(options)) {}
+
+void InstanceCoherence::Start() {
+  // Until the first subscription is confirmed, changes made elsewhere go unheard.
+  cache_.CapL1Lifetimes(options_.max_staleness);
+  bus_.Start([this](CoherenceMessage m) { OnMessage(std::move(m)); },
+             [this](bool subscribed) { OnState(subscribed); });
+}
+
+void InstanceCoherence::Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) {
+  CoherenceMessage message{kind, options_.instance_id, std::move(items)};
+  bus_.Publish(message, [this](Status s) {
+    (s.ok() ? published_ : publish_errors_).fetch_add(1, std::memory_order_relaxed);
+  });
+}
+
+void InstanceCoherence::OnMessage(CoherenceMessage message) {
+  if (message.origin == options_.instance_id) return;
+  received_.fetch_add(1, std::memory_order_relaxed);
+  cache_.ApplyRemoteChange(message);
+}
+
+void InstanceCoherence::OnState(bool subscribed) {
+  if (subscribed) {
+    // Whatever L1 took in while unsubscribed lives at most max_staleness; from now on
+    // every change is heard, so it may live its full time again.
+    subscribed_.store(true, std::memory_order_release);
+    cache_.CapL1Lifetimes(std::nullopt);
+    return;
+  }
+  if (subscribed_.exchange(false, std::memory_order_acq_rel)) {
+    breaks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Messages may have been lost: nothing L1 holds can be trusted any more.
+  cache_.CapL1Lifetimes(options_.max_staleness);
+  cache_.ApplyRemoteChange(CoherenceMessage{CoherenceMessage::Kind::kClear, "", {}});
+}
+
+CoherenceStats InstanceCoherence::stats() const {
+  CoherenceStats s;
+  s.subscribed = subscribed_.load(std::memory_order_acquire);
+  s.published = published_.load(std::memory_order_relaxed);
+  s.publish_errors = publish_errors_.load(std::memory_order_relaxed);
+  s.received = received_.load(std::memory_order_relaxed);
+  s.breaks = breaks_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace tiercache
