@@ -29,6 +29,9 @@ Result<ModelInvalidation> ParseChangeNotification(std::string_view payload) {
       auto event = ParseModelEvent(value.get<std::string>());
       if (!event.ok()) return event.status();
       change.event = *event;
+    } else if (value.is_null()) {
+      // A NULL column: a template that needs it fails, naming the field.
+      continue;
     } else {
       auto text = FieldText(value);
       if (!text) return Status::InvalidArgument(name + " must be a string or an integer");

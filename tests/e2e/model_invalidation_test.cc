@@ -6,12 +6,15 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
 namespace tiercache::test {
 namespace {
+
+using namespace std::chrono_literals;
 
 // The `invalidation:` section of the example config, as shipped.
 std::string ExampleRules() {
@@ -104,6 +107,46 @@ TEST_CASE("Models: AModelWithoutARuleIs404AndChangesNothing", "[e2e][tiers][mode
   CHECK(r.status == 404);
   CHECK(IsJsonError(r));
   CHECK(client.Get("/v1/keys/user:7").status == 200);
+}
+
+TEST_CASE("Models: AnUpdateInTheApplicationsDatabaseRemovesTheUsersEntries",
+          "[e2e][tiers][models]") {
+  RedisServer redis;
+  PostgresServer pg;  // both tiercache's L3 and, here, the application's database
+  pg.Psql(ReadFile(TIERCACHE_SOURCE_DIR "/deploy/sql/notify/model_changes.sql"));
+  pg.Psql("CREATE TABLE app_users (id int PRIMARY KEY, name text);"
+          "INSERT INTO app_users VALUES (7, 'a'), (8, 'b'), (99, 'c');"
+          "CREATE TRIGGER app_users_tiercache AFTER INSERT OR UPDATE OR DELETE ON app_users "
+          "FOR EACH ROW EXECUTE FUNCTION tiercache_notify_change('auth.User');");
+  DaemonProcess daemon(Config(redis, pg) + "  listen:\n    dsn: \"" + pg.dsn() + "\"\n");
+  HttpClient client(daemon.http_port());
+  for (const std::string id : {"7", "8", "99"}) {
+    for (const Entry& e : UserEntries(id)) {
+      const std::string query = e.tags.empty() ? "" : "?tags=" + e.tags;
+      REQUIRE(client.Put("/v1/keys/" + e.key + query, "v").status == 204);
+    }
+  }
+  // Once a change to user 99 is seen, the daemon is listening.
+  pg.Psql("UPDATE app_users SET name = 'x' WHERE id = 99");
+  REQUIRE(PollUntil([&] { return client.Get("/v1/keys/user:99").status == 404; }, 10s));
+
+  pg.Psql("UPDATE app_users SET name = 'x' WHERE id = 7");
+  const auto updated = std::chrono::steady_clock::now();
+  const auto gone = [&](const std::string& id) {
+    for (const Entry& e : UserEntries(id)) {
+      if (client.Get("/v1/keys/" + e.key).status != 404) return false;
+    }
+    return true;
+  };
+  REQUIRE(PollUntil([&] { return gone("7"); }, 5s));
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - updated).count();
+  WARN("user 7's entries gone " << ms << " ms after the UPDATE returned");
+  CHECK(ms < 100);
+  for (const Entry& e : UserEntries("7")) {
+    CHECK(redis.Cli({"EXISTS", "tiercache:k:" + e.key}) == "0");
+  }
+  for (const Entry& e : UserEntries("8")) CHECK(client.Get("/v1/keys/" + e.key).status == 200);
 }
 
 TEST_CASE("Models: ACycleInTheRulesStopsTheStartNamingIt", "[e2e][models]") {
