@@ -8,6 +8,7 @@
 #include "config/config_error.h"
 #include "config/listen_address.h"
 #include "config/invalidation_config.h"
+#include "core/scheduler.h"
 #include "config/tiers_config.h"
 #include "core/clock.h"
 #include "core/l1_options.h"
@@ -68,6 +69,7 @@ struct Config {
   TierHealthOptions tier_health;  // `tier_health:`
   InvalidationConfig invalidation;  // `invalidation:`
   CoherenceConfig coherence;        // `coherence:`
+  SchedulerOptions scheduler;       // `scheduler:`
 };
 
 }  // namespace tiercache::config

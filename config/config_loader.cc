@@ -262,6 +262,14 @@ class Loader {
                      [&](const Item& item) { ReadInvalidation(item, config.invalidation); }},
                     {"coherence",
                      [&](const Item& item) { ReadCoherence(item, config.coherence); }},
+                    {"scheduler",
+                     [&](const Item& item) {
+                       ReadSection(item, {{"workers", [&](const Item& i) {
+                                             const uint64_t n = PositiveCount(i);
+                                             if (n > 64) Fail(i, "must be at most 64");
+                                             config.scheduler.workers = static_cast<unsigned>(n);
+                                           }}});
+                     }},
                 });
     // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
     // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate

@@ -279,6 +279,13 @@ Status CacheService::PrepareInvalidate(InvalidateRequest& request,
   return Status::Ok();
 }
 
+Status CacheService::ValidateInvalidate(const InvalidateRequest& request) const {
+  InvalidateRequest copy = request;
+  std::vector<std::string> models;
+  std::shared_ptr<const KeyPattern> pattern;
+  return PrepareInvalidate(copy, models, pattern);
+}
+
 void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
                               Callback<Result<InvalidateResult>> done) {
   const TimePoint started = LatencyNow();

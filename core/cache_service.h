@@ -97,6 +97,9 @@ class CacheService {
   // as one alternation).
   void Invalidate(Frontend from, const InvalidateRequest& request,
                   Callback<Result<InvalidateResult>> done);
+  // What Invalidate would refuse `request` with, without applying it (for work scheduled
+  // to run later).
+  Status ValidateInvalidate(const InvalidateRequest& request) const;
   void Clear(Frontend from, Callback<Result<ClearResult>> done);
   // Told of every change once the tiers have it (set, delete, invalidation, clear), for
   // the other instances (core/instance_coherence.h). Set before serving.

@@ -40,11 +40,96 @@ std::optional<StrategyKind> StrategyOf(v1::Strategy s) {
   }
 }
 
+Result<InvalidateRequest> FromProto(const v1::InvalidateRequest& req) {
+  InvalidateRequest request;
+  request.keys.assign(req.keys().begin(), req.keys().end());
+  request.tags.assign(req.tags().begin(), req.tags().end());
+  if (!req.pattern().empty()) request.pattern = req.pattern();
+  if (!req.model().empty()) {
+    ModelInvalidation& model = request.model.emplace();
+    model.model = req.model();
+    if (!req.instance_id().empty()) model.fields["id"] = req.instance_id();
+    for (const auto& [name, value] : req.fields()) model.fields[name] = value;
+    if (!req.event().empty()) {
+      auto event = ParseModelEvent(req.event());
+      if (!event.ok()) return event.status();
+      model.event = *event;
+    }
+  } else if (!req.instance_id().empty() || !req.event().empty() || !req.fields().empty()) {
+    return Status::InvalidArgument("instance_id, event and fields need a model");
+  }
+  return request;
+}
+
+int64_t UnixMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 // Each handler hands its reactor to the facade, which finishes it inline when L1 alone
 // answers and from a tier's thread otherwise; no handler blocks on I/O.
 class CacheServiceImpl final : public v1::Cache::CallbackService {
  public:
-  explicit CacheServiceImpl(CacheService& service) : service_(service) {}
+  CacheServiceImpl(CacheService& service, GrpcJobs jobs) : service_(service), jobs_(jobs) {}
+
+  grpc::ServerUnaryReactor* ScheduleInvalidation(grpc::CallbackServerContext* ctx,
+                                                 const v1::ScheduleInvalidationRequest* req,
+                                                 v1::ScheduleInvalidationResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (!jobs_.invalidations) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no scheduler"));
+      return reactor;
+    }
+    if (!(req->delay_seconds() >= 0) || req->delay_seconds() > 10.0 * 365 * 86400) {
+      reactor->Finish(ToGrpc(
+          Status::InvalidArgument("delay_seconds must be a number of seconds from 0 to ten years")));
+      return reactor;
+    }
+    auto request = FromProto(req->criteria());
+    if (!request.ok()) {
+      reactor->Finish(ToGrpc(request.status()));
+      return reactor;
+    }
+    const auto delay = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(req->delay_seconds()));
+    jobs_.invalidations->Schedule(
+        delay, std::move(request).value(),
+        [reactor, resp](Result<ScheduledInvalidations::Scheduled> r) {
+          if (r.ok()) resp->set_job_id(r->job_id);
+          reactor->Finish(ToGrpc(r.status()));
+        });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest*,
+                                     v1::ListJobsResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (jobs_.scheduler) {
+      for (const JobInfo& j : jobs_.scheduler->List()) {
+        v1::Job* job = resp->add_jobs();
+        job->set_id(j.id);
+        job->set_kind(j.kind);
+        job->set_description(j.description);
+        job->set_due_unix_ms(UnixMs(j.due));
+        job->set_period_seconds(ToSeconds(j.period));
+        job->set_runs(j.runs);
+      }
+    }
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
+                                      const v1::CancelJobRequest* req,
+                                      v1::CancelJobResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (!jobs_.invalidations || !jobs_.invalidations->Cancel(req->id())) {
+      reactor->Finish(ToGrpc(Status::NotFound("no pending job '" + req->id() +
+                                              "' (unknown, running or done)")));
+    } else {
+      reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
+  }
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
                                 v1::GetResponse* resp) override {
@@ -100,28 +185,12 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
                                        const v1::InvalidateRequest* req,
                                        v1::InvalidateResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    InvalidateRequest request;
-    request.keys.assign(req->keys().begin(), req->keys().end());
-    request.tags.assign(req->tags().begin(), req->tags().end());
-    if (!req->pattern().empty()) request.pattern = req->pattern();
-    if (!req->model().empty()) {
-      ModelInvalidation& model = request.model.emplace();
-      model.model = req->model();
-      if (!req->instance_id().empty()) model.fields["id"] = req->instance_id();
-      for (const auto& [name, value] : req->fields()) model.fields[name] = value;
-      if (!req->event().empty()) {
-        auto event = ParseModelEvent(req->event());
-        if (!event.ok()) {
-          reactor->Finish(ToGrpc(event.status()));
-          return reactor;
-        }
-        model.event = *event;
-      }
-    } else if (!req->instance_id().empty() || !req->event().empty() || !req->fields().empty()) {
-      reactor->Finish(ToGrpc(Status::InvalidArgument("instance_id, event and fields need a model")));
+    auto request = FromProto(*req);
+    if (!request.ok()) {
+      reactor->Finish(ToGrpc(request.status()));
       return reactor;
     }
-    service_.Invalidate(Frontend::kGrpc, request,
+    service_.Invalidate(Frontend::kGrpc, *request,
                         [reactor, resp](Result<InvalidateResult> result) {
                           if (result.ok()) {
                             resp->set_invalidated(result->total());
@@ -195,20 +264,22 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
 
  private:
   CacheService& service_;
+  const GrpcJobs jobs_;
 };
 
 }  // namespace
 
 struct GrpcServer::Impl {
-  Impl(GrpcServerOptions o, CacheService& s) : options(std::move(o)), service(s), impl(s) {}
+  Impl(GrpcServerOptions o, CacheService& s, GrpcJobs jobs)
+      : options(std::move(o)), service(s), impl(s, jobs) {}
   GrpcServerOptions options;
   CacheService& service;
   CacheServiceImpl impl;
   std::unique_ptr<grpc::Server> server;
 };
 
-GrpcServer::GrpcServer(GrpcServerOptions options, CacheService& service)
-    : impl_(std::make_unique<Impl>(std::move(options), service)) {}
+GrpcServer::GrpcServer(GrpcServerOptions options, CacheService& service, GrpcJobs jobs)
+    : impl_(std::make_unique<Impl>(std::move(options), service, jobs)) {}
 
 GrpcServer::~GrpcServer() {
   if (impl_->server) Shutdown(std::chrono::seconds(0));

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "core/cache_service.h"
+#include "core/scheduled_invalidations.h"
+#include "core/scheduler.h"
 #include "core/status.h"
 
 namespace tiercache {
@@ -14,11 +16,17 @@ struct GrpcServerOptions {
   Duration idle_timeout = std::chrono::seconds(60);  // idle connections are closed after it
 };
 
+// Scheduled work the gRPC front end lists and changes; null members answer as if none.
+struct GrpcJobs {
+  ScheduledInvalidations* invalidations = nullptr;
+  Scheduler* scheduler = nullptr;
+};
+
 // The gRPC front end: service tiercache.v1.Cache over the CacheService facade, and the
 // standard grpc.health.v1.Health service. gRPC headers stay inside grpc_server.cc.
 class GrpcServer {
  public:
-  GrpcServer(GrpcServerOptions options, CacheService& service);
+  GrpcServer(GrpcServerOptions options, CacheService& service, GrpcJobs jobs = {});
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

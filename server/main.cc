@@ -16,6 +16,8 @@
 #include "core/cache_service.h"
 #include "core/instance_coherence.h"
 #include "core/l1_store.h"
+#include "core/scheduled_invalidations.h"
+#include "core/scheduler.h"
 #include "server/change_notification.h"
 #include "server/grpc_server.h"
 #include "server/http_router.h"
@@ -167,11 +169,35 @@ int Run(const config::Config& cfg) {
       bus.reset();
     }
   } stop_feeds_first{*feed, *bus};
+
+  // Scheduled invalidations, kept in the first PostgreSQL tier's database when there is one.
+  auto store = MakeJobStore(cfg);
+  if (!store.ok()) {
+    spdlog::error("{}", store.status().message());
+    return 1;
+  }
+  std::unique_ptr<JobStore> job_store = std::move(store).value();
+  Scheduler scheduler(cfg.scheduler);
+  ScheduledInvalidations scheduled(service, scheduler, job_store.get());
+  // Jobs call into `scheduled` and `service`: the scheduler stops before either goes.
+  struct StopSchedulerFirst {
+    Scheduler& scheduler;
+    ~StopSchedulerFirst() { scheduler.Stop(); }
+  } stop_scheduler_first{scheduler};
+  if (job_store) {
+    auto restored = scheduled.Restore(std::chrono::seconds(5));
+    if (restored.ok()) {
+      if (*restored > 0) spdlog::info("restored {} scheduled invalidation(s)", *restored);
+    } else {
+      spdlog::warn("scheduled invalidations not restored: {}", restored.status().message());
+    }
+  }
   std::atomic<bool> ready{false};
 
   http_api::Router router;
   http_api::RegisterKeyRoutes(router, service);
   http_api::RegisterAdminRoutes(router, service, ready);
+  http_api::RegisterJobRoutes(router, scheduled, scheduler);
 
   HttpServerOptions http_options;
   http_options.host = cfg.server.http_listen.host;
@@ -189,7 +215,7 @@ int Run(const config::Config& cfg) {
   grpc_options.address = cfg.server.grpc_listen.ToString();
   grpc_options.max_message_bytes = cfg.limits.max_request_body_bytes;
   grpc_options.idle_timeout = cfg.server.idle_timeout;
-  GrpcServer grpc(grpc_options, service);
+  GrpcServer grpc(grpc_options, service, GrpcJobs{&scheduled, &scheduler});
 
   if (Status s = http.Start(); !s.ok()) {
     spdlog::error("http: {}", s.message());

@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "core/cache_service.h"
+#include "core/scheduled_invalidations.h"
+#include "core/scheduler.h"
 #include "server/http_router.h"
 
 namespace tiercache::http_api {
@@ -13,5 +15,8 @@ void RegisterKeyRoutes(Router& router, CacheService& service);
 // /v1/invalidate, /v1/clear, /v1/status, /metrics, /healthz, /readyz. `ready` is false
 // while the daemon starts or drains; /readyz follows it.
 void RegisterAdminRoutes(Router& router, CacheService& service, const std::atomic<bool>& ready);
+// POST /v1/invalidations/scheduled, GET /v1/jobs, DELETE /v1/jobs/{id}.
+void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
+                       Scheduler& scheduler);
 
 }  // namespace tiercache::http_api

@@ -66,11 +66,9 @@ nlohmann::json RemovalsByTier(const std::vector<TierRemoval>& removals) {
 }
 
 // Decodes a POST /v1/invalidate body; an error response if it is not a valid request.
-std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
-  auto parsed = ParseJsonBody(req);
-  if (auto* error = std::get_if<Response>(&parsed)) return std::move(*error);
-  const auto& doc = std::get<nlohmann::json>(parsed);
-
+// `extra` names fields the caller reads itself (delay_seconds), skipped here.
+std::variant<InvalidateRequest, Response> ParseInvalidateFields(const nlohmann::json& doc,
+                                                                std::string_view extra = {}) {
   InvalidateRequest request;
   ModelInvalidation model;
   bool has_model = false;
@@ -101,9 +99,12 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
         if (!text) return BadRequest("fields." + name + " must be a string or an integer");
         model.fields[name] = *text;
       }
+    } else if (!extra.empty() && field == extra) {
+      continue;
     } else {
-      return BadRequest("unknown field '" + field +
-                        "' (expected keys, tags, pattern, model, instance_id, event, fields)");
+      return BadRequest("unknown field '" + field + "' (expected " +
+                        (extra.empty() ? "" : std::string(extra) + ", ") +
+                        "keys, tags, pattern, model, instance_id, event, fields)");
     }
   }
   if (has_model) {
@@ -112,6 +113,12 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
     return BadRequest("instance_id, event and fields need a model");
   }
   return request;
+}
+
+std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
+  auto parsed = ParseJsonBody(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return std::move(*error);
+  return ParseInvalidateFields(std::get<nlohmann::json>(parsed));
 }
 
 void Invalidate(CacheService& service, const Request& req, Router::Respond respond) {
@@ -139,7 +146,74 @@ void Invalidate(CacheService& service, const Request& req, Router::Respond respo
                      });
 }
 
+int64_t UnixMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void ScheduleInvalidation(ScheduledInvalidations& jobs, const Request& req,
+                          Router::Respond respond) {
+  auto parsed = ParseJsonBody(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
+  const auto& doc = std::get<nlohmann::json>(parsed);
+  if (!doc.contains("delay_seconds") || !doc.at("delay_seconds").is_number() ||
+      !(doc.at("delay_seconds").get<double>() >= 0) ||
+      doc.at("delay_seconds").get<double>() > 10.0 * 365 * 86400) {
+    return respond(BadRequest("delay_seconds must be a number of seconds from 0 to ten years"));
+  }
+  auto criteria = ParseInvalidateFields(doc, "delay_seconds");
+  if (auto* error = std::get_if<Response>(&criteria)) return respond(std::move(*error));
+  const auto delay = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(doc.at("delay_seconds").get<double>()));
+  jobs.Schedule(delay, std::get<InvalidateRequest>(std::move(criteria)),
+                [respond = std::move(respond)](Result<ScheduledInvalidations::Scheduled> r) {
+                  if (!r.ok()) {
+                    if (r.status().code() == StatusCode::kNotFound) {
+                      return respond(ErrorResponse(404, "unknown_model", r.status().message()));
+                    }
+                    return respond(ErrorResponse(r.status()));
+                  }
+                  nlohmann::json body = {{"job_id", r->job_id},
+                                         {"due_unix_ms", UnixMs(r->due)},
+                                         {"persisted", r->persisted}};
+                  respond(JsonResponse(202, body.dump()));
+                });
+}
+
+nlohmann::json JobsJson(const std::vector<JobInfo>& jobs) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const JobInfo& j : jobs) {
+    list.push_back({{"id", j.id},
+                    {"kind", j.kind},
+                    {"description", j.description},
+                    {"due_unix_ms", UnixMs(j.due)},
+                    {"period_seconds", ToSeconds(j.period)},
+                    {"runs", j.runs},
+                    {"running", j.running}});
+  }
+  return {{"jobs", list}};
+}
+
 }  // namespace
+
+void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
+                       Scheduler& scheduler) {
+  router.AddAsync(Method::kPost, "/v1/invalidations/scheduled",
+                  [&invalidations](Request& req, std::string_view, Router::Respond respond) {
+                    ScheduleInvalidation(invalidations, req, std::move(respond));
+                  });
+  router.Add(Method::kGet, "/v1/jobs", [&scheduler](Request&, std::string_view) {
+    return JsonResponse(200, JobsJson(scheduler.List()).dump());
+  });
+  router.Add(Method::kDelete, "/v1/jobs/", [&invalidations](Request&, std::string_view id) {
+    if (!invalidations.Cancel(id)) {
+      return ErrorResponse(404, "not_found",
+                           "no pending job '" + std::string(id) + "' (unknown, running or done)");
+    }
+    Response r;
+    r.status = 204;
+    return r;
+  });
+}
 
 void RegisterAdminRoutes(Router& router, CacheService& service,
                          const std::atomic<bool>& ready) {

@@ -1,6 +1,7 @@
 #include "server/tier_factory.h"
 
 #include "tiers/postgres/postgres_change_feed.h"
+#include "tiers/postgres/postgres_job_store.h"
 #include "tiers/postgres/postgres_tier.h"
 #include "tiers/redis/redis_coherence_bus.h"
 #include "tiers/redis/redis_tier.h"
@@ -58,6 +59,17 @@ Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& con
   auto bus = MakeRedisCoherenceBus(std::move(o));
   if (!bus.ok()) return Status::InvalidArgument("coherence: " + bus.status().message());
   return bus;
+}
+
+Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config) {
+  for (const auto& t : config.tiers) {
+    if (t.type == config::TierType::kPostgres) {
+      auto store = MakePostgresJobStore(t.postgres);
+      if (!store.ok()) return Status::InvalidArgument("tier " + t.name + ": " + store.status().message());
+      return store;
+    }
+  }
+  return std::unique_ptr<JobStore>();
 }
 
 Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config) {

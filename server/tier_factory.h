@@ -7,6 +7,7 @@
 #include "config/tiers_config.h"
 #include "core/change_feed.h"
 #include "core/coherence_bus.h"
+#include "core/scheduled_invalidations.h"
 #include "core/status.h"
 #include "core/tiered_cache.h"
 
@@ -20,6 +21,10 @@ Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
 // The coherence channel `coherence:` asks for (by default over the first Redis tier's
 // server), or nullptr when it is off.
 Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& config);
+
+// Where scheduled invalidations are kept: the first PostgreSQL tier's database, or
+// nullptr (memory only) without one.
+Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config);
 
 // The database change feed of `invalidation.listen`, or nullptr when none is configured.
 Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config);

@@ -62,7 +62,8 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   // The core sections are core's own defaults, not copies.
   CheckSameConfig(
       config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
-                     {}, TierHealthOptions{}, InvalidationConfig{}});
+                     {}, TierHealthOptions{}, InvalidationConfig{}, CoherenceConfig{},
+                     SchedulerOptions{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

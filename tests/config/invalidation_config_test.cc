@@ -79,5 +79,39 @@ TEST_CASE("ModelRuleErrorsStopTheStart", "[config][invalidation]") {
              Catch::Contains("unknown key 'colour'"));
 }
 
+TEST_CASE("ListenCoherenceAndSchedulerLoadAsWritten", "[config][invalidation]") {
+  const Config c = Load(
+      "invalidation:\n  listen: {dsn: \"host=db dbname=app\", channel: app_changes}\n"
+      "coherence: {enabled: true, url: \"redis://10.0.0.9:6379\", channel: c1,\n"
+      "            max_staleness: 250ms, instance_id: web-1}\n"
+      "scheduler: {workers: 4}\n");
+  REQUIRE(c.invalidation.listen);
+  CHECK(c.invalidation.listen->dsn == "host=db dbname=app");
+  CHECK(c.invalidation.listen->channel == "app_changes");
+  CHECK(c.coherence.enabled == true);
+  CHECK(c.coherence.url == "redis://10.0.0.9:6379");
+  CHECK(c.coherence.channel == "c1");
+  CHECK(c.coherence.max_staleness == std::chrono::milliseconds(250));
+  CHECK(c.coherence.instance_id == "web-1");
+  CHECK(c.scheduler.workers == 4);
+
+  const Config defaults = Load("");
+  CHECK(!defaults.invalidation.listen);
+  CHECK(!defaults.coherence.enabled);  // decided by the tiers: on with a Redis tier
+  CHECK(defaults.coherence.max_staleness == std::chrono::seconds(1));
+  CHECK(defaults.scheduler.workers == 2);
+}
+
+TEST_CASE("ListenCoherenceAndSchedulerErrorsNameTheSetting", "[config][invalidation]") {
+  CHECK_THAT(ErrorOf("invalidation:\n  listen: {channel: x}\n"),
+             Catch::Contains("invalidation.listen: needs a dsn"));
+  CHECK_THAT(ErrorOf("invalidation:\n  listen: {dsn: x, channel: Bad-Name}\n"),
+             Catch::Contains("invalidation.listen.channel: must be a lower-case SQL identifier"));
+  CHECK_THAT(ErrorOf("coherence: {max_staleness: 0s}\n"),
+             Catch::Contains("coherence.max_staleness"));
+  CHECK_THAT(ErrorOf("scheduler: {workers: 65}\n"),
+             Catch::Contains("scheduler.workers: must be at most 64"));
+}
+
 }  // namespace
 }  // namespace tiercache::config
