@@ -2,21 +2,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "config/config_loader.h"
+#include "tests/config/load_yaml.h"
 
 namespace tiercache::config {
 namespace {
-
-Config Load(std::string_view yaml) { return LoadConfigString(yaml, "test.yaml"); }
-
-std::string ErrorOf(std::string_view yaml) {
-  try {
-    Load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 constexpr std::string_view kUserRules = R"(invalidation:
   models:

@@ -2,23 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "config/config_loader.h"
+#include "tests/config/load_yaml.h"
 
 namespace tiercache::config {
 namespace {
 
 using namespace std::chrono_literals;
-
-Config Load(std::string_view yaml) { return LoadConfigString(yaml, "test.yaml"); }
-
-std::string ErrorOf(std::string_view yaml) {
-  try {
-    Load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 TEST_CASE("TiersTakeTheSeedTtlFactorsByPosition", "[config][tiers]") {
   const Config c = Load("tiers:\n  - type: redis\n  - type: postgres\n");

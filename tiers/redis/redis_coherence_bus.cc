@@ -167,12 +167,7 @@ class RedisCoherenceBus final : public CoherenceBus {
 };
 
 void RedisCoherenceBus::Run() {
-  // hiredis writes with write(): on a socket Redis has closed that raises SIGPIPE. Blocked on
-  // this thread, the write fails with EPIPE instead.
-  sigset_t sigpipe;
-  sigemptyset(&sigpipe);
-  sigaddset(&sigpipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+  redis::BlockSigpipeOnThisThread();
 
   Duration backoff = kFirstBackoff;
   while (!stopping_.load()) {

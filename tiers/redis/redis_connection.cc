@@ -161,7 +161,7 @@ void Connection::Submit(std::vector<Command>&& commands) {
 
 // Connection: the thread --------------------------------------------------------------------
 
-void Connection::Run() {
+void BlockSigpipeOnThisThread() {
   // hiredis writes with write(): on a socket Redis has closed that raises SIGPIPE, which
   // kills a process that does not ignore it. Blocked on this thread, the write fails with
   // EPIPE instead (and the signal stays pending here, harmlessly).
@@ -169,6 +169,10 @@ void Connection::Run() {
   sigemptyset(&sigpipe);
   sigaddset(&sigpipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+}
+
+void Connection::Run() {
+  BlockSigpipeOnThisThread();
 
   Duration backoff = kFirstBackoff;
   while (!stopping_.load()) {

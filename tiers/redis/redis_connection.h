@@ -38,6 +38,10 @@ struct ConnectionOptions {
   Duration command_timeout{};
 };
 
+// For each thread that writes to a Redis socket: a write to a socket Redis closed then
+// fails with EPIPE instead of raising SIGPIPE.
+void BlockSigpipeOnThisThread();
+
 // One connection to Redis with its own thread, pipelining the commands of many callers.
 //
 // The thread takes everything queued (up to kMaxBatch commands or kMaxBatchBytes), writes

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/config_loader.h"
+
+namespace tiercache::config {
+
+// Loads `yaml` as if read from the file "test.yaml".
+inline Config Load(std::string_view yaml) { return LoadConfigString(yaml, "test.yaml"); }
+
+// The message of the ConfigError that loading `yaml` throws, or "no error" if it loads.
+inline std::string ErrorOf(std::string_view yaml) {
+  try {
+    Load(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace tiercache::config
