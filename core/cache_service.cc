@@ -302,8 +302,9 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
   auto result = std::make_shared<InvalidateResult>();
   result->models = std::move(models);
   // What to tell the other instances, kept only when there are any.
-  std::vector<std::string> changed_keys = publish_change_ ? prepared.keys : std::vector<std::string>{};
-  std::vector<std::string> changed_tags = publish_change_ ? prepared.tags : std::vector<std::string>{};
+  using Items = std::vector<std::string>;
+  Items changed_keys = publish_change_ ? prepared.keys : Items{};
+  Items changed_tags = publish_change_ ? prepared.tags : Items{};
   auto finish = [this, from, started, result, keys = std::move(changed_keys),
                  tags = std::move(changed_tags), pattern, done = std::move(done)]() mutable {
     if (!keys.empty()) Publish(CoherenceMessage::Kind::kKeys, std::move(keys));

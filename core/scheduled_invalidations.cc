@@ -145,8 +145,8 @@ void ScheduledInvalidations::Schedule(Duration delay, InvalidateRequest request,
     return done(Status::InvalidArgument("delay_seconds must not be negative"));
   }
   if (Status s = service_.ValidateInvalidate(request); !s.ok()) return done(std::move(s));
-  const WallTime due =
-      std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(delay);
+  const WallTime due = std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(delay);
   std::string encoded = store_ ? EncodeInvalidateRequest(request) : std::string();
   const std::string id = NewId();
   Add(id, due, std::move(request));

@@ -654,9 +654,10 @@ Lifetime TieredCache::CappedL1(Lifetime lifetime) const {
   const int64_t cap_ns = l1_cap_ns_.load(std::memory_order_acquire);
   if (cap_ns == 0) return lifetime;
   const Duration cap = std::chrono::nanoseconds(cap_ns);
-  const Duration in_l1 = lifetime.kind == Lifetime::Kind::kExact
-                             ? lifetime.timeout
-                             : std::chrono::duration_cast<Duration>(lifetime.timeout * l1_ttl_factor_);
+  const Duration in_l1 =
+      lifetime.kind == Lifetime::Kind::kExact
+          ? lifetime.timeout
+          : std::chrono::duration_cast<Duration>(lifetime.timeout * l1_ttl_factor_);
   return Lifetime{Lifetime::Kind::kExact, std::min(in_l1, cap)};
 }
 

@@ -65,7 +65,9 @@ Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config) {
   for (const auto& t : config.tiers) {
     if (t.type == config::TierType::kPostgres) {
       auto store = MakePostgresJobStore(t.postgres);
-      if (!store.ok()) return Status::InvalidArgument("tier " + t.name + ": " + store.status().message());
+      if (!store.ok()) {
+        return Status::InvalidArgument("tier " + t.name + ": " + store.status().message());
+      }
       return store;
     }
   }
