@@ -10,6 +10,7 @@
 #include "config/invalidation_config.h"
 #include "core/scheduler.h"
 #include "config/tiers_config.h"
+#include "config/warming_config.h"
 #include "core/clock.h"
 #include "core/l1_options.h"
 #include "core/limits.h"
@@ -70,6 +71,7 @@ struct Config {
   InvalidationConfig invalidation;  // `invalidation:`
   CoherenceConfig coherence;        // `coherence:`
   SchedulerOptions scheduler;       // `scheduler:`
+  WarmingConfig warming;            // `warming:`
 };
 
 }  // namespace tiercache::config

@@ -262,6 +262,7 @@ class Loader {
                      [&](const Item& item) { ReadInvalidation(item, config.invalidation); }},
                     {"coherence",
                      [&](const Item& item) { ReadCoherence(item, config.coherence); }},
+                    {"warming", [&](const Item& item) { ReadWarming(item, config.warming); }},
                     {"scheduler",
                      [&](const Item& item) {
                        ReadSection(item, {{"workers", [&](const Item& i) {
@@ -512,6 +513,134 @@ class Loader {
                        if (listen.dsn.empty()) Fail(item, "needs a dsn");
                      }},
                 });
+  }
+
+  void ReadWarming(const Item& section, WarmingConfig& warming) const {
+    ReadSection(section,
+                {
+                    {"max_concurrent_runs",
+                     [&](const Item& item) {
+                       const uint64_t n = PositiveCount(item);
+                       if (n > 64) Fail(item, "must be at most 64");
+                       warming.max_concurrent_runs = static_cast<unsigned>(n);
+                     }},
+                    {"sources",
+                     [&](const Item& item) {
+                       ForEachListed(item, "a list of warming sources", [&](const Item& s) {
+                         WarmSourceConfig source = ReadWarmSource(s);
+                         for (const auto& other : warming.sources) {
+                           if (other.options.name == source.options.name) {
+                             Fail(s, "two warming sources are named '" + source.options.name + "'");
+                           }
+                         }
+                         warming.sources.push_back(std::move(source));
+                       });
+                     }},
+                });
+  }
+
+  WarmSourceConfig ReadWarmSource(const Item& section) const {
+    if (!section.value.IsMap() || !section.value["type"].IsDefined()) {
+      Fail(section, "expected a map with a name and a type (sql, http or hot)");
+    }
+    const YAML::Node type = section.value["type"];
+    const Item type_item{type, type, "type", section.path + ".type"};
+    WarmSourceConfig c;
+    const std::string type_name = OneOf(type_item, {"sql", "http", "hot"});
+    c.type = type_name == "sql"    ? WarmSourceType::kSql
+             : type_name == "http" ? WarmSourceType::kHttp
+                                   : WarmSourceType::kHot;
+    WarmSourceOptions& o = c.options;
+    std::vector<Field> fields = {
+        {"type", [](const Item&) {}},
+        {"name", [&](const Item& item) { o.name = Text(item); }},
+        {"interval", [&](const Item& item) { o.interval = PositiveDuration(item); }},
+        {"on_start", [&](const Item& item) { o.on_start = Bool(item); }},
+        {"max_keys_per_second", [&](const Item& item) { o.max_keys_per_second = Count(item); }},
+        {"max_in_flight",
+         [&](const Item& item) {
+           o.max_in_flight = static_cast<unsigned>(std::min<uint64_t>(PositiveCount(item), 65536));
+         }},
+        {"tiers", [&](const Item& item) { o.tiers = Texts(item); }},
+        {"ttl", [&](const Item& item) { c.ttl = PositiveDuration(item); }},
+    };
+    if (c.type != WarmSourceType::kHot) {
+      fields.push_back({"key", [&](const Item& item) {
+                          (c.type == WarmSourceType::kSql ? c.sql.key : c.http.key) = Text(item);
+                        }});
+    }
+    if (c.type == WarmSourceType::kHot) {
+      // Hot keys already live in the lower tiers: by default only L1 is filled.
+      o.tiers = {"L1"};
+      fields.push_back({"top", [&](const Item& item) {
+                          c.hot_top = std::min<uint64_t>(PositiveCount(item), 1'000'000);
+                        }});
+    } else if (c.type == WarmSourceType::kSql) {
+      fields.insert(fields.end(), {
+          {"dsn", [&](const Item& item) { c.sql.dsn = Text(item); }},
+          {"query", [&](const Item& item) { c.sql.query = Text(item); }},
+          {"tags", [&](const Item& item) { c.sql.tags = Texts(item); }},
+          {"value_column", [&](const Item& item) { c.sql.value_column = Text(item); }},
+          {"batch_rows", [&](const Item& item) { c.sql.batch_rows = PositiveCount(item); }},
+          {"connect_timeout", [&](const Item& item) { c.sql.connect_timeout = PositiveDuration(item); }},
+          {"statement_timeout",
+           [&](const Item& item) { c.sql.statement_timeout = PositiveDuration(item); }},
+      });
+    } else {
+      fields.insert(fields.end(), {
+          {"base_url", [&](const Item& item) { c.http.base_url = Text(item); }},
+          {"endpoints",
+           [&](const Item& item) {
+             ForEachListed(item, "a list of endpoints", [&](const Item& e) {
+               c.http.endpoints.push_back(ReadEndpoint(e));
+             });
+           }},
+          {"max_attempts",
+           [&](const Item& item) {
+             c.http.max_attempts = static_cast<unsigned>(std::min<uint64_t>(PositiveCount(item), 100));
+           }},
+          {"backoff", [&](const Item& item) { c.http.backoff = PositiveDuration(item); }},
+          {"timeout", [&](const Item& item) { c.http.timeout = PositiveDuration(item); }},
+          {"max_body_bytes", [&](const Item& item) { c.http.max_body_bytes = PositiveSize(item); }},
+          {"concurrency",
+           [&](const Item& item) {
+             c.http.concurrency = static_cast<unsigned>(std::min<uint64_t>(PositiveCount(item), 64));
+           }},
+      });
+    }
+    ReadSection(section, fields);
+    if (o.name.empty()) Fail(section, "every warming source needs a name");
+    c.sql.ttl = c.ttl;
+    c.http.ttl = c.ttl;
+    return c;
+  }
+
+  // A path, or {path, method, headers: {NAME: VALUE}, key, name, tags}.
+  HttpWarmEndpoint ReadEndpoint(const Item& section) const {
+    HttpWarmEndpoint e;
+    if (section.value.IsScalar()) {
+      e.path = Text(section);
+      return e;
+    }
+    ReadSection(section, {
+                             {"path", [&](const Item& item) { e.path = Text(item); }},
+                             {"method", [&](const Item& item) { e.method = Text(item); }},
+                             {"key", [&](const Item& item) { e.key = Text(item); }},
+                             {"name", [&](const Item& item) { e.name = Text(item); }},
+                             {"tags", [&](const Item& item) { e.tags = Texts(item); }},
+                             {"headers",
+                              [&](const Item& item) {
+                                if (!item.value.IsMap()) Fail(item, "expected a map of NAME: VALUE");
+                                for (const auto& entry : item.value) {
+                                  const std::string name = entry.first.as<std::string>();
+                                  const Item header{entry.first, entry.second, name,
+                                                    item.path + "." + name};
+                                  e.headers.emplace_back(name, Text(header));
+                                }
+                              }},
+                         });
+    if (e.path.empty()) Fail(section, "an endpoint needs a path");
+    return e;
   }
 
   void ReadCoherence(const Item& section, CoherenceConfig& coherence) const {

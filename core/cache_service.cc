@@ -356,6 +356,7 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   status.ready = cache_.RequiredTiersUp();
   status.limits = limits_;
   if (coherence_stats_) status.coherence = coherence_stats_();
+  if (warming_status_) status.warming = warming_status_();
   Record(from, Operation::kStatus, Outcome::kOk, started);
   return status;
 }

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/instance_coherence.h"
+#include "core/warming.h"
 #include "core/l1_store.h"
 #include "core/tiered_cache.h"
 #include "core/limits.h"
@@ -70,6 +71,7 @@ struct ServiceStatus {
   bool ready = true;  // every required tier is up
   Limits limits;
   std::optional<CoherenceStats> coherence;  // when the coherence channel is on
+  std::vector<WarmSourceStatus> warming;     // configured warming sources
 };
 
 // The one entry point of the data path. Every front end (HTTP, gRPC) is a thin adapter
@@ -97,6 +99,8 @@ class CacheService {
   // as one alternation).
   void Invalidate(Frontend from, const InvalidateRequest& request,
                   Callback<Result<InvalidateResult>> done);
+  // What Set would refuse `request` with (for bulk loads checked whole before any write).
+  Status ValidateSet(const SetRequest& request) const;
   // What Invalidate would refuse `request` with, without applying it (for work scheduled
   // to run later).
   Status ValidateInvalidate(const InvalidateRequest& request) const;
@@ -108,6 +112,10 @@ class CacheService {
   // Where GetStatus reads the coherence channel's state from. Set before serving.
   void SetCoherenceStats(std::function<CoherenceStats()> stats) {
     coherence_stats_ = std::move(stats);
+  }
+  // Where GetStatus reads the warming sources' state from. Set before serving.
+  void SetWarmingStatus(std::function<std::vector<WarmSourceStatus>()> status) {
+    warming_status_ = std::move(status);
   }
   // False while a required lower tier is down.
   bool Ready() const { return cache_.RequiredTiersUp(); }
@@ -125,7 +133,6 @@ class CacheService {
  private:
   Status ValidateKey(std::string_view key) const;
   Status ValidateTags(const std::vector<std::string>& tags) const;
-  Status ValidateSet(const SetRequest& request) const;
   // Expands the model into `request` and compiles every pattern into `pattern`.
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
                            std::shared_ptr<const KeyPattern>& pattern) const;
@@ -138,6 +145,7 @@ class CacheService {
   const ModelRules model_rules_;
   ChangePublisher publish_change_;
   std::function<CoherenceStats()> coherence_stats_;
+  std::function<std::vector<WarmSourceStatus>()> warming_status_;
   const TimePoint started_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;

@@ -260,6 +260,7 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
         return ReadFrom(index + 1, std::move(flight));
       }
       slot.hits.fetch_add(1, std::memory_order_relaxed);
+      hot_keys_.Record(flight->key);
       Promote(*flight, index, *result);
       auto value = std::make_shared<const std::string>(std::move(result->value));
       return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left});
@@ -319,7 +320,10 @@ void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry
 
 void TieredCache::Set(TieredWrite write, Callback<Status> done) {
   EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
-  if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime)); !s.ok()) {
+  if ((write.tiers & 1) == 0) {
+    l1_.Delete(write.key);
+  } else if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime));
+             !s.ok()) {
     return done(std::move(s));
   }
   if (tiers_.empty()) return done(Status::Ok());
@@ -334,8 +338,9 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
     if (p->left.fetch_sub(1, std::memory_order_acq_rel) == 1) p->done(Status::Ok());
   };
 
-  for (auto& slot_ptr : tiers_) {
-    Slot& slot = *slot_ptr;
+  for (size_t i = 0; i < tiers_.size(); ++i) {
+    if (i + 1 < 32 && (write.tiers & (uint32_t{1} << (i + 1))) == 0) continue;
+    Slot& slot = *tiers_[i];
     TierWrite tier_write{write.key, write.value, write.tags,
                          std::chrono::duration_cast<Duration>(write.lifetime.timeout *
                                                               slot.options.ttl_factor)};
@@ -659,6 +664,12 @@ Lifetime TieredCache::CappedL1(Lifetime lifetime) const {
           ? lifetime.timeout
           : std::chrono::duration_cast<Duration>(lifetime.timeout * l1_ttl_factor_);
   return Lifetime{Lifetime::Kind::kExact, std::min(in_l1, cap)};
+}
+
+std::vector<std::string> TieredCache::LowerTierNames() const {
+  std::vector<std::string> names;
+  for (const auto& slot : tiers_) names.emplace_back(slot->tier->name());
+  return names;
 }
 
 std::vector<LowerTierStatus> TieredCache::LowerTiers() const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/coherence_bus.h"
+#include "core/hot_keys.h"
 #include "core/l1_store.h"
 #include "core/status.h"
 #include "core/tier.h"
@@ -45,6 +46,11 @@ struct TieredWrite {
   std::shared_ptr<const std::string> value;
   std::vector<std::string> tags;
   Lifetime lifetime;  // in L1; lower tiers take lifetime.timeout × their ttl_factor
+  // The tiers to write: bit 0 is L1, bit i the i-th lower tier. A write that skips L1
+  // removes the key from L1 instead, so L1 never keeps an older value; lower tiers left
+  // out are not touched.
+  uint32_t tiers = kAllTiers;
+  static constexpr uint32_t kAllTiers = ~uint32_t{0};
 };
 
 enum class TierState : uint8_t { kUp, kDegraded, kDown };
@@ -99,6 +105,11 @@ class TieredCache {
   TieredCache& operator=(const TieredCache&) = delete;
 
   bool has_lower_tiers() const { return !tiers_.empty(); }
+  // The keys most read from the lower tiers lately, most read first (the hot warming
+  // source promotes them into L1).
+  std::vector<std::string> HotLowerTierKeys(size_t n) const { return hot_keys_.Top(n); }
+  // Lower tiers' names in order (L2, L3, ...), for tier masks.
+  std::vector<std::string> LowerTierNames() const;
   L1Store& l1() { return l1_; }
 
   // kNotFound when no tier holds the key.
@@ -169,6 +180,8 @@ class TieredCache {
   static constexpr size_t kEpochBuckets = 4096;
   std::array<std::atomic<uint64_t>, kEpochBuckets> key_epochs_{};
   std::atomic<uint64_t> global_epoch_{0};
+
+  HotKeys hot_keys_;
 
   // L1's lifetime cap in nanoseconds; 0 for none.
   std::atomic<int64_t> l1_cap_ns_{0};

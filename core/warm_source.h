@@ -28,6 +28,10 @@ class WarmSink {
   // Stores `entry` in the tiers the source fills. False once the run should stop
   // (cancelled, or the daemon is stopping): the source returns soon after.
   virtual bool Put(WarmEntry entry) = 0;
+  // Entries the source stored itself rather than through Put (the hot source's reads copy
+  // what they find into L1, tags and all).
+  // Only the engine's sink counts them; a sink for tests may ignore them.
+  virtual void Stored(uint64_t n = 1) { (void)n; }
   // Items the source tried: rows read, endpoints requested.
   virtual void Attempted(uint64_t n = 1) = 0;
   // One item that failed (a row a template could not fill, a non-2xx answer); counted, the

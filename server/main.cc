@@ -179,11 +179,28 @@ int Run(const config::Config& cfg) {
   std::unique_ptr<JobStore> job_store = std::move(store).value();
   Scheduler scheduler(cfg.scheduler);
   ScheduledInvalidations scheduled(service, scheduler, job_store.get());
-  // Jobs call into `scheduled` and `service`: the scheduler stops before either goes.
+  WarmingEngine warming(cache, scheduler, cfg.warming.max_concurrent_runs,
+                        coherence ? WarmingEngine::Publisher(
+                                        [c = coherence.get()](CoherenceMessage::Kind kind,
+                                                              std::vector<std::string> items) {
+                                          c->Publish(kind, std::move(items));
+                                        })
+                                  : WarmingEngine::Publisher());
+  if (Status s = AddWarmSources(cfg, cache, warming); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  service.SetWarmingStatus([&warming] { return warming.Sources(); });
+  // Jobs call into `scheduled`, `warming` and `service`: warming runs are told to end and
+  // the scheduler stops (waiting for what runs) before any of them goes.
   struct StopSchedulerFirst {
+    WarmingEngine& warming;
     Scheduler& scheduler;
-    ~StopSchedulerFirst() { scheduler.Stop(); }
-  } stop_scheduler_first{scheduler};
+    ~StopSchedulerFirst() {
+      warming.Stop();
+      scheduler.Stop();
+    }
+  } stop_scheduler_first{warming, scheduler};
   if (job_store) {
     auto restored = scheduled.Restore(std::chrono::seconds(5));
     if (restored.ok()) {
@@ -192,12 +209,14 @@ int Run(const config::Config& cfg) {
       spdlog::warn("scheduled invalidations not restored: {}", restored.status().message());
     }
   }
+  warming.Start();
   std::atomic<bool> ready{false};
 
   http_api::Router router;
   http_api::RegisterKeyRoutes(router, service);
   http_api::RegisterAdminRoutes(router, service, ready);
   http_api::RegisterJobRoutes(router, scheduled, scheduler);
+  http_api::RegisterWarmRoutes(router, service, warming);
 
   HttpServerOptions http_options;
   http_options.host = cfg.server.http_listen.host;

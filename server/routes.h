@@ -5,6 +5,7 @@
 #include "core/cache_service.h"
 #include "core/scheduled_invalidations.h"
 #include "core/scheduler.h"
+#include "core/warming.h"
 #include "server/http_router.h"
 
 namespace tiercache::http_api {
@@ -15,6 +16,8 @@ void RegisterKeyRoutes(Router& router, CacheService& service);
 // /v1/invalidate, /v1/clear, /v1/status, /metrics, /healthz, /readyz. `ready` is false
 // while the daemon starts or drains; /readyz follows it.
 void RegisterAdminRoutes(Router& router, CacheService& service, const std::atomic<bool>& ready);
+// POST /v1/warm: {"source": NAME} starts a run; {"entries": [...]} bulk-loads.
+void RegisterWarmRoutes(Router& router, CacheService& service, WarmingEngine& warming);
 // POST /v1/invalidations/scheduled, GET /v1/jobs, DELETE /v1/jobs/{id}.
 void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
                        Scheduler& scheduler);

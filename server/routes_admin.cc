@@ -193,7 +193,96 @@ nlohmann::json JobsJson(const std::vector<JobInfo>& jobs) {
   return {{"jobs", list}};
 }
 
+// POST /v1/warm {"entries": [{key, value, ttl, tags}, ...]}: validated whole, then written.
+void BulkLoad(CacheService& service, const nlohmann::json& entries, Router::Respond respond) {
+  if (!entries.is_array()) return respond(BadRequest("entries must be an array"));
+  if (entries.size() > service.limits().max_keys_per_request) {
+    return respond(ErrorResponse(Status::TooLarge(
+        std::to_string(entries.size()) + " entries exceed the limit of " +
+        std::to_string(service.limits().max_keys_per_request) + " (limits.max_keys_per_request)")));
+  }
+  std::vector<SetRequest> requests;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const nlohmann::json& e = entries[i];
+    const std::string at = "entries[" + std::to_string(i) + "]";
+    if (!e.is_object()) return respond(BadRequest(at + " must be an object"));
+    SetRequest r;
+    for (const auto& [field, value] : e.items()) {
+      if (field == "key" && value.is_string()) {
+        r.key = value.get<std::string>();
+      } else if (field == "value" && value.is_string()) {
+        r.value = value.get<std::string>();
+      } else if (field == "ttl" && value.is_number() && value.get<double>() > 0 &&
+                 value.get<double>() <= 10.0 * 365 * 86400) {
+        r.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value.get<double>()));
+      } else if (field == "tags") {
+        if (auto error = ReadStringArray(value, at + ".tags", r.tags)) return respond(BadRequest(*error));
+      } else {
+        return respond(BadRequest(at + "." + field +
+                                  ": expected key (string), value (string), ttl (seconds > 0) "
+                                  "or tags (array of strings)"));
+      }
+    }
+    if (!e.contains("key") || !e.contains("value")) {
+      return respond(BadRequest(at + " needs a key and a value"));
+    }
+    if (Status s = service.ValidateSet(r); !s.ok()) {
+      return respond(ErrorResponse(HttpStatusOf(s.code()), StatusCodeName(s.code()),
+                                   at + ": " + s.message()));
+    }
+    requests.push_back(std::move(r));
+  }
+  struct Progress {
+    std::atomic<size_t> left;
+    std::atomic<uint64_t> loaded{0};
+    Router::Respond respond;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->left = requests.size() + 1;
+  progress->respond = std::move(respond);
+  const auto finish = [](const std::shared_ptr<Progress>& p) {
+    if (p->left.fetch_sub(1) != 1) return;
+    p->respond(JsonResponse(200, nlohmann::json{{"loaded", p->loaded.load()}}.dump()));
+  };
+  for (SetRequest& r : requests) {
+    service.Set(Frontend::kHttp, std::move(r), [progress, finish](Status s) {
+      if (s.ok()) progress->loaded.fetch_add(1);
+      finish(progress);
+    });
+  }
+  finish(progress);
+}
+
+void Warm(CacheService& service, WarmingEngine& warming, const Request& req,
+          Router::Respond respond) {
+  auto parsed = ParseJsonBody(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
+  const auto& doc = std::get<nlohmann::json>(parsed);
+  if (!doc.is_object() || doc.size() != 1 || !(doc.contains("source") || doc.contains("entries"))) {
+    return respond(BadRequest("expected {\"source\": NAME} or {\"entries\": [...]}"));
+  }
+  if (doc.contains("entries")) return BulkLoad(service, doc.at("entries"), std::move(respond));
+  if (!doc.at("source").is_string()) return respond(BadRequest("source must be a string"));
+  const std::string name = doc.at("source").get<std::string>();
+  const Status s = warming.RunNow(name);
+  if (s.code() == StatusCode::kNotFound) {
+    return respond(ErrorResponse(404, "unknown_source", s.message()));
+  }
+  if (s.code() == StatusCode::kUnavailable) {
+    return respond(ErrorResponse(409, "already_running", s.message()));
+  }
+  if (!s.ok()) return respond(ErrorResponse(s));
+  respond(JsonResponse(202, nlohmann::json{{"source", name}, {"started", true}}.dump()));
+}
+
 }  // namespace
+
+void RegisterWarmRoutes(Router& router, CacheService& service, WarmingEngine& warming) {
+  router.AddAsync(Method::kPost, "/v1/warm",
+                  [&service, &warming](Request& req, std::string_view, Router::Respond respond) {
+                    Warm(service, warming, req, std::move(respond));
+                  });
+}
 
 void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
                        Scheduler& scheduler) {

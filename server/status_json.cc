@@ -36,6 +36,40 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"max_keys_per_request", status.limits.max_keys_per_request},
        }},
   };
+  if (!status.warming.empty()) {
+    const auto unix_ms = [](WallTime t) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    };
+    nlohmann::json sources = nlohmann::json::array();
+    for (const WarmSourceStatus& w : status.warming) {
+      nlohmann::json source = {
+          {"name", w.name},
+          {"kind", w.kind},
+          {"interval_seconds", ToSeconds(w.interval)},
+          {"runs", w.runs},
+          {"failed_runs", w.failed_runs},
+          {"attempted", w.attempted},
+          {"written", w.written},
+          {"failures", w.failures},
+          {"success_rate", w.success_rate()},
+          {"running", w.last && w.last->running},
+          {"next_run_unix_ms", w.next_run ? nlohmann::json(unix_ms(*w.next_run)) : nlohmann::json()},
+      };
+      if (w.last) {
+        source["last_run"] = {
+            {"started_unix_ms", unix_ms(w.last->started)},
+            {"duration_seconds", ToSeconds(w.last->duration)},
+            {"attempted", w.last->attempted},
+            {"written", w.last->written},
+            {"failures", w.last->failures},
+            {"ok", w.last->ok},
+            {"error", w.last->error},
+        };
+      }
+      sources.push_back(std::move(source));
+    }
+    doc["warming"] = std::move(sources);
+  }
   if (status.coherence) {
     const CoherenceStats& c = *status.coherence;
     doc["coherence"] = {

@@ -1,8 +1,11 @@
 #include "server/tier_factory.h"
 
+#include "core/hot_key_source.h"
 #include "tiers/postgres/postgres_change_feed.h"
 #include "tiers/postgres/postgres_job_store.h"
 #include "tiers/postgres/postgres_tier.h"
+#include "tiers/postgres/sql_warm_source.h"
+#include "server/http_warm_source.h"
 #include "tiers/redis/redis_coherence_bus.h"
 #include "tiers/redis/redis_tier.h"
 
@@ -72,6 +75,21 @@ Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config) {
     }
   }
   return std::unique_ptr<JobStore>();
+}
+
+Status AddWarmSources(const config::Config& config, TieredCache& cache, WarmingEngine& engine) {
+  for (const config::WarmSourceConfig& c : config.warming.sources) {
+    Result<std::unique_ptr<WarmSource>> source =
+        c.type == config::WarmSourceType::kSql    ? MakeSqlWarmSource(c.sql)
+        : c.type == config::WarmSourceType::kHttp ? MakeHttpWarmSource(c.http)
+                                                  : MakeHotKeySource(cache, c.hot_top);
+    const std::string where = "warming source " + c.options.name + ": ";
+    if (!source.ok()) return Status::InvalidArgument(where + source.status().message());
+    WarmSourceOptions options = c.options;
+    options.default_ttl = c.ttl.value_or(config.strategies.default_timeout);
+    if (Status s = engine.Add(std::move(options), std::move(source).value()); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config) {

@@ -63,7 +63,7 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   CheckSameConfig(
       config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
                      {}, TierHealthOptions{}, InvalidationConfig{}, CoherenceConfig{},
-                     SchedulerOptions{}});
+                     SchedulerOptions{}, WarmingConfig{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

@@ -29,3 +29,13 @@ target_link_libraries(postgres_change_feed_tests PRIVATE
   nlohmann_json::nlohmann_json Threads::Threads)
 catch_discover_tests(postgres_change_feed_tests TEST_PREFIX "postgres: "
                      PROPERTIES LABELS "integration" TIMEOUT 120)
+
+# The `sql` warming source: a query's rows as cache entries, streamed through a cursor.
+add_executable(sql_warm_source_tests
+  sql_warm_source_test.cc
+  ${PROJECT_SOURCE_DIR}/tests/test_main.cc)
+target_link_libraries(sql_warm_source_tests PRIVATE
+  postgres_fixture tiercache_postgres Catch2::Catch2 nlohmann_json::nlohmann_json
+  Threads::Threads)
+catch_discover_tests(sql_warm_source_tests TEST_PREFIX "postgres: "
+                     PROPERTIES LABELS "integration" TIMEOUT 120)

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/warming.h"
+#include "server/http_warm_source.h"
+#include "tiers/postgres/sql_warm_source.h"
+
+namespace tiercache::config {
+
+enum class WarmSourceType : uint8_t { kSql, kHttp, kHot };
+
+// One entry of `warming.sources`: when and where (options), and what, by type.
+struct WarmSourceConfig {
+  WarmSourceType type = WarmSourceType::kSql;
+  WarmSourceOptions options;  // options.default_ttl: the source's `ttl`, else the default
+  std::optional<Duration> ttl;
+  SqlWarmOptions sql;
+  HttpWarmOptions http;
+  size_t hot_top = 1000;  // `top` of a hot source: the keys it promotes
+};
+
+// `warming:`.
+struct WarmingConfig {
+  // Sources running at once; a run that finds none free waits a second and tries again.
+  unsigned max_concurrent_runs = 1;
+  std::vector<WarmSourceConfig> sources;
+};
+
+}  // namespace tiercache::config

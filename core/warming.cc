@@ -1,0 +1,297 @@
+#include "core/warming.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <thread>
+#include <utility>
+
+namespace tiercache {
+
+namespace {
+
+// Keys told to other instances per coherence message.
+constexpr size_t kPublishBatch = 500;
+// A run that finds every warming slot taken tries again after this.
+constexpr auto kBusyRetry = std::chrono::seconds(1);
+
+}  // namespace
+
+struct WarmingEngine::Source {
+  WarmSourceOptions options;
+  std::unique_ptr<WarmSource> source;
+  uint32_t tier_mask = TieredWrite::kAllTiers;
+  std::string job_id;  // of the periodic job
+
+  mutable std::mutex mu;
+  bool running = false;
+  WarmSourceStatus totals;   // runs, failures and counts of finished runs
+  std::optional<WarmRun> last;
+  std::shared_ptr<WarmRun> current;  // while running; the sink updates it under mu
+};
+
+// Writes one run's entries: rate bound, in-flight window, counts, coherence batches.
+class WarmingEngine::Sink final : public WarmSink {
+ public:
+  Sink(WarmingEngine& engine, Source& source, std::shared_ptr<WarmRun> run)
+      : engine_(engine), source_(source), run_(std::move(run)),
+        started_(std::chrono::steady_clock::now()) {}
+
+  ~Sink() override {
+    // Every write answered before the run is reported.
+    std::unique_lock lock(mu_);
+    answered_.wait(lock, [&] { return in_flight_ == 0; });
+    lock.unlock();
+    Flush();
+  }
+
+  bool Put(WarmEntry entry) override {
+    if (cancelled()) return false;
+    Pace();
+    {
+      std::unique_lock lock(mu_);
+      answered_.wait(lock, [&] { return in_flight_ < source_.options.max_in_flight; });
+      ++in_flight_;
+    }
+    TieredWrite write;
+    write.key = std::move(entry.key);
+    write.value = std::make_shared<const std::string>(std::move(entry.value));
+    write.tags = std::move(entry.tags);
+    write.lifetime.timeout = entry.ttl.value_or(source_.options.default_ttl);
+    write.tiers = source_.tier_mask;
+    std::string key = write.key;
+    engine_.cache_.Set(std::move(write), [this, key = std::move(key)](Status s) mutable {
+      {
+        std::lock_guard lock(source_.mu);
+        if (s.ok()) {
+          ++run_->written;
+        } else {
+          ++run_->failures;
+          run_->error = key + ": " + s.message();
+        }
+      }
+      if (s.ok() && engine_.publish_) Changed(std::move(key));
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      answered_.notify_all();
+    });
+    return !cancelled();
+  }
+
+  void Stored(uint64_t n) override {
+    std::lock_guard lock(source_.mu);
+    run_->written += n;
+  }
+
+  void Attempted(uint64_t n) override {
+    std::lock_guard lock(source_.mu);
+    run_->attempted += n;
+  }
+
+  void Failed(std::string_view what, const Status& why) override {
+    std::lock_guard lock(source_.mu);
+    ++run_->failures;
+    run_->error = std::string(what) + ": " + why.message();
+  }
+
+  bool cancelled() const override { return engine_.stopping_.load(std::memory_order_acquire); }
+
+ private:
+  // Keeps the run at max_keys_per_second: the n-th key waits until n / rate seconds in.
+  void Pace() {
+    const uint64_t rate = source_.options.max_keys_per_second;
+    if (rate == 0) return;
+    const auto due = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double>(static_cast<double>(paced_++) /
+                                                                  static_cast<double>(rate)));
+    std::this_thread::sleep_until(due);
+  }
+
+  void Changed(std::string key) {
+    std::vector<std::string> batch;
+    {
+      std::lock_guard lock(mu_);
+      changed_.push_back(std::move(key));
+      if (changed_.size() < kPublishBatch) return;
+      batch.swap(changed_);
+    }
+    engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(batch));
+  }
+
+  void Flush() {
+    if (changed_.empty() || !engine_.publish_) return;
+    engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(changed_));
+  }
+
+  WarmingEngine& engine_;
+  Source& source_;
+  const std::shared_ptr<WarmRun> run_;
+  const std::chrono::steady_clock::time_point started_;
+  uint64_t paced_ = 0;  // the source's thread only
+  std::mutex mu_;
+  std::condition_variable answered_;
+  unsigned in_flight_ = 0;
+  std::vector<std::string> changed_;
+};
+
+WarmingEngine::WarmingEngine(TieredCache& cache, Scheduler& scheduler,
+                             unsigned max_concurrent_runs, Publisher publish)
+    : cache_(cache),
+      scheduler_(scheduler),
+      max_concurrent_runs_(std::max(1u, max_concurrent_runs)),
+      publish_(std::move(publish)) {}
+
+WarmingEngine::~WarmingEngine() { stopping_.store(true, std::memory_order_release); }
+
+uint32_t WarmingEngine::TierMask(const std::vector<std::string>& names, Status& error) const {
+  if (names.empty()) return TieredWrite::kAllTiers;
+  const std::vector<std::string> lower = cache_.LowerTierNames();
+  uint32_t mask = 0;
+  for (const std::string& name : names) {
+    if (name == "L1") {
+      mask |= 1;
+      continue;
+    }
+    auto it = std::find(lower.begin(), lower.end(), name);
+    if (it == lower.end()) {
+      error = Status::InvalidArgument("no tier named '" + name + "'");
+      return 0;
+    }
+    mask |= uint32_t{1} << (1 + (it - lower.begin()));
+  }
+  return mask;
+}
+
+Status WarmingEngine::Add(WarmSourceOptions options, std::unique_ptr<WarmSource> source) {
+  for (const auto& s : sources_) {
+    if (s->options.name == options.name) {
+      return Status::InvalidArgument("two warming sources are named '" + options.name + "'");
+    }
+  }
+  auto added = std::make_unique<Source>();
+  Status error;
+  added->tier_mask = TierMask(options.tiers, error);
+  if (!error.ok()) {
+    return Status::InvalidArgument("warming source " + options.name + ": " + error.message());
+  }
+  added->totals.name = options.name;
+  added->totals.kind = std::string(source->kind());
+  added->totals.interval = options.interval;
+  added->options = std::move(options);
+  added->source = std::move(source);
+  sources_.push_back(std::move(added));
+  return Status::Ok();
+}
+
+void WarmingEngine::Start() {
+  for (auto& s : sources_) {
+    Source* source = s.get();
+    const std::string description = source->totals.kind + " source " + source->options.name;
+    if (source->options.on_start) {
+      scheduler_.ScheduleAfter(Duration::zero(), std::string(kKind), description,
+                               [this, source] { Run(*source); });
+    }
+    if (source->options.interval > Duration::zero()) {
+      source->job_id = scheduler_.ScheduleEvery(
+          source->options.interval,
+          std::chrono::system_clock::now() +
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                  source->options.interval),
+          std::string(kKind), description, [this, source] { Run(*source); });
+    }
+  }
+}
+
+Status WarmingEngine::RunNow(std::string_view name) {
+  for (auto& s : sources_) {
+    if (s->options.name != name) continue;
+    {
+      std::lock_guard lock(s->mu);
+      if (s->running) {
+        return Status::Unavailable("warming source " + s->options.name + " is running already");
+      }
+    }
+    Source* source = s.get();
+    scheduler_.ScheduleAfter(Duration::zero(), std::string(kKind),
+                             source->totals.kind + " source " + source->options.name +
+                                 " (on demand)",
+                             [this, source] { Run(*source); });
+    return Status::Ok();
+  }
+  return Status::NotFound("no warming source named '" + std::string(name) + "'");
+}
+
+void WarmingEngine::Run(Source& source) {
+  if (stopping_.load(std::memory_order_acquire)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (running_ >= max_concurrent_runs_) {
+      // Every warming slot is taken: try again shortly rather than hold a worker.
+      scheduler_.ScheduleAfter(kBusyRetry, std::string(kKind),
+                               source.totals.kind + " source " + source.options.name +
+                                   " (waiting for a slot)",
+                               [this, &source] { Run(source); });
+      return;
+    }
+    std::lock_guard source_lock(source.mu);
+    // A run never overlaps itself: a schedule or request that comes while it runs is
+    // dropped, the run going on serves it.
+    if (source.running) return;
+    source.running = true;
+    ++running_;
+  }
+  auto run = std::make_shared<WarmRun>();
+  run->started = std::chrono::system_clock::now();
+  run->running = true;
+  {
+    std::lock_guard lock(source.mu);
+    source.current = run;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Status result;
+  {
+    Sink sink(*this, source, run);
+    result = source.source->Run(sink);
+  }  // the sink waits for every write
+  {
+    std::lock_guard lock(source.mu);
+    run->duration = std::chrono::steady_clock::now() - started;
+    run->running = false;
+    run->ok = result.ok();
+    if (!result.ok()) run->error = result.message();
+    source.totals.runs += 1;
+    source.totals.failed_runs += result.ok() ? 0 : 1;
+    source.totals.attempted += run->attempted;
+    source.totals.written += run->written;
+    source.totals.failures += run->failures;
+    source.last = *run;
+    source.current.reset();
+    source.running = false;
+  }
+  std::lock_guard lock(mu_);
+  --running_;
+}
+
+std::vector<WarmSourceStatus> WarmingEngine::Sources() const {
+  std::vector<WarmSourceStatus> out;
+  std::vector<JobInfo> jobs = scheduler_.List();
+  for (const auto& s : sources_) {
+    WarmSourceStatus status;
+    {
+      std::lock_guard lock(s->mu);
+      status = s->totals;
+      if (s->current) {
+        status.last = *s->current;
+        status.last->duration = std::chrono::system_clock::now() - s->current->started;
+      } else {
+        status.last = s->last;
+      }
+    }
+    for (const JobInfo& job : jobs) {
+      if (job.id == s->job_id) status.next_run = job.due;
+    }
+    out.push_back(std::move(status));
+  }
+  return out;
+}
+
+}  // namespace tiercache
