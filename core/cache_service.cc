@@ -81,6 +81,51 @@ void RenderLowerTierMetrics(std::string& out, const std::vector<LowerTierStatus>
              [](T t) { return t.tag_index.measured ? Opt(t.tag_index.bytes) : std::nullopt; });
 }
 
+// One family with one sample per warming source.
+template <class Value>
+void SourceFamily(std::string& out, const std::vector<WarmSourceStatus>& sources,
+                  std::string_view name, std::string_view type, std::string_view help,
+                  Value value) {
+  AppendFamilyHeader(out, name, type, help);
+  for (const auto& s : sources) {
+    AppendSample(out, name, "source=\"" + s.name + "\"", value(s));
+  }
+}
+
+void RenderWarmingMetrics(std::string& out, const std::vector<WarmSourceStatus>& sources) {
+  if (sources.empty()) return;
+  using S = const WarmSourceStatus&;
+  SourceFamily(out, sources, "tiercache_warm_runs_total", "counter", "Finished warming runs.",
+               [](S s) { return static_cast<double>(s.runs); });
+  SourceFamily(out, sources, "tiercache_warm_failed_runs_total", "counter",
+               "Warming runs that ended with an error (unreachable source, bad query).",
+               [](S s) { return static_cast<double>(s.failed_runs); });
+  SourceFamily(out, sources, "tiercache_warm_attempted_total", "counter",
+               "Items finished warming runs tried (rows, endpoints, keys).",
+               [](S s) { return static_cast<double>(s.attempted); });
+  SourceFamily(out, sources, "tiercache_warm_keys_total", "counter",
+               "Entries finished warming runs stored.",
+               [](S s) { return static_cast<double>(s.written); });
+  SourceFamily(out, sources, "tiercache_warm_failures_total", "counter",
+               "Items finished warming runs could not store.",
+               [](S s) { return static_cast<double>(s.failures); });
+  SourceFamily(out, sources, "tiercache_warm_success_ratio", "gauge",
+               "Entries stored of items attempted, over all finished runs (1 before any).",
+               [](S s) { return s.success_rate(); });
+  SourceFamily(out, sources, "tiercache_warm_running", "gauge",
+               "1 while a run of the source is going on.",
+               [](S s) { return s.last && s.last->running ? 1.0 : 0.0; });
+  SourceFamily(out, sources, "tiercache_warm_last_run_duration_seconds", "gauge",
+               "How long the last (or current) run took.",
+               [](S s) { return s.last ? ToSeconds(s.last->duration) : 0.0; });
+  SourceFamily(out, sources, "tiercache_warm_next_run_timestamp_seconds", "gauge",
+               "When the next scheduled run is due (Unix time; 0: none scheduled).", [](S s) {
+                 return s.next_run
+                            ? std::chrono::duration<double>(s.next_run->time_since_epoch()).count()
+                            : 0.0;
+               });
+}
+
 }  // namespace
 
 uint64_t InvalidateResult::total() const {
@@ -403,6 +448,7 @@ std::string CacheService::RenderMetrics() const {
                  static_cast<double>(connections_[f].rejected.load(std::memory_order_relaxed)));
   }
   RenderLowerTierMetrics(out, cache_.LowerTiers());
+  if (warming_status_) RenderWarmingMetrics(out, warming_status_());
   gauge("tiercache_uptime_seconds", "Seconds since the service started.",
         ToSeconds(std::chrono::steady_clock::now() - started_));
   return out;

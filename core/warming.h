@@ -27,7 +27,7 @@ struct WarmSourceOptions {
   unsigned max_in_flight = 256;      // writes to the tiers in flight at once
   // The tiers it fills, by name ("L1", "L2", ...); empty: every tier. A key written past L1
   // is removed from L1, so L1 never keeps an older value than the tiers below it.
-  std::vector<std::string> tiers;
+  std::vector<std::string> tiers{};
   Duration default_ttl = std::chrono::minutes(5);  // entries without a ttl of their own
 };
 
