@@ -99,6 +99,21 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: SetStoresEachTierWithItsTtlFacto
   REQUIRE(ToSeconds(hit->ttl_left) == Approx(10).margin(0.5));
 }
 
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AScopedWriteFillsOnlyItsTiersAndDropsL1sOlderCopy",
+                 "[tiered]") {
+  REQUIRE(Set("k", "old", 100s).ok());
+  TieredWrite w{"k", std::make_shared<const std::string>("new"), {},
+                Lifetime{Lifetime::Kind::kFixed, 100s}};
+  w.tiers = 0b010;  // L2 only
+  REQUIRE(Await<Status>([&](auto done) { cache_->Set(std::move(w), std::move(done)); }).ok());
+  CHECK(l2_->Peek("k")->value == "new");
+  CHECK(l3_->Peek("k")->value == "old");  // left alone
+  auto hit = Get("k");
+  REQUIRE(hit.ok());
+  CHECK(hit->tier == "L2");  // L1's older copy is gone
+  CHECK(*hit->value == "new");
+}
+
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AMissInL1IsServedByL2AndPromotedScaled",
                  "[tiered]") {
   l2_->Store("k", "from-l2", 100s, {"t"});
