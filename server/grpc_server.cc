@@ -5,6 +5,11 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <vector>
+
 #include "server/status_json.h"
 #include "tiercache/v1/cache.grpc.pb.h"
 
@@ -63,6 +68,30 @@ Result<InvalidateRequest> FromProto(const v1::InvalidateRequest& req) {
 
 int64_t UnixMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void ToProto(const WarmSourceStatus& w, v1::WarmSourceStatus* out) {
+  out->set_name(w.name);
+  out->set_kind(w.kind);
+  out->set_interval_seconds(ToSeconds(w.interval));
+  out->set_runs(w.runs);
+  out->set_failed_runs(w.failed_runs);
+  out->set_attempted(w.attempted);
+  out->set_written(w.written);
+  out->set_failures(w.failures);
+  out->set_success_rate(w.success_rate());
+  out->set_running(w.last && w.last->running);
+  if (w.next_run) out->set_next_run_unix_ms(UnixMs(*w.next_run));
+  if (w.last) {
+    v1::WarmRun* run = out->mutable_last_run();
+    run->set_started_unix_ms(UnixMs(w.last->started));
+    run->set_duration_seconds(ToSeconds(w.last->duration));
+    run->set_attempted(w.last->attempted);
+    run->set_written(w.last->written);
+    run->set_failures(w.last->failures);
+    run->set_ok(w.last->ok);
+    run->set_error(w.last->error);
+  }
 }
 
 // Each handler hands its reactor to the facade, which finishes it inline when L1 alone
@@ -128,6 +157,32 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     } else {
       reactor->Finish(grpc::Status::OK);
     }
+    return reactor;
+  }
+
+  // Warm {source}: starts a run (ABORTED if it is running already: the caller can follow
+  // that run in Status.warming). Warm {entries}: the same bulk load as POST /v1/warm.
+  grpc::ServerUnaryReactor* Warm(grpc::CallbackServerContext* ctx, const v1::WarmRequest* req,
+                                 v1::WarmResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (req->source().empty() == (req->entries_size() == 0)) {
+      reactor->Finish(
+          ToGrpc(Status::InvalidArgument("expected exactly one of source and entries")));
+      return reactor;
+    }
+    if (!req->source().empty()) {
+      const tiercache::Status s =
+          jobs_.warming ? jobs_.warming->RunNow(req->source())
+                        : Status::NotFound("no warming source named '" + req->source() + "'");
+      if (s.code() == StatusCode::kUnavailable) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::ABORTED, s.message()));
+      } else {
+        if (s.ok()) resp->set_started(true);
+        reactor->Finish(ToGrpc(s));
+      }
+      return reactor;
+    }
+    BulkLoad(*req, resp, reactor);
     return reactor;
   }
 
@@ -257,12 +312,65 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       lower->set_errors(t.errors);
       if (t.write_behind) lower->set_write_behind_depth(t.write_behind->depth);
     }
+    for (const WarmSourceStatus& w : status.warming) ToProto(w, resp->add_warming());
     resp->set_json(StatusToJson(status));
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
+  // Validates every entry, then writes them all; finishes once every write has answered.
+  void BulkLoad(const v1::WarmRequest& req, v1::WarmResponse* resp,
+                grpc::ServerUnaryReactor* reactor) {
+    const uint64_t max_keys = service_.limits().max_keys_per_request;
+    if (static_cast<uint64_t>(req.entries_size()) > max_keys) {
+      reactor->Finish(ToGrpc(Status::TooLarge(
+          std::to_string(req.entries_size()) + " entries exceed the limit of " +
+          std::to_string(max_keys) + " (limits.max_keys_per_request)")));
+      return;
+    }
+    std::vector<SetRequest> requests;
+    requests.reserve(static_cast<size_t>(req.entries_size()));
+    for (int i = 0; i < req.entries_size(); ++i) {
+      const v1::WarmEntry& e = req.entries(i);
+      const std::string at = "entries[" + std::to_string(i) + "]";
+      if (!(e.ttl_seconds() >= 0) || e.ttl_seconds() > 10.0 * 365 * 86400) {
+        reactor->Finish(ToGrpc(Status::InvalidArgument(
+            at + ": ttl_seconds must be 0 (default) or more, up to ten years")));
+        return;
+      }
+      SetRequest r;
+      r.key = e.key();
+      r.value = e.value();
+      if (e.ttl_seconds() > 0) r.ttl = Seconds(e.ttl_seconds());
+      r.tags.assign(e.tags().begin(), e.tags().end());
+      if (tiercache::Status s = service_.ValidateSet(r); !s.ok()) {
+        const grpc::Status g = ToGrpc(s);
+        reactor->Finish(grpc::Status(g.error_code(), at + ": " + s.message()));
+        return;
+      }
+      requests.push_back(std::move(r));
+    }
+    struct Progress {
+      std::atomic<size_t> left;
+      std::atomic<uint64_t> loaded{0};
+    };
+    auto progress = std::make_shared<Progress>();
+    progress->left = requests.size() + 1;
+    const auto finish = [resp, reactor](const std::shared_ptr<Progress>& p) {
+      if (p->left.fetch_sub(1) != 1) return;
+      resp->set_loaded(p->loaded.load());
+      reactor->Finish(grpc::Status::OK);
+    };
+    for (SetRequest& r : requests) {
+      service_.Set(Frontend::kGrpc, std::move(r), [progress, finish](tiercache::Status s) {
+        if (s.ok()) progress->loaded.fetch_add(1);
+        finish(progress);
+      });
+    }
+    finish(progress);
+  }
+
   CacheService& service_;
   const GrpcJobs jobs_;
 };

@@ -7,6 +7,7 @@
 #include "core/scheduled_invalidations.h"
 #include "core/scheduler.h"
 #include "core/status.h"
+#include "core/warming.h"
 
 namespace tiercache {
 
@@ -20,6 +21,8 @@ struct GrpcServerOptions {
 struct GrpcJobs {
   ScheduledInvalidations* invalidations = nullptr;
   Scheduler* scheduler = nullptr;
+  // Runs warming sources for rpc Warm {source}; null: every source is NOT_FOUND.
+  WarmingEngine* warming = nullptr;
 };
 
 // The gRPC front end: service tiercache.v1.Cache over the CacheService facade, and the

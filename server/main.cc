@@ -234,7 +234,7 @@ int Run(const config::Config& cfg) {
   grpc_options.address = cfg.server.grpc_listen.ToString();
   grpc_options.max_message_bytes = cfg.limits.max_request_body_bytes;
   grpc_options.idle_timeout = cfg.server.idle_timeout;
-  GrpcServer grpc(grpc_options, service, GrpcJobs{&scheduled, &scheduler});
+  GrpcServer grpc(grpc_options, service, GrpcJobs{&scheduled, &scheduler, &warming});
 
   if (Status s = http.Start(); !s.ok()) {
     spdlog::error("http: {}", s.message());

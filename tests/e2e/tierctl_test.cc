@@ -169,6 +169,8 @@ TEST_CASE("tierctl: BadUsageExits2WithoutCallingTheServer", "[e2e][tierctl]") {
       {"invalidate", "--model", "auth.User", "--field", "no-equals-sign"},
       {"clear"},
       {"get"},
+      {"warm", "--no-wait"},
+      {"warm", "--source"},
       {"frobnicate"},
       {},
   };
@@ -249,6 +251,36 @@ TEST_CASE("tierctl: JobsAreScheduledListedAndCancelled", "[e2e][tierctl]") {
   TIERCTL_CAPTURE(again);
   CHECK(again.exit_code == 1);
   CHECK(Contains(again.err, "tierctl: NOT_FOUND: "));
+}
+
+TEST_CASE("tierctl: WarmWithoutSourcesListsNoneAndAnUnknownSourceExits1", "[e2e][tierctl]") {
+  DaemonProcess daemon;
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  const CommandResult list = Tierctl(daemon, {"warm"});
+  TIERCTL_CAPTURE(list);
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.out == "no warming sources\n");
+
+  const CommandResult json = Tierctl(daemon, {"warm", "--json"});
+  TIERCTL_CAPTURE(json);
+  REQUIRE(json.exit_code == 0);
+  CHECK(nlohmann::json::parse(json.out) == nlohmann::json{{"sources", nlohmann::json::array()}});
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"warm", "--source", "nope"}, {"warm", "--source", "nope", "--no-wait"}}) {
+    const CommandResult unknown = Tierctl(daemon, args);
+    TIERCTL_CAPTURE(unknown);
+    CHECK(unknown.exit_code == 1);
+    CHECK(unknown.out.empty());
+    CHECK(Contains(unknown.err, "tierctl: NOT_FOUND: "));
+    CHECK(Contains(unknown.err, "nope"));
+  }
+
+  // No warming section in the status without sources.
+  const CommandResult status = Tierctl(daemon, {"status"});
+  TIERCTL_CAPTURE(status);
+  REQUIRE(status.exit_code == 0);
+  CHECK_FALSE(Contains(status.out, "warming"));
 }
 
 }  // namespace

@@ -6,14 +6,17 @@
 #include <string>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/support/grpc_clients.h"
 #include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
 namespace tiercache::test {
 namespace {
 
 using namespace std::chrono_literals;
+namespace v1 = ::tiercache::v1;
 
 // 100,000 users, the even ids active.
 void MakeUsers(PostgresServer& pg) {
@@ -112,6 +115,170 @@ TEST_CASE("Warming: BulkLoadAndBadRequests", "[e2e][warming]") {
   CHECK(client.PostJson("/v1/warm", R"({"source": "nope"})").status == 404);
   CHECK(client.PostJson("/v1/warm", R"({})").status == 400);
   CHECK(client.PostJson("/v1/warm", R"({"entries": [{"key": "x", "value": 1}]})").status == 400);
+}
+
+v1::WarmEntry* AddEntry(v1::WarmRequest& request, const std::string& key,
+                        const std::string& value) {
+  v1::WarmEntry* e = request.add_entries();
+  e->set_key(key);
+  e->set_value(value);
+  return e;
+}
+
+TEST_CASE("Warming: GrpcWarmBulkLoadsEntriesAndRefusesBadRequests", "[e2e][warming]") {
+  DaemonProcess daemon("limits:\n  max_keys_per_request: 3\n");
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  HttpClient client(daemon.http_port());
+  auto stub = MakeCacheStub(daemon.grpc_target());
+
+  v1::WarmRequest request;
+  AddEntry(request, "a", "1")->add_tags("t");
+  AddEntry(request, "b", "2")->set_ttl_seconds(60);
+  v1::WarmResponse response;
+  grpc::Status s = stub->Warm(MakeContext().get(), request, &response);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(response.loaded() == 2);
+  CHECK_FALSE(response.started());
+  CHECK(client.Get("/v1/keys/a").body == "1");
+  CHECK(client.Get("/v1/keys/b").body == "2");
+  REQUIRE(client.PostJson("/v1/invalidate", R"({"tags": ["t"]})").status == 200);
+  CHECK(client.Get("/v1/keys/a").status == 404);
+
+  // One bad entry and nothing is written; the message names it.
+  request.Clear();
+  AddEntry(request, "c", "3");
+  AddEntry(request, "", "4");
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("entries[1]") != std::string::npos);
+  CHECK(client.Get("/v1/keys/c").status == 404);
+
+  request.Clear();
+  AddEntry(request, "c", "3")->set_ttl_seconds(-1);
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("entries[0]") != std::string::npos);
+
+  // More entries than limits.max_keys_per_request.
+  request.Clear();
+  for (int i = 0; i < 4; ++i) AddEntry(request, "k" + std::to_string(i), "v");
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("max_keys_per_request") != std::string::npos);
+  CHECK(client.Get("/v1/keys/k0").status == 404);
+
+  // Exactly one of source and entries.
+  request.Clear();
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_source("nope");
+  AddEntry(request, "d", "5");
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  request.clear_entries();
+  s = stub->Warm(MakeContext().get(), request, &response);
+  CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+
+  v1::StatusResponse status;
+  REQUIRE(stub->Status(MakeContext().get(), v1::StatusRequest(), &status).ok());
+  CHECK(status.warming().empty());
+}
+
+CommandResult Tierctl(const DaemonProcess& daemon, std::vector<std::string> args) {
+  std::vector<std::string> argv = {TIERCTL_PATH, "--server", daemon.grpc_target()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, std::chrono::seconds(120));
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+#define TIERCTL_CAPTURE(r) \
+  INFO("exit " << (r).exit_code << "\nstdout:\n" << (r).out << "stderr:\n" << (r).err)
+
+TEST_CASE("Warming: TierctlWarmRunsASourceAndFollowsItToTheEnd", "[e2e][tiers][warming]") {
+  RedisServer redis;
+  PostgresServer pg;
+  MakeUsers(pg);
+  DaemonProcess daemon(Config(redis, pg, false));
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  HttpClient client(daemon.http_port());
+
+  const CommandResult before = Tierctl(daemon, {"warm"});
+  TIERCTL_CAPTURE(before);
+  REQUIRE(before.exit_code == 0);
+  CHECK(Contains(before.out, "SOURCE"));
+  CHECK(Contains(before.out, "\nusers  "));
+  CHECK(Contains(before.out, "never run"));
+
+  const CommandResult run = Tierctl(daemon, {"warm", "--source", "users"});
+  TIERCTL_CAPTURE(run);
+  REQUIRE(run.exit_code == 0);
+  CHECK(Contains(run.out, " failed, "));  // a progress line: "users: N attempted, ..., 1.2 s"
+  CHECK(Contains(run.out, "users: done in "));
+  CHECK(Contains(run.out, ": 50000 attempted, 50000 stored, 0 failed\n"));
+  WARN("tierctl warm --source users:\n" << run.out);
+  CHECK(L1Entries(client) == 50000);
+  CHECK(Source(client).at("runs") == 1);
+
+  const CommandResult status = Tierctl(daemon, {"status"});
+  TIERCTL_CAPTURE(status);
+  REQUIRE(status.exit_code == 0);
+  CHECK(Contains(status.out, "\nwarming:\n  users (sql, on demand): last run "));
+  CHECK(Contains(status.out, "50000 stored"));
+
+  const CommandResult listed = Tierctl(daemon, {"warm", "--json"});
+  TIERCTL_CAPTURE(listed);
+  REQUIRE(listed.exit_code == 0);
+  const auto doc = nlohmann::json::parse(listed.out);
+  REQUIRE(doc.at("sources").size() == 1);
+  CHECK(doc.at("sources")[0].at("name") == "users");
+  CHECK(doc.at("sources")[0].at("kind") == "sql");
+  CHECK(doc.at("sources")[0].at("last_run").at("written") == 50000);
+  CHECK(doc.at("sources")[0].at("success_rate") == 1.0);
+
+  // The gRPC Status carries the same numbers as the HTTP one.
+  auto stub = MakeCacheStub(daemon.grpc_target());
+  v1::StatusResponse grpc_status;
+  REQUIRE(stub->Status(MakeContext().get(), v1::StatusRequest(), &grpc_status).ok());
+  REQUIRE(grpc_status.warming_size() == 1);
+  CHECK(grpc_status.warming(0).runs() == 1);
+  CHECK(grpc_status.warming(0).last_run().attempted() == 50000);
+  CHECK(grpc_status.warming(0).last_run().ok());
+  CHECK_FALSE(grpc_status.warming(0).running());
+
+  // A run started over gRPC; while it goes on, another Warm is ABORTED and tierctl follows
+  // the run in progress.
+  v1::WarmRequest request;
+  request.set_source("users");
+  v1::WarmResponse response;
+  grpc::Status s = stub->Warm(MakeContext().get(), request, &response);
+  REQUIRE(s.ok());
+  CHECK(response.started());
+  bool seen_running = false;
+  REQUIRE(PollUntil(
+      [&] {
+        const auto w = Source(client);
+        seen_running = w.at("running").get<bool>();
+        return seen_running || w.at("runs").get<uint64_t>() >= 2;
+      },
+      60s));
+  if (seen_running) {
+    s = stub->Warm(MakeContext().get(), request, &response);
+    const bool still_running = Source(client).at("running").get<bool>();
+    if (still_running) CHECK(s.error_code() == grpc::StatusCode::ABORTED);
+    const CommandResult follow = Tierctl(daemon, {"--json", "warm", "--source", "users"});
+    TIERCTL_CAPTURE(follow);
+    REQUIRE(follow.exit_code == 0);
+    const auto final_status = nlohmann::json::parse(follow.out);
+    CHECK(final_status.at("running") == false);
+    CHECK(final_status.at("last_run").at("written") == 50000);
+  } else {
+    WARN("the second run ended before it was seen running: ABORTED not checked");
+  }
+  REQUIRE(PollUntil([&] { return RunFinished(client, 2); }, 60s));
 }
 
 }  // namespace

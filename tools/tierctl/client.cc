@@ -114,4 +114,8 @@ Reply<v1::CancelJobResponse> Client::CancelJob(const v1::CancelJobRequest& reque
                                                                   request);
 }
 
+Reply<v1::WarmResponse> Client::Warm(const v1::WarmRequest& request) {
+  return impl_->Call<v1::WarmRequest, v1::WarmResponse>(&v1::Cache::Stub::Warm, request);
+}
+
 }  // namespace tierctl

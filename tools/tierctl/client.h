@@ -54,6 +54,7 @@ class Client {
       const tiercache::v1::ScheduleInvalidationRequest& request);
   Reply<tiercache::v1::ListJobsResponse> ListJobs();
   Reply<tiercache::v1::CancelJobResponse> CancelJob(const tiercache::v1::CancelJobRequest& request);
+  Reply<tiercache::v1::WarmResponse> Warm(const tiercache::v1::WarmRequest& request);
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 // given, its parse callback sets `context.action`, which main runs.
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -66,5 +67,12 @@ void RegisterJobsCommand(CLI::App& app, CommandContext& context);
 void RegisterGetSetCommands(CLI::App& app, CommandContext& context);
 void RegisterClearCommand(CLI::App& app, CommandContext& context);
 void RegisterStatusCommand(CLI::App& app, CommandContext& context);
+void RegisterWarmCommand(CLI::App& app, CommandContext& context);
+
+// A warming source's state as JSON, in the shape of GET /v1/status "warming".
+nlohmann::json WarmSourceToJson(const tiercache::v1::WarmSourceStatus& source);
+
+// One line about a warming source for people: its last run, success rate and next run.
+std::string FormatWarmSource(const tiercache::v1::WarmSourceStatus& source, int64_t now_unix_ms);
 
 }  // namespace tierctl

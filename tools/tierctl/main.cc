@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   RegisterGetSetCommands(app, context);
   RegisterClearCommand(app, context);
   RegisterStatusCommand(app, context);
+  RegisterWarmCommand(app, context);
 
   try {
     app.parse(argc, argv);

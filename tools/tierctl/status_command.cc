@@ -1,5 +1,7 @@
-// tierctl status: the server's version, uptime and one line per tier (rpc Status).
+// tierctl status: the server's version, uptime, one line per tier and one per warming
+// source (rpc Status).
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -123,6 +125,15 @@ int Status(const GlobalOptions& global) {
   }
   PrintTable(rows);
   for (const auto& e : errors) std::cout << e << "\n";
+  if (!r.warming().empty()) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    std::cout << "warming:\n";
+    for (const v1::WarmSourceStatus& w : r.warming()) {
+      std::cout << "  " << FormatWarmSource(w, now) << "\n";
+    }
+  }
   return kExitOk;
 }
 
