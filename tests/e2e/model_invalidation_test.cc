@@ -2,6 +2,7 @@
 // example rules of deploy/tiercache-tiers.yaml: auth.User -> profile, permissions, groups.
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,13 @@ std::string ExampleRules() {
   const std::string example = ReadFile(TIERCACHE_SOURCE_DIR "/deploy/tiercache-tiers.yaml");
   const size_t at = example.find("\ninvalidation:");
   REQUIRE(at != std::string::npos);
-  return example.substr(at + 1);
+  // Up to the next top-level key.
+  size_t end = at + 1;
+  while ((end = example.find('\n', end)) != std::string::npos) {
+    ++end;
+    if (end < example.size() && std::isalpha(static_cast<unsigned char>(example[end]))) break;
+  }
+  return example.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
 }
 
 std::string Config(const RedisServer& redis, const PostgresServer& pg) {
