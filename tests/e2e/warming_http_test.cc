@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/e2e/e2e_helpers.h"
 #include "tests/support/poll.h"
@@ -55,6 +56,36 @@ TEST_CASE("Warming: AnHttpSourceStoresTwoHundredsAndCountsAFiveHundredAfterItsRe
   CHECK(origin.requests("/flaky") == 2);  // one 503, then the page
   const std::string metrics = client.Get("/metrics").body;
   CHECK_THAT(metrics, Catch::Contains("tiercache_warm_success_ratio{source=\"pages\"} 0.75"));
+}
+
+// The times of the source's runs as the origin saw them: one request per run.
+TEST_CASE("Warming: ATwoSecondIntervalSourceRunsEveryTwoSecondsAndNeverOverlapsItself",
+          "[e2e][warming]") {
+  TestOrigin origin;
+  origin.Serve("/quick", {200, "q", "text/plain"});
+  // Each run of the slow source takes 3 s, longer than its 2 s interval.
+  origin.Serve("/slow", {200, "s", "text/plain", std::chrono::milliseconds(3000)});
+  DaemonProcess daemon(
+      "scheduler: {workers: 4}\nwarming:\n  max_concurrent_runs: 2\n  sources:\n"
+      "    - {name: quick, type: http, interval: 2s, base_url: \"" + origin.base_url() +
+      "\", endpoints: [/quick]}\n"
+      "    - {name: slow, type: http, interval: 2s, timeout: 10s, base_url: \"" +
+      origin.base_url() + "\", endpoints: [/slow]}\n");
+  HttpClient client(daemon.http_port());
+  std::this_thread::sleep_for(9s);
+  const auto warming = StatusJson(client).at("warming");
+  const auto& quick = warming.at(0);
+  const auto& slow = warming.at(1);
+  INFO(warming.dump());
+  // About every 2 s: runs at 2, 4, 6 and 8 s.
+  CHECK(origin.requests("/quick") >= 3);
+  CHECK(origin.requests("/quick") <= 5);
+  CHECK(quick.at("runs").get<uint64_t>() >= 3);
+  // Never overlapping: 3 s runs starting at 2 s fit at most three times into 9 s
+  // (2-5, 6-9 when due times it overlaps are skipped), never the 4 an overlap would give.
+  CHECK(origin.requests("/slow") >= 1);
+  CHECK(origin.requests("/slow") <= 3);
+  CHECK(slow.at("attempted").get<uint64_t>() + (slow.at("running").get<bool>() ? 1 : 0) <= 3);
 }
 
 }  // namespace
