@@ -262,4 +262,30 @@ std::string_view Cell(const PGresult* result, int row, int column) {
                           static_cast<size_t>(PQgetlength(result, row, column)));
 }
 
+Result<std::string> EndpointOf(const std::string& dsn) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (options == nullptr) {
+    std::string message = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return Status::InvalidArgument("dsn: " + message);
+  }
+  std::string host, hostaddr, port;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || *o->val == '\0') continue;
+    const std::string_view key = o->keyword;
+    if (key == "host") host = o->val;
+    if (key == "hostaddr") hostaddr = o->val;
+    if (key == "port") port = o->val;
+  }
+  PQconninfoFree(options);
+  const char* env_host = std::getenv("PGHOST");
+  const char* env_port = std::getenv("PGPORT");
+  if (host.empty()) host = hostaddr.empty() ? (env_host ? env_host : "localhost") : hostaddr;
+  if (port.empty()) port = env_port ? env_port : "5432";
+  return host + ":" + port;
+}
+
+
 }  // namespace tiercache::postgres

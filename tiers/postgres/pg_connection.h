@@ -24,6 +24,11 @@ struct PgParam {
   bool binary = true;
 };
 
+// "host:port" as `dsn` names them (or libpq's defaults), for messages: never the whole DSN,
+// which may hold a password. Parsing also validates the DSN (kInvalidArgument) without
+// connecting.
+Result<std::string> EndpointOf(const std::string& dsn);
+
 // One libpq connection driven through the non-blocking API (PQconnectPoll, PQsendQuery*,
 // PQflush, PQconsumeInput), so every wait polls the socket with a deadline and ends at once
 // when `stop_fd` turns readable (the tier shutting down).

@@ -58,33 +58,6 @@ bool ValidTableName(std::string_view table) {
   });
 }
 
-// "host:port" as the DSN names them (or libpq's defaults), for messages; parsing also
-// validates the DSN.
-Result<std::string> EndpointOf(const std::string& dsn) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  if (options == nullptr) {
-    std::string message = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return Status::InvalidArgument("dsn: " + message);
-  }
-  std::string host, hostaddr, port;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || *o->val == '\0') continue;
-    const std::string_view key = o->keyword;
-    if (key == "host") host = o->val;
-    if (key == "hostaddr") hostaddr = o->val;
-    if (key == "port") port = o->val;
-  }
-  PQconninfoFree(options);
-  const char* env_host = std::getenv("PGHOST");
-  const char* env_port = std::getenv("PGPORT");
-  if (host.empty()) host = hostaddr.empty() ? (env_host ? env_host : "localhost") : hostaddr;
-  if (port.empty()) port = env_port ? env_port : "5432";
-  return host + ":" + port;
-}
-
 // Messages name the setting; the caller knows which tier it was making.
 Status Validate(const PostgresTierOptions& o) {
   if (o.name.empty()) return Status::InvalidArgument("name must not be empty");
@@ -338,7 +311,7 @@ class PostgresTier final : public Tier {
 
 Result<std::unique_ptr<Tier>> MakePostgresTier(PostgresTierOptions options) {
   if (Status s = Validate(options); !s.ok()) return s;
-  Result<std::string> endpoint = EndpointOf(options.dsn);
+  Result<std::string> endpoint = postgres::EndpointOf(options.dsn);
   if (!endpoint.ok()) return endpoint.status();
   auto tier = std::make_unique<PostgresTier>(std::move(options), std::move(*endpoint));
   if (Status s = tier->Start(); !s.ok()) return s;

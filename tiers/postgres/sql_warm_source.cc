@@ -68,34 +68,6 @@ void AddPlaceholders(std::string_view text, std::vector<std::string>& names) {
   }
 }
 
-// "host:port" as the DSN names them (or libpq's defaults), for messages: never the whole
-// DSN, which may hold a password. Parsing also validates the DSN without connecting.
-Result<std::string> EndpointOf(const std::string& dsn) {
-  if (dsn.empty()) return Status::InvalidArgument("dsn must not be empty");
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  if (options == nullptr) {
-    std::string message = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return Status::InvalidArgument("dsn: " + message);
-  }
-  std::string host, hostaddr, port;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || *o->val == '\0') continue;
-    const std::string_view key = o->keyword;
-    if (key == "host") host = o->val;
-    if (key == "hostaddr") hostaddr = o->val;
-    if (key == "port") port = o->val;
-  }
-  PQconninfoFree(options);
-  const char* env_host = std::getenv("PGHOST");
-  const char* env_port = std::getenv("PGPORT");
-  if (host.empty()) host = hostaddr.empty() ? (env_host ? env_host : "localhost") : hostaddr;
-  if (port.empty()) port = env_port ? env_port : "5432";
-  return host + ":" + port;
-}
-
 Status Validate(const SqlWarmOptions& o) {
   // Only whitespace and semicolons would reach PostgreSQL as an empty cursor query.
   if (o.query.find_first_not_of(" \t\r\n;") == std::string::npos) {
@@ -440,7 +412,8 @@ class SqlWarmSource final : public WarmSource {
 }  // namespace
 
 Result<std::unique_ptr<WarmSource>> MakeSqlWarmSource(SqlWarmOptions options) {
-  Result<std::string> endpoint = EndpointOf(options.dsn);
+  if (options.dsn.empty()) return Status::InvalidArgument("dsn must not be empty");
+  Result<std::string> endpoint = postgres::EndpointOf(options.dsn);
   if (!endpoint.ok()) return endpoint.status();
   if (Status s = Validate(options); !s.ok()) return s;
   return std::unique_ptr<WarmSource>(
