@@ -426,6 +426,80 @@ void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp 
   finish(0, gather->results[0].removed, "");
 }
 
+void TieredCache::SetBatch(std::vector<TieredWrite> writes, uint32_t tiers,
+                           Callback<BatchResult> done) {
+  auto result = std::make_shared<BatchResult>();
+  std::vector<TieredWrite> stored;
+  stored.reserve(writes.size());
+  for (TieredWrite& w : writes) {
+    EpochOf(w.key).fetch_add(1, std::memory_order_acq_rel);
+    if ((tiers & 1) == 0) {
+      l1_.Delete(w.key);
+    } else if (Status s = l1_.Set(w.key, w.value, w.tags, CappedL1(w.lifetime)); !s.ok()) {
+      ++result->failed;
+      if (result->error.empty()) result->error = w.key + ": " + s.message();
+      continue;
+    }
+    stored.push_back(std::move(w));
+  }
+  struct Pending {
+    std::atomic<size_t> left{1};
+    std::shared_ptr<BatchResult> result;
+    size_t stored = 0;
+    Callback<BatchResult> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->result = result;
+  pending->stored = stored.size();
+  pending->done = std::move(done);
+  const auto release = [](const std::shared_ptr<Pending>& p) {
+    if (p->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    p->result->stored = p->stored;
+    p->done(std::move(*p->result));
+  };
+  for (size_t i = 0; i < tiers_.size() && !stored.empty(); ++i) {
+    if (i + 1 < 32 && (tiers & (uint32_t{1} << (i + 1))) == 0) continue;
+    Slot& slot = *tiers_[i];
+    std::vector<TierWrite> batch;
+    batch.reserve(stored.size());
+    for (const TieredWrite& w : stored) {
+      batch.push_back(TierWrite{w.key, w.value, w.tags,
+                                std::chrono::duration_cast<Duration>(w.lifetime.timeout *
+                                                                     slot.options.ttl_factor)});
+    }
+    if (slot.queue) {
+      for (TierWrite& w : batch) slot.queue->Push(std::move(w));
+      continue;
+    }
+    if (!slot.usable()) {
+      slot.skipped.fetch_add(batch.size(), std::memory_order_relaxed);
+      slot.Remember([&](MissedRemovals& m) {
+        for (const TierWrite& w : batch) m.AddKey(w.key);
+      });
+      continue;
+    }
+    std::vector<std::string> keys;
+    keys.reserve(batch.size());
+    for (const TierWrite& w : batch) keys.push_back(w.key);
+    pending->left.fetch_add(1, std::memory_order_relaxed);
+    slot.tier->SetBatch(std::move(batch), [this, &slot, pending, release,
+                                           keys = std::move(keys)](Status s) {
+      if (s.ok()) {
+        slot.Succeeded();
+      } else {
+        // A lower tier's failure fails no request: what it may hold is older, so it is
+        // forgotten on its return, as for a single Set.
+        slot.Remember([&](MissedRemovals& m) {
+          for (const auto& key : keys) m.AddKey(key);
+        });
+        if (slot.Failed(s)) SetState(slot, TierState::kDown);
+      }
+      release(pending);
+    });
+  }
+  release(pending);
+}
+
 void TieredCache::Delete(std::string_view key, Callback<bool> done) {
   InvalidateKeys({std::string(key)}, [done = std::move(done)](std::vector<TierRemoval> removed) {
     done(std::any_of(removed.begin(), removed.end(),

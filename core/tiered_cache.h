@@ -116,6 +116,16 @@ class TieredCache {
   void Get(std::string_view key, Callback<Result<Hit>> done);
   // kTooLarge if L1 refuses the entry (then no tier stores it).
   void Set(TieredWrite write, Callback<Status> done);
+  // What a batch write stored: writes L1 refused (too large) go nowhere and count as failed.
+  struct BatchResult {
+    size_t stored = 0;
+    size_t failed = 0;
+    std::string error;  // the first failure
+  };
+  // Many writes at once, each as Set would make it, but one round trip per lower tier (its
+  // SetBatch) instead of one per key: for bulk loads such as warming. `tiers` is the mask
+  // for every write of the batch (TieredWrite::tiers is ignored).
+  void SetBatch(std::vector<TieredWrite> writes, uint32_t tiers, Callback<BatchResult> done);
   // Whether any tier held the key.
   void Delete(std::string_view key, Callback<bool> done);
   // Removals per tier, L1 first.

@@ -9,8 +9,6 @@ namespace tiercache {
 
 namespace {
 
-// Keys told to other instances per coherence message.
-constexpr size_t kPublishBatch = 500;
 // A run that finds every warming slot taken tries again after this.
 constexpr auto kBusyRetry = std::chrono::seconds(1);
 
@@ -37,43 +35,22 @@ class WarmingEngine::Sink final : public WarmSink {
         started_(std::chrono::steady_clock::now()) {}
 
   ~Sink() override {
+    if (!batch_.empty()) Send();
     // Every write answered before the run is reported.
     std::unique_lock lock(mu_);
     answered_.wait(lock, [&] { return in_flight_ == 0; });
-    lock.unlock();
-    Flush();
   }
 
   bool Put(WarmEntry entry) override {
     if (cancelled()) return false;
     Pace();
-    {
-      std::unique_lock lock(mu_);
-      answered_.wait(lock, [&] { return in_flight_ < source_.options.max_in_flight; });
-      ++in_flight_;
-    }
     TieredWrite write;
     write.key = std::move(entry.key);
     write.value = std::make_shared<const std::string>(std::move(entry.value));
     write.tags = std::move(entry.tags);
     write.lifetime.timeout = entry.ttl.value_or(source_.options.default_ttl);
-    write.tiers = source_.tier_mask;
-    std::string key = write.key;
-    engine_.cache_.Set(std::move(write), [this, key = std::move(key)](Status s) mutable {
-      {
-        std::lock_guard lock(source_.mu);
-        if (s.ok()) {
-          ++run_->written;
-        } else {
-          ++run_->failures;
-          run_->error = key + ": " + s.message();
-        }
-      }
-      if (s.ok() && engine_.publish_) Changed(std::move(key));
-      std::lock_guard lock(mu_);
-      --in_flight_;
-      answered_.notify_all();
-    });
+    batch_.push_back(std::move(write));
+    if (batch_.size() >= BatchSize()) Send();
     return !cancelled();
   }
 
@@ -96,6 +73,44 @@ class WarmingEngine::Sink final : public WarmSink {
   bool cancelled() const override { return engine_.stopping_.load(std::memory_order_acquire); }
 
  private:
+  // Writes go to the tiers in batches (one round trip per lower tier each), up to
+  // max_in_flight entries in flight.
+  size_t BatchSize() const { return std::clamp<size_t>(source_.options.max_in_flight / 4, 1, 256); }
+
+  void Send() {
+    const size_t n = batch_.size();
+    {
+      std::unique_lock lock(mu_);
+      answered_.wait(lock, [&] {
+        return in_flight_ == 0 || in_flight_ + n <= source_.options.max_in_flight;
+      });
+      in_flight_ += n;
+    }
+    std::vector<std::string> keys;
+    if (engine_.publish_) {
+      keys.reserve(n);
+      for (const TieredWrite& w : batch_) keys.push_back(w.key);
+    }
+    std::vector<TieredWrite> batch;
+    batch.swap(batch_);
+    engine_.cache_.SetBatch(
+        std::move(batch), source_.tier_mask,
+        [this, n, keys = std::move(keys)](TieredCache::BatchResult r) mutable {
+          {
+            std::lock_guard lock(source_.mu);
+            run_->written += r.stored;
+            run_->failures += r.failed;
+            if (!r.error.empty()) run_->error = r.error;
+          }
+          if (engine_.publish_ && !keys.empty()) {
+            engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(keys));
+          }
+          std::lock_guard lock(mu_);
+          in_flight_ -= n;
+          answered_.notify_all();
+        });
+  }
+
   // Keeps the run at max_keys_per_second: the n-th key waits until n / rate seconds in.
   void Pace() {
     const uint64_t rate = source_.options.max_keys_per_second;
@@ -106,22 +121,6 @@ class WarmingEngine::Sink final : public WarmSink {
     std::this_thread::sleep_until(due);
   }
 
-  void Changed(std::string key) {
-    std::vector<std::string> batch;
-    {
-      std::lock_guard lock(mu_);
-      changed_.push_back(std::move(key));
-      if (changed_.size() < kPublishBatch) return;
-      batch.swap(changed_);
-    }
-    engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(batch));
-  }
-
-  void Flush() {
-    if (changed_.empty() || !engine_.publish_) return;
-    engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(changed_));
-  }
-
   WarmingEngine& engine_;
   Source& source_;
   const std::shared_ptr<WarmRun> run_;
@@ -129,8 +128,8 @@ class WarmingEngine::Sink final : public WarmSink {
   uint64_t paced_ = 0;  // the source's thread only
   std::mutex mu_;
   std::condition_variable answered_;
-  unsigned in_flight_ = 0;
-  std::vector<std::string> changed_;
+  size_t in_flight_ = 0;
+  std::vector<TieredWrite> batch_;  // the source's thread only
 };
 
 WarmingEngine::WarmingEngine(TieredCache& cache, Scheduler& scheduler,

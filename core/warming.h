@@ -24,7 +24,7 @@ struct WarmSourceOptions {
   Duration interval{0};  // 0: only at start (on_start) and on demand
   bool on_start = false;
   uint64_t max_keys_per_second = 0;  // 0: no bound
-  unsigned max_in_flight = 256;      // writes to the tiers in flight at once
+  unsigned max_in_flight = 1024;     // writes to the tiers in flight at once
   // The tiers it fills, by name ("L1", "L2", ...); empty: every tier. A key written past L1
   // is removed from L1, so L1 never keeps an older value than the tiers below it.
   std::vector<std::string> tiers{};

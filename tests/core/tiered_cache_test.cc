@@ -114,6 +114,31 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AScopedWriteFillsOnlyItsTiersAnd
   CHECK(*hit->value == "new");
 }
 
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ABatchWriteStoresEveryEntryInItsTiers",
+                 "[tiered]") {
+  std::vector<TieredWrite> writes;
+  for (int i = 0; i < 3; ++i) {
+    writes.push_back({"b" + std::to_string(i), std::make_shared<const std::string>("v"),
+                      {"t"}, Lifetime{Lifetime::Kind::kFixed, 100s}});
+  }
+  writes.push_back({"huge", std::make_shared<const std::string>(std::string(1 << 23, 'x')),
+                    {}, Lifetime{Lifetime::Kind::kFixed, 100s}});
+  const auto r = Await<TieredCache::BatchResult>([&](auto done) {
+    cache_->SetBatch(std::move(writes), 0b011, std::move(done));  // L1 and L2
+  });
+  CHECK(r.stored == 3);
+  CHECK(r.failed == 1);  // too large for L1, so stored nowhere
+  CHECK_THAT(r.error, Catch::StartsWith("huge: "));
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = "b" + std::to_string(i);
+    CHECK(l2_->Peek(key)->ttl_left == Duration(100s));
+    CHECK(!l3_->Peek(key));
+    CHECK(Get(key)->tier == "L1");
+  }
+  CHECK(!l2_->Peek("huge"));
+  CHECK(InvalidateTags({"t"})[0].removed == 3);
+}
+
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AMissInL1IsServedByL2AndPromotedScaled",
                  "[tiered]") {
   l2_->Store("k", "from-l2", 100s, {"t"});
