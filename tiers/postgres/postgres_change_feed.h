@@ -25,7 +25,9 @@ struct PostgresChangeFeedOptions {
   Duration keepalive_interval = std::chrono::seconds(1);
   // The most LISTEN or the keepalive may wait for its answer before the connection counts
   // as broken. Bounds how long a hung server goes unnoticed: keepalive_interval plus this.
-  Duration command_timeout = std::chrono::seconds(1);
+  // Generous, because a reconnect loses what is notified meanwhile: a busy server that
+  // answers late must not count as a dead one.
+  Duration command_timeout = std::chrono::seconds(5);
 };
 
 // Validates `options` (kInvalidArgument naming the bad setting); the feed connects once
