@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <iostream>
 
 namespace tierctl {
@@ -100,6 +101,28 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
     }
     std::cout << line << "\n";
   }
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string LocalTime(int64_t unix_ms) {
+  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  struct tm local {};
+  localtime_r(&seconds, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+  return buf;
+}
+
+std::string DueIn(int64_t due_unix_ms, int64_t now_unix_ms) {
+  const int64_t seconds =
+      static_cast<int64_t>(std::llround(static_cast<double>(due_unix_ms - now_unix_ms) / 1000.0));
+  if (seconds < 0) return "overdue " + std::to_string(-seconds) + "s";
+  return "in " + std::to_string(seconds) + "s";
 }
 
 }  // namespace tierctl

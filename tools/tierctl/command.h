@@ -75,4 +75,11 @@ nlohmann::json WarmSourceToJson(const tiercache::v1::WarmSourceStatus& source);
 // One line about a warming source for people: its last run, success rate and next run.
 std::string FormatWarmSource(const tiercache::v1::WarmSourceStatus& source, int64_t now_unix_ms);
 
+// Now, as milliseconds since the Unix epoch.
+int64_t NowUnixMs();
+// "2024-05-01 13:45:07" in local time.
+std::string LocalTime(int64_t unix_ms);
+// "in 42s", or "overdue 3s" for a time that has passed.
+std::string DueIn(int64_t due_unix_ms, int64_t now_unix_ms);
+
 }  // namespace tierctl

@@ -17,30 +17,6 @@ namespace {
 
 namespace v1 = tiercache::v1;
 
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// "2024-05-01 13:45:07" in local time.
-std::string LocalTime(int64_t unix_ms) {
-  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
-  struct tm local {};
-  localtime_r(&seconds, &local);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
-  return buf;
-}
-
-// "in 42s", or "overdue 3s" for a job whose time has passed.
-std::string DueIn(int64_t due_unix_ms, int64_t now_unix_ms) {
-  const int64_t seconds =
-      static_cast<int64_t>(std::llround(static_cast<double>(due_unix_ms - now_unix_ms) / 1000.0));
-  if (seconds < 0) return "overdue " + std::to_string(-seconds) + "s";
-  return "in " + std::to_string(seconds) + "s";
-}
-
 std::string Period(double seconds) {
   if (seconds <= 0) return "-";
   char buf[32];
