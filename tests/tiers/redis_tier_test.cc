@@ -172,6 +172,41 @@ TEST_CASE("RedisTier: SetBatchWritesEveryEntryInOnePipeline", "[redis]") {
   }
 }
 
+TEST_CASE("RedisTier: SetBatchActsLikeOneSetPerWriteInOrder", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("old", "before", {"was"}).ok());
+  std::vector<TierWrite> writes;
+  writes.push_back(SyncTier::Write("twice", "first", {"first-tag", "both"}));
+  writes.push_back(SyncTier::Write("old", "after", {"now"}, std::chrono::seconds(30)));
+  writes.push_back(SyncTier::Write("twice", "second", {"second-tag", "both", "both"},
+                                   std::chrono::minutes(10)));
+  REQUIRE(sync.SetBatch(std::move(writes)).ok());
+
+  auto twice = sync.Get("twice");
+  REQUIRE(twice.ok());
+  CHECK(twice->value == "second");
+  CHECK(twice->tags == std::vector<std::string>{"second-tag", "both"});
+  CHECK(twice->ttl_left > std::chrono::minutes(9));
+  // The first write's membership went with it, as a second Set would have dropped it.
+  CHECK(server.Cli({"EXISTS", "tiercache:t:first-tag"}) == "0");
+  CHECK(server.Cli({"ZCARD", "tiercache:t:both"}) == "1");
+  CHECK(server.Cli({"EXISTS", "tiercache:t:was"}) == "0");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:now", "0", "-1"}) == "old");
+  // A tag set lives as long as its longest-lived member.
+  CHECK(std::stoll(server.Cli({"PTTL", "tiercache:t:both"})) > 9 * 60 * 1000);
+  CHECK(std::stoll(server.Cli({"PTTL", "tiercache:t:now"})) <= 30 * 1000);
+
+  auto removed = sync.InvalidateTags({"first-tag"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
+  removed = sync.InvalidateTags({"second-tag"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(sync.Get("old").ok());
+}
+
 TEST_CASE("RedisTier: PatternInvalidationRemovesExactlyTheMatchingKeys", "[redis]") {
   RedisServer server;
   auto tier = MakeTier(server);

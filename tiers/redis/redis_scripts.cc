@@ -62,6 +62,79 @@ redis.call('PEXPIREAT', entry, expiry)
 return 1
 )lua";
 
+// Many Sets in one call: the same effect as kSet per write, in order, but each tag set is
+// touched once per call (one ZADD of all its new members, one trim, one expiry check)
+// rather than once per write, which is most of the cost when a bulk load tags every entry
+// with a shared tag. A membership queued earlier in this call for a key written again is
+// dropped, as kSet's ZREM would have dropped it.
+constexpr const char* kSetBatch = R"lua(
+local tag_prefix = ARGV[1]
+local now = now_ms()
+local pending, order, latest = {}, {}, {}  -- tag -> {member -> expiry}; tags in first-use order
+local pos = 2
+for _, entry in ipairs(KEYS) do
+  local member, value = ARGV[pos], ARGV[pos + 1]
+  local x = now + tonumber(ARGV[pos + 2])
+  local ntags = tonumber(ARGV[pos + 3])
+  local encoded, seen = {}, {}
+  for i = pos + 4, pos + 3 + ntags do
+    local tag = ARGV[i]
+    if not seen[tag] then
+      seen[tag] = true
+      encoded[#encoded + 1] = #tag .. ':' .. tag
+    end
+  end
+  pos = pos + 4 + ntags
+  encoded = table.concat(encoded)
+  -- Memberships of tags the entry keeps are moved by the ZADD below; only dropped tags
+  -- (the usual re-warm keeps them all) cost a ZREM.
+  local old = redis.call('HGET', entry, 't')
+  if old and old ~= encoded then
+    for _, tag in ipairs(decode_tags(old)) do
+      if not seen[tag] then
+        redis.call('ZREM', tag_prefix .. tag, member)
+        if pending[tag] then pending[tag][member] = nil end
+      end
+    end
+  end
+  for tag in pairs(seen) do
+    if not pending[tag] then
+      pending[tag] = {}
+      order[#order + 1] = tag
+    end
+    pending[tag][member] = x
+    if not latest[tag] or latest[tag] < x then latest[tag] = x end
+  end
+  local expiry = string.format('%d', x)
+  redis.call('HSET', entry, 'v', value, 't', encoded, 'x', expiry)
+  redis.call('PEXPIREAT', entry, expiry)
+end
+local cutoff = '(' .. string.format('%d', now)
+for _, tag in ipairs(order) do
+  local set = tag_prefix .. tag
+  local args, added = {}, false
+  for member, x in pairs(pending[tag]) do
+    args[#args + 1] = string.format('%d', x)
+    args[#args + 1] = member
+    added = true
+    if #args >= 1000 then  -- unpack's stack is bounded
+      redis.call('ZADD', set, unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then redis.call('ZADD', set, unpack(args)) end
+  if added then
+    -- -1: a set just made by the ZADD, with nothing expired to trim.
+    local set_expiry = redis.call('PEXPIRETIME', set)
+    if set_expiry ~= -1 then redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff) end
+    if set_expiry < latest[tag] then
+      redis.call('PEXPIREAT', set, string.format('%d', latest[tag]))
+    end
+  end
+end
+return #KEYS
+)lua";
+
 constexpr const char* kDelete = R"lua(
 local removed, skip = 0, tonumber(ARGV[2])
 for _, entry in ipairs(KEYS) do
@@ -112,6 +185,7 @@ const std::vector<std::string>& ScriptSources() {
   static const std::vector<std::string> sources = [] {
     std::vector<std::string> s(kScriptCount);
     s[kSetScript] = std::string(kPreamble) + kSet;
+    s[kSetBatchScript] = std::string(kPreamble) + kSetBatch;
     s[kDeleteScript] = std::string(kPreamble) + kDelete;
     s[kInvalidateTagsScript] = std::string(kPreamble) + kInvalidateTags;
     s[kSweepScript] = std::string(kPreamble) + kSweep;

@@ -12,6 +12,9 @@ enum ScriptId : int {
   // KEYS[1] entry key; ARGV key, value, ttl ms, tag set prefix, tags... -> 1.
   // Drops the old entry's memberships, writes the entry with PEXPIREAT, adds the new ones.
   kSetScript = 0,
+  // KEYS entry keys; ARGV tag set prefix, then per entry: key, value, ttl ms, tag count,
+  // tags... -> number of entries. kSetScript for each, in order, in one call.
+  kSetBatchScript,
   // KEYS entry keys; ARGV tag set prefix, length of the entry key prefix -> entries removed.
   kDeleteScript,
   // KEYS tag sets; ARGV entry key prefix, tag set prefix, batch size -> {removed, left}.

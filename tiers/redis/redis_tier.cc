@@ -39,6 +39,9 @@ using redis::ReplyResult;
 
 // Memberships popped per tag invalidation script call: about a millisecond of Redis's time.
 constexpr const char* kInvalidateBatch = "1000";
+// Bounds of one batch set script call: a few hundred microseconds of Redis's time.
+constexpr size_t kSetBatchWrites = 256;
+constexpr size_t kSetBatchBytes = 1 << 20;
 
 int64_t TtlMs(Duration ttl) {
   return std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(ttl).count());
@@ -146,6 +149,8 @@ class RedisTier final : public Tier {
   };
 
   Command SetCommand(TierWrite&& write, redis::ReplyCallback done) const;
+  // One kSetBatchScript call; takes the keys, values and tags out of `writes`.
+  Command SetBatchCommand(const std::vector<TierWrite*>& writes) const;
   void InvalidateStep(std::shared_ptr<TagInvalidation> job);
   Result<TierEntry> EntryOf(const redisReply& reply) const;
   bool Sweep(const std::atomic<bool>& stopping);
@@ -178,42 +183,76 @@ Command RedisTier::SetCommand(TierWrite&& write, redis::ReplyCallback done) cons
 
 void RedisTier::SetBatch(std::vector<TierWrite> writes, Callback<Status> done) {
   if (writes.empty()) return done(Status::Ok());
+  // Each key goes on its own connection, as a single Set would, so that a later operation on
+  // the key cannot overtake its write; the writes of one connection go as a few batch script
+  // calls, each bounded so that Redis is never busy with one for long.
+  std::vector<std::vector<TierWrite*>> by_connection(pool_.size());
+  for (TierWrite& write : writes) by_connection[pool_.RouteOf(write.key)].push_back(&write);
+  std::vector<std::pair<size_t, std::vector<TierWrite*>>> calls;  // route, writes
+  for (size_t route = 0; route < by_connection.size(); ++route) {
+    size_t bytes = 0;
+    for (TierWrite* write : by_connection[route]) {
+      if (calls.empty() || calls.back().first != route ||
+          calls.back().second.size() >= kSetBatchWrites || bytes >= kSetBatchBytes) {
+        calls.emplace_back(route, std::vector<TierWrite*>());
+        bytes = 0;
+      }
+      calls.back().second.push_back(write);
+      bytes += write->key.size() + (write->value ? write->value->size() : 0);
+    }
+  }
   // Replies come back on the connection threads (or refusals on this one), in any order.
   struct Batch {
     std::mutex mu;
-    size_t left;
-    size_t failed = 0;
+    size_t calls_left;
+    size_t failed = 0;  // writes
     Status first_error;
     Callback<Status> done;
   };
   auto batch = std::make_shared<Batch>();
-  batch->left = writes.size();
+  batch->calls_left = calls.size();
   batch->done = std::move(done);
   const size_t total = writes.size();
-  const auto on_reply = [batch, total](ReplyResult r) {
-    Status outcome;
-    {
-      std::lock_guard lock(batch->mu);
-      if (!r.ok() && batch->failed++ == 0) batch->first_error = r.status();
-      if (--batch->left > 0) return;
-      if (batch->failed > 0) {
-        outcome = Restate(batch->first_error, batch->first_error.message() + " (" +
-                                                  std::to_string(batch->failed) + " of " +
-                                                  std::to_string(total) + " writes failed)");
+  for (auto& [route, call_writes] : calls) {
+    Command call = SetBatchCommand(call_writes);
+    const size_t count = call_writes.size();
+    call.done = [this, batch, total, count](ReplyResult r) {
+      Status error = r.ok() ? Status::Ok() : r.status();
+      if (error.ok() && (*r)->type != REDIS_REPLY_INTEGER) {
+        error = Unexpected("the batch set script");
       }
+      Status outcome;
+      {
+        std::lock_guard lock(batch->mu);
+        if (!error.ok() && (batch->failed += count) == count) batch->first_error = error;
+        if (--batch->calls_left > 0) return;
+        if (batch->failed > 0) {
+          outcome = Restate(batch->first_error,
+                            batch->first_error.message() + " (" + std::to_string(batch->failed) +
+                                " of " + std::to_string(total) + " writes failed)");
+        }
+      }
+      batch->done(std::move(outcome));
+    };
+    pool_.Submit(std::move(call), route);
+  }
+}
+
+Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const {
+  Command call{Args{std::to_string(writes.size())}, redis::kSetBatchScript};
+  for (const TierWrite* write : writes) call.args.Add(layout_.EntryKey(write->key));
+  call.args.Add(layout_.tag_prefix());
+  for (TierWrite* write : writes) {
+    call.args.Add(std::move(write->key));
+    if (write->value) {
+      call.args.AddShared(std::move(write->value));
+    } else {
+      call.args.Add("");
     }
-    batch->done(std::move(outcome));
-  };
-  // Each key on its own connection, as a single Set would go, so that a later operation on
-  // the key cannot overtake its write; one pipeline per connection.
-  std::vector<std::vector<Command>> by_connection(pool_.size());
-  for (TierWrite& write : writes) {
-    const size_t route = pool_.RouteOf(write.key);
-    by_connection[route].push_back(SetCommand(std::move(write), on_reply));
+    call.args.Add(std::to_string(TtlMs(write->ttl))).Add(std::to_string(write->tags.size()));
+    for (std::string& tag : write->tags) call.args.Add(std::move(tag));
   }
-  for (size_t route = 0; route < by_connection.size(); ++route) {
-    pool_.Submit(std::move(by_connection[route]), route);
-  }
+  return call;
 }
 
 void RedisTier::InvalidateTags(std::vector<std::string> tags, Callback<Result<uint64_t>> done) {

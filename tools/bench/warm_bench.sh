@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # warm_bench.sh BUILD_DIR [ROUNDS=3]
 #
-# A `sql` warm of 100,000 rows into L1 + Redis (L2): keys per second, and the p99 of
-# tierbench L1-hit GETs (64 connections) idle and while the warm runs, side by side.
-# Each round: tierbench idle for 5 s; then a warm started together with a second 5 s
-# tierbench. Medians of ROUNDS. Throwaway servers on free loopback ports
-# (tools/bench/backends.sh); run as root.
+# A `sql` warm of 100,000 rows into L1 + Redis (L2): keys per second alone and under load,
+# and the p99 of tierbench L1-hit GETs (64 connections) idle and while the warm runs, side
+# by side. Each round: a warm with no other traffic; tierbench idle for 5 s; then a warm
+# started together with a second 5 s tierbench. Medians of ROUNDS. Throwaway servers on free loopback ports
+# (tools/bench/backends.sh); run as root. WARM_SOURCE_EXTRA: more lines for the source's YAML
+# (e.g. '      max_keys_per_second: 30000').
 set -euo pipefail
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BUILD_DIR [ROUNDS=3]" >&2; exit 2; }
@@ -35,6 +36,7 @@ warming:
       key: "user:{id}"
       tags: ["user:{id}", user_list]
       ttl: 1h
+${WARM_SOURCE_EXTRA:-}
 EOF
 start_tiercached "$TMP/tiercache.yaml"
 
@@ -53,32 +55,46 @@ print(w["runs"], w["running"], w.get("last_run", {}).get("duration_seconds", 0),
 "$TIERBENCH" --server "127.0.0.1:$HTTP_PORT" --connections 8 --duration 0.1 --warmup 0 --keys 10000 \
   --key-prefix bench: --read-ratio 1 --value-size 100 --ttl 3600 --json >/dev/null
 
-IDLE=(); DURING=(); RATES=()
-for round in $(seq "$ROUNDS"); do
-  IDLE+=("$(bench)")
-  runs_before=$(warm_status | cut -d' ' -f1)
+start_warm() {  # -> the number of runs before this one
+  warm_status | cut -d' ' -f1
   curl -fs -X POST "127.0.0.1:$HTTP_PORT/v1/warm" -d '{"source": "users"}' >/dev/null
-  DURING+=("$(bench)")
+}
+finish_warm() {  # RUNS_BEFORE -> "keys/s keys seconds", once the run has ended
   while :; do
     read -r runs running duration written < <(warm_status)
-    [ "$runs" -gt "$runs_before" ] && [ "$running" = False ] && break
+    [ "$runs" -gt "$1" ] && [ "$running" = False ] && break
     sleep 0.2
   done
-  RATES+=("$(python3 -c "print($written / $duration)")")
-  log "round $round: idle ${IDLE[-1]}, during warm ${DURING[-1]}, warm $written keys in $duration s"
+  echo "$(python3 -c "print($written / $duration)") $written $duration"
+}
+
+IDLE=(); DURING=(); RATES=(); ALONE=()
+for round in $(seq "$ROUNDS"); do
+  before=$(start_warm)
+  ALONE+=("$(finish_warm "$before" | cut -d' ' -f1)")
+  IDLE+=("$(bench)")
+  before=$(start_warm)
+  DURING+=("$(bench)")
+  read -r rate written duration < <(finish_warm "$before")
+  RATES+=("$rate")
+  log "round $round: warm alone ${ALONE[-1]} keys/s; GETs idle ${IDLE[-1]}, during warm" \
+    "${DURING[-1]} (req/s p99_ms); warm under load $written keys in $duration s"
 done
-python3 - "${IDLE[@]}" -- "${DURING[@]}" -- "${RATES[@]}" <<'PY'
+python3 - "${IDLE[@]}" -- "${DURING[@]}" -- "${RATES[@]}" -- "${ALONE[@]}" <<'PY'
 import statistics, sys
 args = sys.argv[1:]
-a = args.index("--"); b = args.index("--", a + 1)
+a = args.index("--"); b = args.index("--", a + 1); c = args.index("--", b + 1)
 idle = [tuple(map(float, x.split())) for x in args[:a]]
 during = [tuple(map(float, x.split())) for x in args[a + 1:b]]
-rates = [float(x) for x in args[b + 1:]]
+rates = [float(x) for x in args[b + 1:c]]
+alone = [float(x) for x in args[c + 1:]]
 mi, md = statistics.median(p for _, p in idle), statistics.median(p for _, p in during)
 print(f"L1 GET p99 idle: {mi:.2f} ms ({', '.join(f'{p:.2f}' for _, p in idle)}), "
       f"{statistics.median(r for r, _ in idle):,.0f} req/s")
 print(f"L1 GET p99 during the warm: {md:.2f} ms ({', '.join(f'{p:.2f}' for _, p in during)}), "
       f"{statistics.median(r for r, _ in during):,.0f} req/s; ratio {md / mi:.2f}x")
-print(f"sql warm of 100,000 rows into L1+L2: {statistics.median(rates):,.0f} keys/s "
-      f"({', '.join(f'{r:,.0f}' for r in rates)})")
+print(f"sql warm of 100,000 rows into L1+L2, alone: {statistics.median(alone):,.0f} keys/s "
+      f"({', '.join(f'{r:,.0f}' for r in alone)})")
+print(f"sql warm of 100,000 rows into L1+L2, beside the GET load: "
+      f"{statistics.median(rates):,.0f} keys/s ({', '.join(f'{r:,.0f}' for r in rates)})")
 PY
