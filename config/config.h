@@ -8,6 +8,7 @@
 #include "config/config_error.h"
 #include "config/listen_address.h"
 #include "config/invalidation_config.h"
+#include "core/key_stats.h"
 #include "core/scheduler.h"
 #include "config/tiers_config.h"
 #include "config/warming_config.h"
@@ -59,6 +60,19 @@ struct LoggingConfig {
 // embedded default that `tiercached` runs without --config: L1 only, HTTP on
 // 127.0.0.1:8080, gRPC on 127.0.0.1:50051. Sections owned by core reuse core's option
 // structs, so each component takes its own `const XOptions&` and never sees YAML.
+// `monitoring:`: what the daemon records about its own traffic.
+struct MonitoringConfig {
+  // Off: requests are neither timed nor counted, no per-pattern statistics (for
+  // measuring what recording costs; status and /metrics then show zeros).
+  bool enabled = true;
+  // Named key patterns for the per-pattern statistics, tried in order; keys matching none
+  // are grouped by their first ':'-separated segment.
+  std::vector<KeyGroupPattern> key_patterns;
+  size_t max_patterns = 100;    // series per family, "other" included
+  size_t miss_history = 16384;  // keys remembered after expiry or eviction, to tell why a
+                                // read missed
+};
+
 struct Config {
   ServerConfig server;         // `server:`
   Limits limits;               // `limits:`
@@ -72,6 +86,7 @@ struct Config {
   CoherenceConfig coherence;        // `coherence:`
   SchedulerOptions scheduler;       // `scheduler:`
   WarmingConfig warming;            // `warming:`
+  MonitoringConfig monitoring;      // `monitoring:`
 };
 
 }  // namespace tiercache::config

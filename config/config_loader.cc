@@ -263,6 +263,8 @@ class Loader {
                     {"coherence",
                      [&](const Item& item) { ReadCoherence(item, config.coherence); }},
                     {"warming", [&](const Item& item) { ReadWarming(item, config.warming); }},
+                    {"monitoring",
+                     [&](const Item& item) { ReadMonitoring(item, config.monitoring); }},
                     {"scheduler",
                      [&](const Item& item) {
                        ReadSection(item, {{"workers", [&](const Item& i) {
@@ -513,6 +515,54 @@ class Loader {
                        if (listen.dsn.empty()) Fail(item, "needs a dsn");
                      }},
                 });
+  }
+
+  void ReadMonitoring(const Item& section, MonitoringConfig& monitoring) const {
+    ReadSection(
+        section,
+        {
+            {"enabled", [&](const Item& item) { monitoring.enabled = Bool(item); }},
+            {"key_patterns",
+             [&](const Item& item) {
+               ForEachListed(item, "a list of key patterns", [&](const Item& p) {
+                 KeyGroupPattern pattern;
+                 ReadSection(p, {
+                                    {"name", [&](const Item& i) { pattern.name = Text(i); }},
+                                    {"match",
+                                     [&](const Item& i) {
+                                       pattern.pattern = Check(i, KeyPattern::Compile(Text(i)));
+                                     }},
+                                });
+                 if (pattern.name.empty() || pattern.pattern == nullptr) {
+                   Fail(p, "needs a name and a match (a regular expression over keys)");
+                 }
+                 for (const auto& other : monitoring.key_patterns) {
+                   if (other.name == pattern.name) {
+                     Fail(p, "two key patterns are named '" + pattern.name + "'");
+                   }
+                 }
+                 monitoring.key_patterns.push_back(std::move(pattern));
+               });
+             }},
+            {"max_patterns",
+             [&](const Item& item) {
+               const uint64_t n = PositiveCount(item);
+               if (n < 2 || n > KeyStats::kMaxGroups) {
+                 Fail(item, "must be between 2 and " + std::to_string(KeyStats::kMaxGroups));
+               }
+               monitoring.max_patterns = n;
+             }},
+            {"miss_history",
+             [&](const Item& item) {
+               const uint64_t n = Count(item);
+               if (n > 10'000'000) Fail(item, "must be at most 10000000");
+               monitoring.miss_history = n;
+             }},
+        });
+    if (monitoring.key_patterns.size() + 1 > monitoring.max_patterns) {
+      Fail(section, "max_patterns must exceed the number of key_patterns (one series is "
+                    "\"other\")");
+    }
   }
 
   void ReadWarming(const Item& section, WarmingConfig& warming) const {

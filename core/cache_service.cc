@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "core/histogram_quantile.h"
 #include "core/key_pattern.h"
+#include "core/process_memory.h"
 
 namespace tiercache {
 
@@ -88,7 +90,7 @@ void SourceFamily(std::string& out, const std::vector<WarmSourceStatus>& sources
                   Value value) {
   AppendFamilyHeader(out, name, type, help);
   for (const auto& s : sources) {
-    AppendSample(out, name, "source=\"" + s.name + "\"", value(s));
+    AppendSample(out, name, "source=\"" + LabelValue(s.name) + "\"", value(s));
   }
 }
 
@@ -126,6 +128,41 @@ void RenderWarmingMetrics(std::string& out, const std::vector<WarmSourceStatus>&
                });
 }
 
+void RenderKeyGroupMetrics(std::string& out, const std::vector<KeyGroupStats>& groups) {
+  using G = const KeyGroupStats&;
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    AppendFamilyHeader(out, name, type, help);
+    for (G g : groups) {
+      AppendSample(out, name, "pattern=\"" + LabelValue(g.name) + "\"",
+                   static_cast<double>(value(g)));
+    }
+  };
+  AppendFamilyHeader(out, "tiercache_pattern_reads_total", "counter",
+                     "Reads by key pattern and result (hit: served by any tier).");
+  for (G g : groups) {
+    const std::string label = "pattern=\"" + LabelValue(g.name) + "\",result=";
+    AppendSample(out, "tiercache_pattern_reads_total", label + "\"hit\"",
+                 static_cast<double>(g.hits));
+    AppendSample(out, "tiercache_pattern_reads_total", label + "\"miss\"",
+                 static_cast<double>(g.misses));
+  }
+  family("tiercache_pattern_expired_misses_total", "counter",
+         "Misses of keys whose entry had expired (a longer TTL would have served them).",
+         [](G g) { return g.expired_misses; });
+  family("tiercache_pattern_evicted_misses_total", "counter",
+         "Misses of keys L1 had evicted to make room.", [](G g) { return g.evicted_misses; });
+  family("tiercache_pattern_writes_total", "counter", "Writes by key pattern.",
+         [](G g) { return g.writes; });
+  family("tiercache_pattern_unread_removals_total", "counter",
+         "L1 entries that left (expired, evicted, replaced, removed) without being read.",
+         [](G g) { return g.unread_removals; });
+  family("tiercache_pattern_l1_entries", "gauge", "L1 entries by key pattern.",
+         [](G g) { return g.entries; });
+  family("tiercache_pattern_l1_bytes", "gauge", "Bytes charged in L1 by key pattern.",
+         [](G g) { return g.bytes; });
+}
+
 }  // namespace
 
 uint64_t InvalidateResult::total() const {
@@ -153,7 +190,45 @@ void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string>
 }
 
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
+  if (!monitoring_) return;
   metrics_.Record(from, op, outcome, LatencyNow() - started);
+}
+
+OperationSummary CacheService::Summary(Operation op) const {
+  OperationSummary summary;
+  std::array<uint64_t, RequestMetrics::kBuckets.size() + 1> buckets{};
+  for (size_t f = 0; f < kFrontendCount; ++f) {
+    const auto frontend = static_cast<Frontend>(f);
+    for (size_t o = 0; o < kOutcomeCount; ++o) {
+      const auto outcome = static_cast<Outcome>(o);
+      const uint64_t n = metrics_.Requests(frontend, op, outcome);
+      summary.requests += n;
+      if (outcome == Outcome::kHit) summary.hits += n;
+      if (outcome == Outcome::kMiss) summary.misses += n;
+      if (outcome != Outcome::kHit && outcome != Outcome::kMiss && outcome != Outcome::kOk &&
+          outcome != Outcome::kNotFound) {
+        summary.errors += n;
+      }
+    }
+    const auto counts = metrics_.LatencyBuckets(frontend, op);
+    for (size_t b = 0; b < buckets.size(); ++b) buckets[b] += counts[b];
+  }
+  summary.p50 = HistogramQuantile(RequestMetrics::kBuckets, buckets, 0.5);
+  summary.p90 = HistogramQuantile(RequestMetrics::kBuckets, buckets, 0.9);
+  summary.p99 = HistogramQuantile(RequestMetrics::kBuckets, buckets, 0.99);
+  return summary;
+}
+
+KeyStats* CacheService::key_stats() const {
+  return monitoring_ ? cache_.l1().key_stats() : nullptr;
+}
+
+void CacheService::RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit) {
+  if (hit) return stats.Read(group, true);
+  // Why it missed, if L1 remembers the key leaving.
+  std::optional<L1Ghost> ghost = cache_.l1().TakeGhost(key);
+  if (!ghost) return stats.Read(group, false);
+  stats.Read(group, false, ghost->cause, LatencyNow() - ghost->stored_at);
 }
 
 Status CacheService::ValidateKey(std::string_view key) const {
@@ -179,16 +254,24 @@ Status CacheService::ValidateTags(const std::vector<std::string>& tags) const {
 }
 
 void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kGet, OutcomeOf(s), started);
     return done(std::move(s));
   }
-  cache_.Get(key, [this, from, started, done = std::move(done)](Result<Hit> hit) {
+  KeyStats* stats = key_stats();
+  const uint16_t group = stats != nullptr ? stats->GroupOf(key) : 0;
+  // The answer may come after the caller's key is gone.
+  std::string read_key = stats != nullptr ? std::string(key) : std::string();
+  cache_.Get(key, [this, from, started, stats, group, read_key = std::move(read_key),
+                   done = std::move(done)](Result<Hit> hit) {
     const Outcome outcome = hit.ok() ? Outcome::kHit
                             : hit.status().code() == StatusCode::kNotFound
                                 ? Outcome::kMiss
                                 : OutcomeOf(hit.status());
+    if (stats != nullptr && (outcome == Outcome::kHit || outcome == Outcome::kMiss)) {
+      RecordRead(*stats, group, read_key, outcome == Outcome::kHit);
+    }
     Record(from, Operation::kGet, outcome, started);
     done(std::move(hit));
   });
@@ -212,7 +295,7 @@ Status CacheService::ValidateSet(const SetRequest& request) const {
 }
 
 void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   if (Status s = ValidateSet(request); !s.ok()) {
     Record(from, Operation::kSet, OutcomeOf(s), started);
     return done(std::move(s));
@@ -224,6 +307,9 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
     write.lifetime.timeout = request.ttl.value_or(strategies_.adaptive.base_timeout);
   } else {
     write.lifetime.timeout = request.ttl.value_or(strategies_.default_timeout);
+  }
+  if (KeyStats* stats = key_stats()) {
+    stats->Written(stats->GroupOf(request.key), write.lifetime.timeout);
   }
   write.key = std::move(request.key);
   write.value = std::make_shared<const std::string>(std::move(request.value));
@@ -238,7 +324,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
 }
 
 void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> done) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     return done(std::move(s));
@@ -333,7 +419,7 @@ Status CacheService::ValidateInvalidate(const InvalidateRequest& request) const 
 
 void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
                               Callback<Result<InvalidateResult>> done) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   std::shared_ptr<const KeyPattern> pattern;
   InvalidateRequest prepared = request;
   std::vector<std::string> models;
@@ -383,7 +469,7 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
 }
 
 void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   cache_.Clear([this, from, started, done = std::move(done)](std::vector<TierRemoval> r) {
     Publish(CoherenceMessage::Kind::kClear, {});
     Record(from, Operation::kClear, Outcome::kOk, started);
@@ -392,7 +478,7 @@ void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
 }
 
 ServiceStatus CacheService::GetStatus(Frontend from) {
-  const TimePoint started = LatencyNow();
+  const TimePoint started = Started();
   ServiceStatus status;
   status.version = TIERCACHE_VERSION;
   status.uptime = std::chrono::steady_clock::now() - started_;
@@ -402,6 +488,14 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   status.limits = limits_;
   if (coherence_stats_) status.coherence = coherence_stats_();
   if (warming_status_) status.warming = warming_status_();
+  if (KeyStats* stats = key_stats()) status.key_groups = stats->Snapshot();
+  status.monitoring = monitoring_;
+  status.config_json = config_json_;
+  if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
+  status.largest_tags = cache_.l1().LargestTags(10, 1000);
+  status.gets = Summary(Operation::kGet);
+  status.sets = Summary(Operation::kSet);
+  status.deletes = Summary(Operation::kDelete);
   Record(from, Operation::kStatus, Outcome::kOk, started);
   return status;
 }
@@ -449,6 +543,7 @@ std::string CacheService::RenderMetrics() const {
   }
   RenderLowerTierMetrics(out, cache_.LowerTiers());
   if (warming_status_) RenderWarmingMetrics(out, warming_status_());
+  if (KeyStats* stats = key_stats()) RenderKeyGroupMetrics(out, stats->Snapshot());
   gauge("tiercache_uptime_seconds", "Seconds since the service started.",
         ToSeconds(std::chrono::steady_clock::now() - started_));
   return out;

@@ -63,6 +63,17 @@ struct ClearResult {
   uint64_t total() const;  // the most any one tier removed
 };
 
+// The requests of one operation since start, every front end together.
+struct OperationSummary {
+  uint64_t requests = 0;
+  uint64_t hits = 0;    // Get only
+  uint64_t misses = 0;  // Get only
+  uint64_t errors = 0;  // answered with anything but ok, hit, miss or not found
+  // Latency quantiles since start, seconds (estimated from the histogram buckets, as
+  // Prometheus does); unset before any request.
+  std::optional<double> p50, p90, p99;
+};
+
 struct ServiceStatus {
   std::string version;
   Duration uptime{0};
@@ -72,6 +83,14 @@ struct ServiceStatus {
   Limits limits;
   std::optional<CoherenceStats> coherence;  // when the coherence channel is on
   std::vector<WarmSourceStatus> warming;     // configured warming sources
+  std::vector<KeyGroupStats> key_groups;     // per key pattern, when monitoring is on
+  bool monitoring = true;
+  std::optional<uint64_t> resident_bytes;  // of the process, where /proc tells
+  // The L1 tags with the most entries (at least 1,000), most first: fan-out of invalidations.
+  std::vector<std::pair<std::string, uint64_t>> largest_tags;
+  // The configuration the daemon runs with, secrets redacted, as JSON (opaque to core).
+  std::shared_ptr<const std::string> config_json;
+  OperationSummary gets, sets, deletes;      // all front ends, the daemon's own included
 };
 
 // The one entry point of the data path. Every front end (HTTP, gRPC) is a thin adapter
@@ -117,6 +136,15 @@ class CacheService {
   void SetWarmingStatus(std::function<std::vector<WarmSourceStatus>()> status) {
     warming_status_ = std::move(status);
   }
+  // Request metrics and per-pattern statistics (`monitoring.enabled`): on by default. Off,
+  // requests are neither timed nor counted and key groups are not kept (the figures in
+  // status and /metrics then stay at zero). Set before serving.
+  void SetMonitoring(bool enabled) { monitoring_ = enabled; }
+  // The effective configuration as JSON, secrets redacted, for status. Set before serving.
+  void SetConfigJson(std::string json) {
+    config_json_ = std::make_shared<const std::string>(std::move(json));
+  }
+  bool monitoring() const { return monitoring_; }
   // False while a required lower tier is down.
   bool Ready() const { return cache_.RequiredTiersUp(); }
   ServiceStatus GetStatus(Frontend from);
@@ -137,6 +165,13 @@ class CacheService {
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
                            std::shared_ptr<const KeyPattern>& pattern) const;
   void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
+  // When a request started, for its latency; no clock read with monitoring off.
+  TimePoint Started() const {
+    return monitoring_ ? std::chrono::steady_clock::now() : TimePoint();
+  }
+  KeyStats* key_stats() const;  // null with monitoring off
+  OperationSummary Summary(Operation op) const;
+  void RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit);
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
 
   const Limits limits_;
@@ -147,6 +182,8 @@ class CacheService {
   std::function<CoherenceStats()> coherence_stats_;
   std::function<std::vector<WarmSourceStatus>()> warming_status_;
   const TimePoint started_;
+  bool monitoring_ = true;
+  std::shared_ptr<const std::string> config_json_;
   RequestMetrics metrics_;
   std::array<ConnectionMetrics, kFrontendCount> connections_;
 };

@@ -13,8 +13,12 @@ constexpr size_t kReclaimPerWrite = 8;
 constexpr uint64_t kEntryOverhead = 160;
 }  // namespace
 
-L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive)
-    : limits_(limits), adaptive_(adaptive) {}
+L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats,
+                 size_t ghosts)
+    : limits_(limits), adaptive_(adaptive), stats_(stats) {
+  MutexLock lock(mu_);
+  ghost_ring_.resize(stats == nullptr ? 0 : ghosts);
+}
 
 L1Shard::~L1Shard() {
   MutexLock lock(mu_);
@@ -38,7 +42,7 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, TimePoint now) {
   }
   Entry& e = *it->second;
   if (e.expires_at <= now) {
-    EraseLocked(&e, now);
+    EraseLocked(&e, now, KeyStats::Removal::kExpired);
     ++misses_;
     return std::nullopt;
   }
@@ -88,6 +92,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   entry->charge = charge;
   entry->stored_at = now;
   entry->last_read = now;
+  if (stats_ != nullptr) entry->group = stats_->GroupOf(key);
   Duration timeout = lifetime.timeout;
   if (lifetime.kind == Lifetime::Kind::kAdaptive) {
     entry->adaptive_base = lifetime.timeout;
@@ -103,12 +108,14 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
   if (auto it = map_.find(key); it != map_.end()) {
     if (mode == SetMode::kIfAbsent && it->second->expires_at > now) return Status::Ok();
-    EraseLocked(it->second.get(), now);
+    EraseLocked(it->second.get(), now, KeyStats::Removal::kReplaced);
   }
+  // Stored again: a later miss is not explained by the old departure.
+  if (auto ghost = ghosts_.find(key); ghost != ghosts_.end()) ghosts_.erase(ghost);
   while (!lru_.empty() &&
          (map_.size() + 1 > limits_.max_entries || bytes_ + charge > limits_.max_bytes)) {
     Entry* victim = &lru_.back();
-    if (EraseLocked(victim, now)) ++evictions_;
+    if (EraseLocked(victim, now, KeyStats::Removal::kEvicted)) ++evictions_;
   }
 
   Entry& e = *entry;
@@ -117,6 +124,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   expiry_.insert(e);
   for (const auto& tag : e.tags) tag_index_[tag].insert(&e);
   bytes_ += e.charge;
+  if (stats_ != nullptr) stats_->Stored(e.group, e.charge);
   return Status::Ok();
 }
 
@@ -134,7 +142,7 @@ bool L1Shard::Delete(std::string_view key, TimePoint now) {
   MutexLock lock(mu_);
   auto it = map_.find(key);
   if (it == map_.end()) return false;
-  return EraseLocked(it->second.get(), now);
+  return EraseLocked(it->second.get(), now, KeyStats::Removal::kDeleted);
 }
 
 uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint now) {
@@ -143,7 +151,7 @@ uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint
   for (const auto& tag : tags) {
     // EraseLocked drops the tag's set once it is empty, so look it up afresh each time.
     for (auto it = tag_index_.find(tag); it != tag_index_.end(); it = tag_index_.find(tag)) {
-      if (EraseLocked(*it->second.begin(), now)) ++removed;
+      if (EraseLocked(*it->second.begin(), now, KeyStats::Removal::kDeleted)) ++removed;
     }
   }
   return removed;
@@ -157,7 +165,7 @@ uint64_t L1Shard::InvalidateMatching(const KeyPattern& pattern, TimePoint now) {
   }
   uint64_t removed = 0;
   for (Entry* e : matched) {
-    if (EraseLocked(e, now)) ++removed;
+    if (EraseLocked(e, now, KeyStats::Removal::kDeleted)) ++removed;
   }
   return removed;
 }
@@ -169,6 +177,14 @@ uint64_t L1Shard::Clear(TimePoint now) {
     if (entry->expires_at > now) ++live;
   }
   expirations_ += map_.size() - live;
+  if (stats_ != nullptr) {
+    for (const auto& [key, e] : map_) {
+      stats_->Removed(e->group, e->charge,
+                      e->expires_at > now ? KeyStats::Removal::kDeleted
+                                          : KeyStats::Removal::kExpired,
+                      e->reads > 0);
+    }
+  }
   expiry_.clear();
   lru_.clear();
   tag_index_.clear();
@@ -186,14 +202,20 @@ uint64_t L1Shard::ReclaimExpired(size_t budget, TimePoint now) {
 
 void L1Shard::ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) {
   while (budget-- > 0 && !expiry_.empty() && expiry_.begin()->expires_at <= now) {
-    EraseLocked(&*expiry_.begin(), now);
+    EraseLocked(&*expiry_.begin(), now, KeyStats::Removal::kExpired);
     ++reclaimed;
   }
 }
 
-bool L1Shard::EraseLocked(Entry* e, TimePoint now) {
+bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   const bool live = e->expires_at > now;
   if (!live) ++expirations_;
+  if (stats_ != nullptr) {
+    if (!live) why = KeyStats::Removal::kExpired;
+    stats_->Removed(e->group, e->charge, why, e->reads > 0);
+    if (why == KeyStats::Removal::kExpired) RememberGhostLocked(*e, MissCause::kExpired);
+    if (why == KeyStats::Removal::kEvicted) RememberGhostLocked(*e, MissCause::kEvicted);
+  }
   lru_.erase(lru_.iterator_to(*e));
   expiry_.erase(expiry_.iterator_to(*e));
   for (const auto& tag : e->tags) {
@@ -206,6 +228,39 @@ bool L1Shard::EraseLocked(Entry* e, TimePoint now) {
   // Erase by iterator: the map's key is a view into *e, which the erase frees.
   map_.erase(map_.find(std::string_view(e->key)));
   return live;
+}
+
+void L1Shard::RememberGhostLocked(const Entry& e, MissCause cause) {
+  if (ghost_ring_.empty()) return;
+  auto& [old_key, old_seq] = ghost_ring_[ghost_seq_ % ghost_ring_.size()];
+  if (auto it = ghosts_.find(old_key); it != ghosts_.end() && it->second.seq == old_seq) {
+    ghosts_.erase(it);
+  }
+  old_key = e.key;
+  old_seq = ghost_seq_;
+  ghosts_[e.key] = Ghost{cause, e.stored_at, ghost_seq_};
+  ++ghost_seq_;
+}
+
+std::optional<L1Ghost> L1Shard::TakeGhost(std::string_view key, TimePoint now) {
+  MutexLock lock(mu_);
+  // A Get that has not looked yet would find an expired entry still here.
+  if (auto live = map_.find(key); live != map_.end() && live->second->expires_at <= now) {
+    EraseLocked(live->second.get(), now, KeyStats::Removal::kExpired);
+  }
+  auto it = ghosts_.find(key);
+  if (it == ghosts_.end()) return std::nullopt;
+  L1Ghost ghost{it->second.cause, it->second.stored_at};
+  ghosts_.erase(it);
+  return ghost;
+}
+
+void L1Shard::AddLargeTags(uint64_t min_entries,
+                           std::unordered_map<std::string, uint64_t>& into) const {
+  MutexLock lock(mu_);
+  for (const auto& [tag, entries] : tag_index_) {
+    if (entries.size() >= min_entries) into[tag] += entries.size();
+  }
 }
 
 void L1Shard::AddStats(L1Stats& stats) const {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/key_stats.h"
 #include "core/l1_store.h"
 #include "core/thread_annotations.h"
 
@@ -25,7 +26,10 @@ class L1Shard {
     double ttl_factor;
   };
 
-  L1Shard(const Limits& limits, const AdaptiveOptions& adaptive);
+  // `stats` (may be null) is told of every entry stored and removed, and then the shard
+  // remembers up to `ghosts` keys that expired or were evicted, for TakeGhost.
+  L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats = nullptr,
+          size_t ghosts = 0);
   ~L1Shard();
 
   std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
@@ -40,6 +44,10 @@ class L1Shard {
   uint64_t Clear(TimePoint now) TC_EXCLUDES(mu_);
   uint64_t ReclaimExpired(size_t budget, TimePoint now) TC_EXCLUDES(mu_);
   void AddStats(L1Stats& stats) const TC_EXCLUDES(mu_);
+  std::optional<L1Ghost> TakeGhost(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
+  // Adds the entry count of every tag with at least `min_entries` entries in this shard.
+  void AddLargeTags(uint64_t min_entries, std::unordered_map<std::string, uint64_t>& into) const
+      TC_EXCLUDES(mu_);
 
   // Bytes charged for an entry: its payload plus a fixed overhead for bookkeeping.
   static uint64_t Charge(std::string_view key, const std::string& value,
@@ -58,6 +66,7 @@ class L1Shard {
     double heat = 0;                    // decayed read count (adaptive entries)
     Duration adaptive_base{0};          // zero for fixed-lifetime entries
     uint64_t charge = 0;
+    uint16_t group = 0;                 // KeyStats group, when stats_ is set
     boost::intrusive::list_member_hook<Hook> lru_hook;
     boost::intrusive::set_member_hook<Hook> expiry_hook;
   };
@@ -75,13 +84,22 @@ class L1Shard {
   // Keys are views into the owned Entry's key, so each key is stored once.
   using EntryMap = std::unordered_map<std::string_view, std::unique_ptr<Entry>>;
 
-  // Removes `e` from every index and frees it. Returns true if it was still live.
-  bool EraseLocked(Entry* e, TimePoint now) TC_REQUIRES(mu_);
+  // Removes `e` from every index and frees it. Returns true if it was still live. `why`
+  // is for the statistics; an entry past its expiry counts as expired whatever `why`.
+  bool EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);
+  void RememberGhostLocked(const Entry& e, MissCause cause) TC_REQUIRES(mu_);
   void ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) TC_REQUIRES(mu_);
   void TouchLocked(Entry& e, TimePoint now) TC_REQUIRES(mu_);
 
+  struct Ghost {
+    MissCause cause;
+    TimePoint stored_at;
+    uint64_t seq;  // which ring slot owns it
+  };
+
   const Limits limits_;
   const AdaptiveOptions adaptive_;
+  KeyStats* const stats_;
 
   mutable Mutex mu_;
   EntryMap map_ TC_GUARDED_BY(mu_);
@@ -93,6 +111,14 @@ class L1Shard {
   uint64_t misses_ TC_GUARDED_BY(mu_) = 0;
   uint64_t evictions_ TC_GUARDED_BY(mu_) = 0;
   uint64_t expirations_ TC_GUARDED_BY(mu_) = 0;
+  // Keys that left by expiry or eviction, oldest overwritten first (a ring of keys).
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  std::unordered_map<std::string, Ghost, KeyHash, std::equal_to<>> ghosts_ TC_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, uint64_t>> ghost_ring_ TC_GUARDED_BY(mu_);
+  uint64_t ghost_seq_ TC_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tiercache

@@ -1,14 +1,17 @@
 #include "core/l1_store.h"
 
+#include <algorithm>
 #include <bit>
+#include <unordered_map>
 #include <functional>
 
 #include "core/l1_shard.h"
 
 namespace tiercache {
 
-L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock)
-    : clock_(clock) {
+L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock,
+                 KeyStats* stats, size_t miss_history)
+    : clock_(clock), stats_(stats) {
   const size_t n = std::bit_ceil(std::max<size_t>(options.shards, 1));
   shard_shift_ = 64 - std::countr_zero(n);
   shards_.reserve(n);
@@ -19,7 +22,8 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
         options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
         options.ttl_factor,
     };
-    shards_.push_back(std::make_unique<L1Shard>(limits, adaptive));
+    shards_.push_back(std::make_unique<L1Shard>(
+        limits, adaptive, stats, stats == nullptr ? 0 : (miss_history + n - 1) / n));
   }
 }
 
@@ -69,6 +73,27 @@ uint64_t L1Store::ReclaimExpired(size_t max_per_shard) {
   uint64_t reclaimed = 0;
   for (auto& shard : shards_) reclaimed += shard->ReclaimExpired(max_per_shard, clock_.Now());
   return reclaimed;
+}
+
+std::optional<L1Ghost> L1Store::TakeGhost(std::string_view key) {
+  return ShardFor(key).TakeGhost(key, clock_.Now());
+}
+
+std::vector<std::pair<std::string, uint64_t>> L1Store::LargestTags(size_t n,
+                                                                 uint64_t min_entries) const {
+  // A tag's entries are spread over the shards by key: each shard is asked for its share.
+  const uint64_t per_shard = std::max<uint64_t>(1, min_entries / shards_.size());
+  std::unordered_map<std::string, uint64_t> counts;
+  for (const auto& shard : shards_) shard->AddLargeTags(per_shard, counts);
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (auto& [tag, entries] : counts) {
+    if (entries >= min_entries) out.emplace_back(tag, entries);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (out.size() > n) out.resize(n);
+  return out;
 }
 
 L1Stats L1Store::Stats() const {

@@ -10,6 +10,7 @@
 #include "core/adaptive_ttl.h"
 #include "core/clock.h"
 #include "core/key_pattern.h"
+#include "core/key_stats.h"
 #include "core/l1_options.h"
 #include "core/status.h"
 
@@ -40,6 +41,12 @@ struct L1Value {
   std::shared_ptr<const std::string> value;
   TimePoint expires_at;
   TimePoint read_at;  // the time of the lookup; expires_at - read_at is the time left
+};
+
+// What L1 remembers of a key that is gone: why, and when it had been stored.
+struct L1Ghost {
+  MissCause cause = MissCause::kAbsent;
+  TimePoint stored_at;
 };
 
 // An entry's metadata and access statistics, as seen without reading it.
@@ -78,7 +85,10 @@ struct L1Stats {
 // ReclaimExpired, never by scanning all entries.
 class L1Store {
  public:
-  L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock);
+  // With `stats`, every entry stored and removed is counted by key group, and up to
+  // `miss_history` keys that expired or were evicted are remembered for TakeGhost.
+  L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock,
+          KeyStats* stats = nullptr, size_t miss_history = 0);
   ~L1Store();
   L1Store(const L1Store&) = delete;
   L1Store& operator=(const L1Store&) = delete;
@@ -112,7 +122,16 @@ class L1Store {
   // Reclaims up to `max_per_shard` expired entries in each shard; returns how many.
   uint64_t ReclaimExpired(size_t max_per_shard);
 
+  // Why `key` is not in L1, if it left by expiry or eviction lately; forgets it, so that
+  // each departure explains one miss.
+  std::optional<L1Ghost> TakeGhost(std::string_view key);
+
+  // The `n` tags with the most entries, most first, counting only tags with at least
+  // `min_entries` entries: a cheap pass over the tag index (status, recommendations).
+  std::vector<std::pair<std::string, uint64_t>> LargestTags(size_t n, uint64_t min_entries) const;
+
   L1Stats Stats() const;
+  KeyStats* key_stats() const { return stats_; }
   size_t shard_count() const { return shards_.size(); }
 
  private:
@@ -120,6 +139,7 @@ class L1Store {
 
   std::vector<std::unique_ptr<L1Shard>> shards_;
   const Clock& clock_;
+  KeyStats* const stats_;
   int shard_shift_;
 };
 

@@ -1,5 +1,6 @@
 #include "core/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -72,6 +73,35 @@ uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) con
       std::memory_order_relaxed);
 }
 
+std::array<uint64_t, RequestMetrics::kBuckets.size() + 1> RequestMetrics::LatencyBuckets(
+    Frontend f, Operation op) const {
+  const Histogram& h =
+      latency_[static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op)];
+  std::array<uint64_t, kBuckets.size() + 1> counts{};
+  for (size_t b = 0; b < counts.size(); ++b) {
+    counts[b] = h.buckets[b].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
+std::string LabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c > 0x7e) {
+      out += '_';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void AppendSample(std::string& out, std::string_view name, std::string_view labels,
                   double value) {
   out.append(name);
@@ -86,7 +116,12 @@ void AppendSample(std::string& out, std::string_view name, std::string_view labe
   } else if (value == std::floor(value) && std::fabs(value) < 1e15) {
     std::snprintf(buf, sizeof buf, " %.0f\n", value);
   } else {
-    std::snprintf(buf, sizeof buf, " %.9g\n", value);
+    // The shortest text that reads back as `value`: timestamps keep their milliseconds.
+    buf[0] = ' ';
+    const auto end = std::to_chars(buf + 1, buf + sizeof buf - 1, value).ptr;
+    *end = '\n';
+    out.append(buf, end + 1);
+    return;
   }
   out.append(buf);
 }

@@ -47,6 +47,9 @@ class RequestMetrics {
   void Record(Frontend f, Operation op, Outcome outcome, Duration latency);
 
   uint64_t Requests(Frontend f, Operation op, Outcome outcome) const;
+  // Requests of one front end and operation counted in each latency bucket (kBuckets, then
+  // +Inf), not cumulative: for percentiles over a window (core/stats_sampler.h).
+  std::array<uint64_t, kBuckets.size() + 1> LatencyBuckets(Frontend f, Operation op) const;
 
   // Appends the request families in Prometheus text format.
   void RenderPrometheus(std::string& out) const;
@@ -71,6 +74,10 @@ struct ConnectionMetrics {
 
 // Appends one sample line: `name{labels} value\n`. `labels` is empty or `a="x",b="y"`.
 void AppendSample(std::string& out, std::string_view name, std::string_view labels, double value);
+// `value` as a label value: quotes, backslashes and newlines escaped, and any byte that is
+// not printable ASCII replaced by '_' (key segments are arbitrary bytes; the exposition
+// format wants UTF-8).
+std::string LabelValue(std::string_view value);
 // Appends the `# HELP` and `# TYPE` lines of a family.
 void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
                         std::string_view help);

@@ -62,6 +62,8 @@ class ModelRules {
   static Result<ModelRules> Make(std::vector<ModelRule> rules);
 
   bool empty() const { return rules_.empty(); }
+  // Every rule, in the order configured.
+  const std::vector<ModelRule>& rules() const { return rules_; }
   const ModelRule* Find(std::string_view model) const;
 
   // What invalidating `model` with `fields` on `event` removes: its own templates when it

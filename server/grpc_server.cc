@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "server/process_metrics.h"
 #include "server/status_json.h"
 #include "tiercache/v1/cache.grpc.pb.h"
 
@@ -283,7 +284,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const v1::StatusRequest*,
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const v1::StatusRequest* req,
                                    v1::StatusResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
     const ServiceStatus status = service_.GetStatus(Frontend::kGrpc);
@@ -314,6 +315,11 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     }
     for (const WarmSourceStatus& w : status.warming) ToProto(w, resp->add_warming());
     resp->set_json(StatusToJson(status));
+    if (req->include_metrics()) {
+      std::string metrics = service_.RenderMetrics();
+      AppendProcessMetrics(metrics);
+      resp->set_metrics(std::move(metrics));
+    }
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "config/config.h"
@@ -18,7 +19,10 @@
 #include "core/l1_store.h"
 #include "core/scheduled_invalidations.h"
 #include "core/scheduler.h"
+#include "core/stats_history.h"
+#include "core/stats_sampler.h"
 #include "server/change_notification.h"
+#include "server/config_json.h"
 #include "server/grpc_server.h"
 #include "server/http_router.h"
 #include "server/http_server.h"
@@ -103,7 +107,13 @@ int Run(const config::Config& cfg) {
       cfg.server.io_threads > 0 ? cfg.server.io_threads
                                 : std::max(1u, std::thread::hardware_concurrency() / 2);
 
-  L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System());
+  std::unique_ptr<KeyStats> key_stats;
+  if (cfg.monitoring.enabled) {
+    key_stats = std::make_unique<KeyStats>(cfg.monitoring.key_patterns,
+                                           cfg.monitoring.max_patterns);
+  }
+  L1Store l1(cfg.l1, cfg.strategies.adaptive, Clock::System(), key_stats.get(),
+             cfg.monitoring.miss_history);
   auto lower = MakeLowerTiers(cfg.tiers);
   if (!lower.ok()) {
     spdlog::error("{}", lower.status().message());
@@ -120,6 +130,9 @@ int Run(const config::Config& cfg) {
                       }
                     });
   CacheService service(cfg.limits, cfg.strategies, cache, cfg.invalidation.models);
+  service.SetMonitoring(cfg.monitoring.enabled);
+  service.SetConfigJson(EffectiveConfigJson(cfg).dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace));
 
   auto bus = MakeCoherenceBus(cfg);
   if (!bus.ok()) {
@@ -210,6 +223,11 @@ int Run(const config::Config& cfg) {
     }
   }
   warming.Start();
+  // The dashboard's last 15 minutes, one sample a second; the sampler's thread stops
+  // before the service and the tiers it reads go away.
+  StatsHistory history;
+  StatsSampler sampler(service, history, Clock::System());
+  sampler.Start();
   std::atomic<bool> ready{false};
 
   http_api::Router router;
@@ -217,6 +235,7 @@ int Run(const config::Config& cfg) {
   http_api::RegisterAdminRoutes(router, service, ready);
   http_api::RegisterJobRoutes(router, scheduled, scheduler);
   http_api::RegisterWarmRoutes(router, service, warming);
+  http_api::RegisterDashboardRoutes(router, service, history);
 
   HttpServerOptions http_options;
   http_options.host = cfg.server.http_listen.host;

@@ -5,6 +5,7 @@
 #include "core/cache_service.h"
 #include "core/scheduled_invalidations.h"
 #include "core/scheduler.h"
+#include "core/stats_history.h"
 #include "core/warming.h"
 #include "server/http_router.h"
 
@@ -21,5 +22,8 @@ void RegisterWarmRoutes(Router& router, CacheService& service, WarmingEngine& wa
 // POST /v1/invalidations/scheduled, GET /v1/jobs, DELETE /v1/jobs/{id}.
 void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
                        Scheduler& scheduler);
+// GET /v1/stats/history (the sampled history, oldest first, and the tiers' health now)
+// and GET /dashboard (the page that charts it).
+void RegisterDashboardRoutes(Router& router, CacheService& service, const StatsHistory& history);
 
 }  // namespace tiercache::http_api

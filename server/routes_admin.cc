@@ -2,6 +2,7 @@
 #include <variant>
 
 #include "server/http_status_map.h"
+#include "server/process_metrics.h"
 #include "server/routes.h"
 #include "server/status_json.h"
 
@@ -329,6 +330,7 @@ void RegisterAdminRoutes(Router& router, CacheService& service,
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = service.RenderMetrics();
+    AppendProcessMetrics(r.body);
     return r;
   });
 

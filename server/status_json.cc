@@ -4,6 +4,52 @@
 
 namespace tiercache {
 
+namespace {
+
+nlohmann::json Quantile(const std::optional<double>& seconds) {
+  return seconds ? nlohmann::json(*seconds * 1000) : nlohmann::json();
+}
+
+nlohmann::json OperationJson(const OperationSummary& op, double uptime_seconds) {
+  nlohmann::json out = {
+      {"requests", op.requests},
+      {"errors", op.errors},
+      {"per_second", uptime_seconds > 0 ? static_cast<double>(op.requests) / uptime_seconds : 0.0},
+      {"latency_ms", {{"p50", Quantile(op.p50)}, {"p90", Quantile(op.p90)}, {"p99", Quantile(op.p99)}}},
+  };
+  return out;
+}
+
+double Ratio(uint64_t part, uint64_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+nlohmann::json PatternJson(const KeyGroupStats& g) {
+  return {
+      {"pattern", g.name},
+      {"reads", g.reads},
+      {"hits", g.hits},
+      {"misses", g.misses},
+      {"hit_rate", g.hit_rate()},
+      {"expired_misses", g.expired_misses},
+      {"evicted_misses", g.evicted_misses},
+      {"expired_miss_rate", Ratio(g.expired_misses, g.reads)},
+      {"writes", g.writes},
+      {"mean_ttl_seconds", g.writes == 0 ? nlohmann::json() : nlohmann::json(g.ttl_seconds_sum / g.writes)},
+      {"mean_reread_age_seconds",
+       g.expired_misses == 0 ? nlohmann::json()
+                             : nlohmann::json(g.reread_age_seconds_sum / g.expired_misses)},
+      {"l1_entries", g.entries},
+      {"l1_bytes", g.bytes},
+      {"l1_expirations", g.expirations},
+      {"l1_evictions", g.evictions},
+      {"l1_evicted_after_reads", g.evicted_after_reads},
+      {"unread_removals", g.unread_removals},
+  };
+}
+
+}  // namespace
+
 std::string StatusToJson(const ServiceStatus& status) {
   const L1Stats& l1 = status.l1;
   const uint64_t lookups = l1.hits + l1.misses;
@@ -36,6 +82,34 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"max_keys_per_request", status.limits.max_keys_per_request},
        }},
   };
+  const double uptime = ToSeconds(status.uptime);
+  const uint64_t reads = status.gets.hits + status.gets.misses;
+  doc["monitoring"] = status.monitoring;
+  doc["performance"] = {
+      {"hit_rate", Ratio(status.gets.hits, reads)},
+      {"reads", reads},
+      {"hits", status.gets.hits},
+      {"misses", status.gets.misses},
+      {"operations",
+       {{"get", OperationJson(status.gets, uptime)},
+        {"set", OperationJson(status.sets, uptime)},
+        {"delete", OperationJson(status.deletes, uptime)}}},
+  };
+  if (status.config_json) {
+    doc["config"] = nlohmann::json::parse(*status.config_json, nullptr, false);
+  }
+  doc["memory"] = {{"l1_bytes", l1.bytes},
+                   {"l1_max_bytes", l1.max_bytes},
+                   {"resident_bytes", status.resident_bytes ? nlohmann::json(*status.resident_bytes)
+                                                            : nlohmann::json()}};
+  nlohmann::json patterns = nlohmann::json::array();
+  for (const KeyGroupStats& g : status.key_groups) patterns.push_back(PatternJson(g));
+  doc["patterns"] = std::move(patterns);
+  nlohmann::json tags = nlohmann::json::array();
+  for (const auto& [tag, entries] : status.largest_tags) {
+    tags.push_back({{"tag", tag}, {"l1_entries", entries}});
+  }
+  doc["largest_tags"] = std::move(tags);
   if (!status.warming.empty()) {
     const auto unix_ms = [](WallTime t) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -111,7 +185,8 @@ std::string StatusToJson(const ServiceStatus& status) {
     }
     doc["tiers"].push_back(std::move(tier));
   }
-  return doc.dump();
+  // Keys, tags and configured strings may hold bytes that are not UTF-8.
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace tiercache

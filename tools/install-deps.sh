@@ -12,6 +12,9 @@ PACKAGES=(
   libhiredis-dev libpq-dev
   redis-server redis-tools postgresql-15 postgresql-client-15
   systemd
+  prometheus python3-prometheus-client
+  tmux
+  chromium
 )
 
 missing=()

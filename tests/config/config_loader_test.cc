@@ -176,7 +176,7 @@ TEST_CASE("RejectsUnknownTopLevelKey", "[config][loader]") {
   CHECK(ErrorOf("server: {}\n\ncache:\n  size: 1\n") ==
         "test.yaml:3:1: unknown key 'cache' at the top level (expected one of: server, limits, "
         "l1, strategies, logging, tiers, tier_health, invalidation, coherence, warming, "
-        "scheduler)");
+        "monitoring, scheduler)");
 }
 
 TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
@@ -203,7 +203,7 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
   CHECK_THAT(ErrorOf("just a string\n"),
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level (with keys server, "
                                "limits, l1, strategies, logging, tiers, tier_health, "
-                               "invalidation, coherence, warming, scheduler), got 'just a "
+                               "invalidation, coherence, warming, monitoring, scheduler), got 'just a "
                                "string'"));
   CHECK_THAT(ErrorOf("- server\n- l1\n"),
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level"));

@@ -47,6 +47,11 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
 
   CHECK(actual.logging.level == expected.logging.level);
   CHECK(actual.logging.format == expected.logging.format);
+
+  CHECK(actual.monitoring.enabled == expected.monitoring.enabled);
+  CHECK(actual.monitoring.key_patterns.size() == expected.monitoring.key_patterns.size());
+  CHECK(actual.monitoring.max_patterns == expected.monitoring.max_patterns);
+  CHECK(actual.monitoring.miss_history == expected.monitoring.miss_history);
 }
 
 TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
@@ -63,7 +68,7 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   CheckSameConfig(
       config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
                      {}, TierHealthOptions{}, InvalidationConfig{}, CoherenceConfig{},
-                     SchedulerOptions{}, WarmingConfig{}});
+                     SchedulerOptions{}, WarmingConfig{}, MonitoringConfig{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

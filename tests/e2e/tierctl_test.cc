@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -156,6 +158,62 @@ TEST_CASE("tierctl: StatusAndClear", "[e2e][tierctl]") {
   REQUIRE(cleared.exit_code == 0);
   CHECK(cleared.out == "cleared 2 (L1 2)\n");
   CHECK(Tierctl(daemon, {"get", "a"}).exit_code == 1);
+}
+
+TEST_CASE("tierctl: DeleteRemovesAKeyAndAMissingKeyExits1", "[e2e][tierctl]") {
+  DaemonProcess daemon;
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  REQUIRE(Tierctl(daemon, {"set", "gone", "v"}).exit_code == 0);
+  const CommandResult deleted = Tierctl(daemon, {"delete", "gone"});
+  TIERCTL_CAPTURE(deleted);
+  CHECK(deleted.exit_code == 0);
+  CHECK(deleted.out == "deleted gone\n");
+  CHECK(Tierctl(daemon, {"get", "gone"}).exit_code == 1);
+  const CommandResult again = Tierctl(daemon, {"delete", "gone"});
+  TIERCTL_CAPTURE(again);
+  CHECK(again.exit_code == 1);
+  CHECK(Contains(again.err, "NOT_FOUND"));
+}
+
+// At a terminal (tmux), clear asks first: "n" keeps everything, "y" clears.
+TEST_CASE("tierctl: ClearAsksForConfirmationAtATerminal", "[e2e][tierctl]") {
+  DaemonProcess daemon;
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  REQUIRE(Tierctl(daemon, {"set", "kept", "v"}).exit_code == 0);
+  const std::string socket = (daemon.dir() / "tmux.sock").string();
+  const auto tmux = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/tmux", "-S", socket};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, std::chrono::seconds(10));
+  };
+  const auto answer_clear = [&](const std::string& answer) {
+    const std::string status_file = (daemon.dir() / ("exit-" + answer)).string();
+    const std::string command = std::string(TIERCTL_PATH) + " --server " +
+                                daemon.grpc_target() + " clear; echo $? > " + status_file;
+    REQUIRE(tmux({"new-session", "-d", "-s", "clear-" + answer, "-x", "120", "-y", "10",
+                  "sh", "-c", command})
+                .exit_code == 0);
+    std::string screen;
+    for (int i = 0; i < 40 && !Contains(screen, "[y/N]"); ++i) {
+      std::this_thread::sleep_for(milliseconds(100));
+      screen = tmux({"capture-pane", "-p", "-t", "clear-" + answer}).out;
+    }
+    INFO("screen:\n" << screen);
+    REQUIRE(Contains(screen, "Remove every entry from every tier"));
+    tmux({"send-keys", "-t", "clear-" + answer, answer, "Enter"});
+    std::string code;
+    for (int i = 0; i < 50 && code.empty(); ++i) {
+      std::this_thread::sleep_for(milliseconds(100));
+      std::ifstream in(status_file);
+      std::getline(in, code);
+    }
+    return code;
+  };
+  CHECK(answer_clear("n") == "2");
+  CHECK(Tierctl(daemon, {"get", "kept"}).exit_code == 0);
+  CHECK(answer_clear("y") == "0");
+  CHECK(Tierctl(daemon, {"get", "kept"}).exit_code == 1);
+  tmux({"kill-server"});
 }
 
 TEST_CASE("tierctl: BadUsageExits2WithoutCallingTheServer", "[e2e][tierctl]") {

@@ -83,6 +83,10 @@ Reply<v1::SetResponse> Client::Set(const v1::SetRequest& request) {
   return impl_->Call<v1::SetRequest, v1::SetResponse>(&v1::Cache::Stub::Set, request);
 }
 
+Reply<v1::DeleteResponse> Client::Delete(const v1::DeleteRequest& request) {
+  return impl_->Call<v1::DeleteRequest, v1::DeleteResponse>(&v1::Cache::Stub::Delete, request);
+}
+
 Reply<v1::InvalidateResponse> Client::Invalidate(const v1::InvalidateRequest& request) {
   return impl_->Call<v1::InvalidateRequest, v1::InvalidateResponse>(&v1::Cache::Stub::Invalidate,
                                                                     request);
@@ -93,9 +97,10 @@ Reply<v1::ClearResponse> Client::Clear() {
                                                           v1::ClearRequest());
 }
 
-Reply<v1::StatusResponse> Client::Status() {
-  return impl_->Call<v1::StatusRequest, v1::StatusResponse>(&v1::Cache::Stub::Status,
-                                                            v1::StatusRequest());
+Reply<v1::StatusResponse> Client::Status(bool include_metrics) {
+  v1::StatusRequest request;
+  request.set_include_metrics(include_metrics);
+  return impl_->Call<v1::StatusRequest, v1::StatusResponse>(&v1::Cache::Stub::Status, request);
 }
 
 Reply<v1::ScheduleInvalidationResponse> Client::ScheduleInvalidation(

@@ -46,10 +46,11 @@ class Client {
 
   Reply<tiercache::v1::GetResponse> Get(const tiercache::v1::GetRequest& request);
   Reply<tiercache::v1::SetResponse> Set(const tiercache::v1::SetRequest& request);
+  Reply<tiercache::v1::DeleteResponse> Delete(const tiercache::v1::DeleteRequest& request);
   Reply<tiercache::v1::InvalidateResponse> Invalidate(
       const tiercache::v1::InvalidateRequest& request);
   Reply<tiercache::v1::ClearResponse> Clear();
-  Reply<tiercache::v1::StatusResponse> Status();
+  Reply<tiercache::v1::StatusResponse> Status(bool include_metrics = false);
   Reply<tiercache::v1::ScheduleInvalidationResponse> ScheduleInvalidation(
       const tiercache::v1::ScheduleInvalidationRequest& request);
   Reply<tiercache::v1::ListJobsResponse> ListJobs();

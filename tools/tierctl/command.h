@@ -68,6 +68,8 @@ void RegisterGetSetCommands(CLI::App& app, CommandContext& context);
 void RegisterClearCommand(CLI::App& app, CommandContext& context);
 void RegisterStatusCommand(CLI::App& app, CommandContext& context);
 void RegisterWarmCommand(CLI::App& app, CommandContext& context);
+void RegisterMonitorCommand(CLI::App& app, CommandContext& context);
+void RegisterOptimizeCommand(CLI::App& app, CommandContext& context);
 
 // A warming source's state as JSON, in the shape of GET /v1/status "warming".
 nlohmann::json WarmSourceToJson(const tiercache::v1::WarmSourceStatus& source);

@@ -1,4 +1,5 @@
-// tierctl get KEY and tierctl set KEY VALUE: one key through every tier (rpc Get, rpc Set).
+// tierctl get KEY, tierctl set KEY VALUE and tierctl delete KEY: one key through every
+// tier (rpc Get, Set, Delete).
 
 #include <cstdio>
 #include <iostream>
@@ -77,6 +78,21 @@ int Set(const GlobalOptions& global, const SetOptions& options) {
   return kExitOk;
 }
 
+// Exit 1 (with NOT_FOUND on stderr) when no tier held the key.
+int Delete(const GlobalOptions& global, const std::string& key) {
+  auto client = MakeClient(global);
+  v1::DeleteRequest request;
+  request.set_key(key);
+  const auto reply = client->Delete(request);
+  if (!reply.status.ok()) return ReportFailure(*client, "Delete", reply.status);
+  if (global.json) {
+    PrintJson({{"key", BytesToJson(key)}, {"deleted", true}});
+  } else {
+    std::cout << "deleted " << key << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterGetSetCommands(CLI::App& app, CommandContext& context) {
@@ -102,6 +118,15 @@ void RegisterGetSetCommands(CLI::App& app, CommandContext& context) {
     const GlobalOptions& global = context.global;
     const SetOptions o = *options;
     context.action = [&global, o] { return Set(global, o); };
+  });
+
+  auto delete_key = std::make_shared<std::string>();
+  CLI::App* del = app.add_subcommand("delete", "Remove a key from every tier");
+  del->add_option("KEY", *delete_key, "The key")->required();
+  del->callback([delete_key, &context] {
+    const GlobalOptions& global = context.global;
+    const std::string k = *delete_key;
+    context.action = [&global, k] { return Delete(global, k); };
   });
 }
 

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   RegisterClearCommand(app, context);
   RegisterStatusCommand(app, context);
   RegisterWarmCommand(app, context);
+  RegisterMonitorCommand(app, context);
+  RegisterOptimizeCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,278 @@
+#include "server/config_json.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/units.h"
+#include "server/secret_redaction.h"
+
+namespace tiercache {
+namespace {
+
+using config::FormatDuration;
+using nlohmann::json;
+
+// The loader refuses an empty string for every text setting, so an unset one is left out
+// rather than written as "".
+void SetIfNotEmpty(json& object, const char* key, const std::string& value) {
+  if (!value.empty()) object[key] = value;
+}
+
+json ServerJson(const config::ServerConfig& s) {
+  return {
+      {"http_listen", s.http_listen.ToString()},
+      {"grpc_listen", s.grpc_listen.ToString()},
+      {"io_threads", s.io_threads},
+      {"max_connections", s.max_connections},
+      {"idle_timeout", FormatDuration(s.idle_timeout)},
+      {"shutdown_timeout", FormatDuration(s.shutdown_timeout)},
+  };
+}
+
+json LimitsJson(const Limits& l) {
+  return {
+      {"max_key_bytes", l.max_key_bytes},
+      {"max_value_bytes", l.max_value_bytes},
+      {"max_request_body_bytes", l.max_request_body_bytes},
+      {"max_tags", l.max_tags},
+      {"max_tag_bytes", l.max_tag_bytes},
+      {"max_pattern_bytes", l.max_pattern_bytes},
+      {"max_keys_per_request", l.max_keys_per_request},
+  };
+}
+
+json L1Json(const L1Options& l1) {
+  return {
+      {"shards", l1.shards},
+      {"max_entries", l1.max_entries},
+      {"max_bytes", l1.max_bytes},
+      {"ttl_factor", l1.ttl_factor},
+      {"sweep_interval", FormatDuration(l1.sweep_interval)},
+  };
+}
+
+json StrategiesJson(const StrategyOptions& s) {
+  return {
+      {"default_timeout", FormatDuration(s.default_timeout)},
+      {"default_strategy", s.default_strategy == StrategyKind::kTtl ? "ttl" : "adaptive"},
+      {"max_timeout", FormatDuration(s.max_timeout)},
+      {"adaptive",
+       {
+           {"base_timeout", FormatDuration(s.adaptive.base_timeout)},
+           {"min_timeout", FormatDuration(s.adaptive.min_timeout)},
+           {"max_timeout", FormatDuration(s.adaptive.max_timeout)},
+       }},
+  };
+}
+
+json TierJson(const config::TierConfig& t) {
+  const LowerTierOptions& o = t.options;
+  json tier = {
+      {"type", t.type == config::TierType::kRedis ? "redis" : "postgres"},
+      {"name", t.name},
+      {"ttl_factor", o.ttl_factor},
+      {"write_mode", o.write_mode == WriteMode::kSync ? "sync" : "async"},
+      {"required", o.required},
+      {"failure_threshold", o.failure_threshold},
+      {"write_behind",
+       {
+           {"capacity", o.write_behind.capacity},
+           {"batch_size", o.write_behind.batch_size},
+           {"overflow",
+            o.write_behind.overflow == OverflowPolicy::kDropOldest ? "drop_oldest" : "drop_newest"},
+       }},
+  };
+  if (t.type == config::TierType::kRedis) {
+    const RedisTierOptions& r = t.redis;
+    tier.update({
+        {"url", RedactUrl(r.url)},
+        {"database", r.database},
+        {"key_prefix", r.key_prefix},
+        {"pool_size", r.pool_size},
+        {"connect_timeout", FormatDuration(r.connect_timeout)},
+        {"command_timeout", FormatDuration(r.command_timeout)},
+        {"sweep_interval", FormatDuration(r.sweep_interval)},
+        {"max_queued", r.max_queued},
+    });
+  } else {
+    const PostgresTierOptions& p = t.postgres;
+    tier.update({
+        {"dsn", RedactPostgresDsn(p.dsn)},
+        {"table", p.table},
+        {"pool_size", p.pool_size},
+        {"connect_timeout", FormatDuration(p.connect_timeout)},
+        {"command_timeout", FormatDuration(p.command_timeout)},
+        {"sweep_interval", FormatDuration(p.sweep_interval)},
+        {"sweep_batch", p.sweep_batch},
+        {"max_queued", p.max_queued},
+    });
+  }
+  return tier;
+}
+
+json ModelRuleJson(const ModelRule& rule) {
+  json on = json::array();
+  for (ModelEvent e : rule.on) on.push_back(std::string(ModelEventName(e)));
+  json related = json::array();
+  for (const RelatedModel& r : rule.related) {
+    json fields = json::object();
+    for (const auto& [name, value] : r.fields) fields[name] = value;
+    related.push_back({{"model", r.model}, {"fields", std::move(fields)}});
+  }
+  return {{"model", rule.model},       {"on", std::move(on)},
+          {"keys", rule.keys},         {"tags", rule.tags},
+          {"patterns", rule.patterns}, {"related", std::move(related)},
+          {"cascade", rule.cascade}};
+}
+
+json InvalidationJson(const config::InvalidationConfig& invalidation) {
+  json out = json::object();
+  if (!invalidation.models.empty()) {
+    json models = json::array();
+    for (const ModelRule& rule : invalidation.models.rules()) models.push_back(ModelRuleJson(rule));
+    out["models"] = std::move(models);
+  }
+  if (invalidation.listen) {
+    out["listen"] = {
+        {"dsn", RedactPostgresDsn(invalidation.listen->dsn)},
+        {"channel", invalidation.listen->channel},
+    };
+  }
+  return out;
+}
+
+json CoherenceJson(const config::Config& config) {
+  const config::CoherenceConfig& c = config.coherence;
+  bool has_redis = false;
+  for (const config::TierConfig& t : config.tiers) {
+    has_redis = has_redis || t.type == config::TierType::kRedis;
+  }
+  json out = {
+      {"enabled", c.enabled.value_or(has_redis)},
+      {"channel", c.channel},
+      {"max_staleness", FormatDuration(c.max_staleness)},
+  };
+  if (!c.url.empty()) out["url"] = RedactUrl(c.url);
+  SetIfNotEmpty(out, "instance_id", c.instance_id);
+  return out;
+}
+
+json HttpEndpointJson(const HttpWarmEndpoint& e) {
+  json headers = json::object();
+  for (const auto& [name, value] : e.headers) {
+    headers[name] = LooksSecret(name) ? std::string(kRedacted) : value;
+  }
+  json out = {
+      {"path", RedactUrl(e.path)},
+      {"method", e.method},
+      {"headers", std::move(headers)},
+      {"tags", e.tags},
+  };
+  SetIfNotEmpty(out, "key", e.key);
+  SetIfNotEmpty(out, "name", e.name);
+  return out;
+}
+
+json WarmSourceJson(const config::WarmSourceConfig& c, const config::Config& config) {
+  const WarmSourceOptions& o = c.options;
+  std::vector<std::string> tiers = o.tiers;
+  if (tiers.empty()) {  // every tier, as the warming engine reads an empty list
+    tiers.push_back("L1");
+    for (const config::TierConfig& t : config.tiers) tiers.push_back(t.name);
+  }
+  json out = {
+      {"name", o.name},
+      {"on_start", o.on_start},
+      {"max_keys_per_second", o.max_keys_per_second},
+      {"max_in_flight", o.max_in_flight},
+      {"tiers", tiers},
+      {"ttl", FormatDuration(c.ttl.value_or(config.strategies.default_timeout))},
+  };
+  // 0 is "no schedule", which the loader can only read as the key's absence.
+  if (o.interval > Duration::zero()) out["interval"] = FormatDuration(o.interval);
+  switch (c.type) {
+    case config::WarmSourceType::kSql: {
+      const SqlWarmOptions& s = c.sql;
+      out.update({
+          {"type", "sql"},
+          {"tags", s.tags},
+          {"batch_rows", s.batch_rows},
+          {"connect_timeout", FormatDuration(s.connect_timeout)},
+          {"statement_timeout", FormatDuration(s.statement_timeout)},
+      });
+      if (!s.dsn.empty()) out["dsn"] = RedactPostgresDsn(s.dsn);
+      SetIfNotEmpty(out, "query", s.query);
+      SetIfNotEmpty(out, "key", s.key);
+      SetIfNotEmpty(out, "value_column", s.value_column);
+      break;
+    }
+    case config::WarmSourceType::kHttp: {
+      const HttpWarmOptions& h = c.http;
+      json endpoints = json::array();
+      for (const HttpWarmEndpoint& e : h.endpoints) endpoints.push_back(HttpEndpointJson(e));
+      out.update({
+          {"type", "http"},
+          {"endpoints", std::move(endpoints)},
+          {"max_attempts", h.max_attempts},
+          {"backoff", FormatDuration(h.backoff)},
+          {"timeout", FormatDuration(h.timeout)},
+          {"max_body_bytes", h.max_body_bytes},
+          {"concurrency", h.concurrency},
+      });
+      if (!h.base_url.empty()) out["base_url"] = RedactUrl(h.base_url);
+      SetIfNotEmpty(out, "key", h.key);
+      break;
+    }
+    case config::WarmSourceType::kHot:
+      out.update({{"type", "hot"}, {"top", c.hot_top}});
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+json EffectiveConfigJson(const config::Config& config) {
+  json tiers = json::array();
+  for (const config::TierConfig& t : config.tiers) tiers.push_back(TierJson(t));
+  json sources = json::array();
+  for (const config::WarmSourceConfig& s : config.warming.sources) {
+    sources.push_back(WarmSourceJson(s, config));
+  }
+  json key_patterns = json::array();
+  for (const KeyGroupPattern& p : config.monitoring.key_patterns) {
+    key_patterns.push_back({{"name", p.name}, {"match", p.pattern->pattern()}});
+  }
+  return {
+      {"server", ServerJson(config.server)},
+      {"limits", LimitsJson(config.limits)},
+      {"l1", L1Json(config.l1)},
+      {"strategies", StrategiesJson(config.strategies)},
+      {"logging",
+       {
+           {"level", config.logging.level},
+           {"format", config.logging.format == config::LogFormat::kText ? "text" : "json"},
+       }},
+      {"tiers", std::move(tiers)},
+      {"tier_health", {{"interval", FormatDuration(config.tier_health.interval)}}},
+      {"invalidation", InvalidationJson(config.invalidation)},
+      {"coherence", CoherenceJson(config)},
+      {"scheduler", {{"workers", config.scheduler.workers}}},
+      {"warming",
+       {
+           {"max_concurrent_runs", config.warming.max_concurrent_runs},
+           {"sources", std::move(sources)},
+       }},
+      {"monitoring",
+       {
+           {"enabled", config.monitoring.enabled},
+           {"key_patterns", std::move(key_patterns)},
+           {"max_patterns", config.monitoring.max_patterns},
+           {"miss_history", config.monitoring.miss_history},
+       }},
+  };
+}
+
+}  // namespace tiercache
