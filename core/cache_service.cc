@@ -163,6 +163,26 @@ void RenderKeyGroupMetrics(std::string& out, const std::vector<KeyGroupStats>& g
          [](G g) { return g.bytes; });
 }
 
+void RenderJobMetrics(std::string& out, const std::vector<JobInfo>& jobs,
+                      const std::vector<JobKindStats>& kinds) {
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    AppendFamilyHeader(out, name, type, help);
+    for (const JobKindStats& k : kinds) {
+      AppendSample(out, name, "kind=\"" + LabelValue(k.kind) + "\"", value(k));
+    }
+  };
+  family("tiercache_job_runs_total", "counter", "Scheduled job runs finished, by kind of job.",
+         [](const JobKindStats& k) { return static_cast<double>(k.runs); });
+  family("tiercache_job_failed_runs_total", "counter", "Scheduled job runs that failed.",
+         [](const JobKindStats& k) { return static_cast<double>(k.failed_runs); });
+  family("tiercache_job_run_seconds_total", "counter", "Time spent running scheduled jobs.",
+         [](const JobKindStats& k) { return ToSeconds(k.run_time); });
+  AppendFamilyHeader(out, "tiercache_jobs_pending", "gauge",
+                     "Scheduled jobs waiting or running (periodic ones included).");
+  AppendSample(out, "tiercache_jobs_pending", "", static_cast<double>(jobs.size()));
+}
+
 }  // namespace
 
 uint64_t InvalidateResult::total() const {
@@ -491,6 +511,10 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   if (KeyStats* stats = key_stats()) status.key_groups = stats->Snapshot();
   status.monitoring = monitoring_;
   status.config_json = config_json_;
+  if (scheduler_ != nullptr) {
+    status.jobs = scheduler_->List();
+    status.job_kinds = scheduler_->KindStats();
+  }
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
   status.largest_tags = cache_.l1().LargestTags(10, 1000);
   status.gets = Summary(Operation::kGet);
@@ -544,6 +568,7 @@ std::string CacheService::RenderMetrics() const {
   RenderLowerTierMetrics(out, cache_.LowerTiers());
   if (warming_status_) RenderWarmingMetrics(out, warming_status_());
   if (KeyStats* stats = key_stats()) RenderKeyGroupMetrics(out, stats->Snapshot());
+  if (scheduler_ != nullptr) RenderJobMetrics(out, scheduler_->List(), scheduler_->KindStats());
   gauge("tiercache_uptime_seconds", "Seconds since the service started.",
         ToSeconds(std::chrono::steady_clock::now() - started_));
   return out;

@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "core/model_rules.h"
+#include "core/scheduler.h"
 #include "core/status.h"
 #include "core/strategy_options.h"
 
@@ -85,6 +86,10 @@ struct ServiceStatus {
   std::vector<WarmSourceStatus> warming;     // configured warming sources
   std::vector<KeyGroupStats> key_groups;     // per key pattern, when monitoring is on
   bool monitoring = true;
+  // Scheduled work, when the daemon has a scheduler: what is pending, and per kind of job
+  // (invalidation, warming) what has run.
+  std::vector<JobInfo> jobs;
+  std::vector<JobKindStats> job_kinds;
   std::optional<uint64_t> resident_bytes;  // of the process, where /proc tells
   // The L1 tags with the most entries (at least 1,000), most first: fan-out of invalidations.
   std::vector<std::pair<std::string, uint64_t>> largest_tags;
@@ -145,6 +150,8 @@ class CacheService {
     config_json_ = std::make_shared<const std::string>(std::move(json));
   }
   bool monitoring() const { return monitoring_; }
+  // Where GetStatus and the metrics read scheduled work from. Set before serving.
+  void SetScheduler(const Scheduler* scheduler) { scheduler_ = scheduler; }
   // False while a required lower tier is down.
   bool Ready() const { return cache_.RequiredTiersUp(); }
   ServiceStatus GetStatus(Frontend from);
@@ -181,6 +188,7 @@ class CacheService {
   ChangePublisher publish_change_;
   std::function<CoherenceStats()> coherence_stats_;
   std::function<std::vector<WarmSourceStatus>()> warming_status_;
+  const Scheduler* scheduler_ = nullptr;
   const TimePoint started_;
   bool monitoring_ = true;
   std::shared_ptr<const std::string> config_json_;

@@ -215,6 +215,13 @@ void Scheduler::OnFinished(std::function<void(const std::string& id)> listener) 
   listener_ = std::move(shared);
 }
 
+std::vector<JobKindStats> Scheduler::KindStats() const {
+  MutexLock lock(mu_);
+  std::vector<JobKindStats> out;
+  for (const auto& [name, stats] : kinds_) out.push_back(stats);
+  return out;
+}
+
 uint64_t Scheduler::failed_runs() const {
   MutexLock lock(mu_);
   return failed_runs_;
@@ -286,21 +293,27 @@ void Scheduler::WorkerLoop() {
       job->state = JobState::kRunning;
     }
     bool threw = false;
+    const auto started = std::chrono::steady_clock::now();
     try {
       job->run();
     } catch (...) {
       threw = true;
     }
-    Finish(job, threw);
+    Finish(job, threw, std::chrono::steady_clock::now() - started);
   }
 }
 
-void Scheduler::Finish(const std::shared_ptr<Job>& job, bool threw) {
+void Scheduler::Finish(const std::shared_ptr<Job>& job, bool threw, Duration took) {
   std::shared_ptr<const std::function<void(const std::string&)>> listener;
   {
     MutexLock lock(mu_);
     ++job->runs;
     if (threw) ++failed_runs_;
+    auto kind = kinds_.find(job->kind);
+    if (kind == kinds_.end()) kind = kinds_.emplace(job->kind, JobKindStats{job->kind}).first;
+    ++kind->second.runs;
+    if (threw) ++kind->second.failed_runs;
+    kind->second.run_time += took;
     if (job->cancelled) return;  // a periodic job cancelled while running
     if (job->period != Duration::zero()) {
       // Skip the due times this run overlapped; never pile runs up.

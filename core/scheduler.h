@@ -40,6 +40,14 @@ struct JobInfo {
   bool running = false;
 };
 
+// What the jobs of one kind have done since start.
+struct JobKindStats {
+  std::string kind;
+  uint64_t runs = 0;         // finished, failed ones included
+  uint64_t failed_runs = 0;  // that threw
+  Duration run_time{0};      // spent running, summed
+};
+
 // A timer queue with a pool of worker threads running one-shot and periodic jobs.
 //
 // Due times are wall-clock (system_clock) so they can be persisted and restored. The timer
@@ -97,6 +105,8 @@ class Scheduler {
 
   // Runs (and OnFinished calls) that threw an exception; the exception is swallowed.
   uint64_t failed_runs() const TC_EXCLUDES(mu_);
+  // Per kind of job, by kind name.
+  std::vector<JobKindStats> KindStats() const TC_EXCLUDES(mu_);
 
  private:
   enum class JobState : uint8_t { kWaiting, kReady, kRunning };
@@ -126,7 +136,7 @@ class Scheduler {
   void ClampPeriodicJobsLocked(WallTime now) TC_REQUIRES(mu_);
   void TimerLoop() TC_EXCLUDES(mu_);
   void WorkerLoop() TC_EXCLUDES(mu_);
-  void Finish(const std::shared_ptr<Job>& job, bool threw) TC_EXCLUDES(mu_);
+  void Finish(const std::shared_ptr<Job>& job, bool threw, Duration took) TC_EXCLUDES(mu_);
 
   const std::function<WallTime()> wall_clock_;
 
@@ -139,6 +149,7 @@ class Scheduler {
   uint64_t next_timer_seq_ TC_GUARDED_BY(mu_) = 0;
   std::shared_ptr<const std::function<void(const std::string&)>> listener_ TC_GUARDED_BY(mu_);
   uint64_t failed_runs_ TC_GUARDED_BY(mu_) = 0;
+  std::map<std::string, JobKindStats, std::less<>> kinds_ TC_GUARDED_BY(mu_);
   bool stop_ TC_GUARDED_BY(mu_) = false;
 
   std::mutex join_mu_;  // serializes the joins of concurrent Stop calls

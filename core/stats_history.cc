@@ -19,11 +19,22 @@ void StatsHistory::Add(StatsSample sample) {
 }
 
 std::vector<StatsSample> StatsHistory::Snapshot() const {
+  return Since(WallTime::min());
+}
+
+std::vector<StatsSample> StatsHistory::Since(WallTime after) const {
   MutexLock lock(mu_);
+  // Until the ring is full next_ stays 0, so position i is the i-th oldest in both cases.
+  const auto at = [this](size_t i) TC_REQUIRES(mu_) -> const StatsSample& {
+    return ring_[(next_ + i) % ring_.size()];
+  };
+  size_t first = ring_.size();
+  // Walked from the newest: a poller asks for the last second or two, not the whole ring.
+  while (first > 0 && at(first - 1).time > after) --first;
+  if (first == ring_.size() && !ring_.empty() && at(ring_.size() - 1).time < after) first = 0;
   std::vector<StatsSample> out;
-  out.reserve(ring_.size());
-  // Until the ring is full next_ stays 0, so this is the insertion order in both cases.
-  for (size_t i = 0; i < ring_.size(); ++i) out.push_back(ring_[(next_ + i) % ring_.size()]);
+  out.reserve(ring_.size() - first);
+  for (size_t i = first; i < ring_.size(); ++i) out.push_back(at(i));
   return out;
 }
 

@@ -47,6 +47,11 @@ class StatsHistory {
   void Add(StatsSample sample) TC_EXCLUDES(mu_);
   // Every sample held, oldest first.
   std::vector<StatsSample> Snapshot() const TC_EXCLUDES(mu_);
+  // The samples taken after `after`, oldest first, for pollers that already hold the rest.
+  // All of them if `after` is later than the newest sample (the wall clock went back, or
+  // `after` came from before a restart): a poller whose first new sample is no newer than
+  // what it holds knows to start again from these.
+  std::vector<StatsSample> Since(WallTime after) const TC_EXCLUDES(mu_);
   size_t capacity() const { return capacity_; }
 
  private:

@@ -204,6 +204,7 @@ int Run(const config::Config& cfg) {
     return 1;
   }
   service.SetWarmingStatus([&warming] { return warming.Sources(); });
+  service.SetScheduler(&scheduler);
   // Jobs call into `scheduled`, `warming` and `service`: warming runs are told to end and
   // the scheduler stops (waiting for what runs) before any of them goes.
   struct StopSchedulerFirst {

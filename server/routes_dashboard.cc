@@ -1,9 +1,14 @@
+#include <charconv>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "server/dashboard_page.h"
+#include "server/http_status_map.h"
 #include "server/routes.h"
 #include "server/stats_history_json.h"
+#include "server/url.h"
 
 namespace tiercache::http_api {
 
@@ -17,17 +22,46 @@ constexpr const char* kDashboardPolicy =
     "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
+// The query of GET /v1/stats/history: nothing, or since=UNIX_MS (the newest sample the
+// poller holds; a whole history is ~200 KB and milliseconds of an I/O thread to render,
+// one new sample a few hundred bytes).
+std::variant<std::optional<WallTime>, Response> ParseSince(std::string_view query) {
+  auto params = ParseQuery(query);
+  if (!params) return BadRequest("malformed percent-encoding in the query string");
+  std::optional<WallTime> since;
+  for (const auto& [name, value] : *params) {
+    if (name != "since") {
+      return BadRequest("unknown query parameter '" + name + "' (expected since)");
+    }
+    int64_t ms = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    // Past 2255 a time in nanoseconds no longer fits in 64 bits.
+    if (error != std::errc() || end != value.data() + value.size() || ms < 0 ||
+        ms > 9'000'000'000'000) {
+      return BadRequest("since must be a time in milliseconds since the Unix epoch, got '" +
+                        value + "'");
+    }
+    since = WallTime(std::chrono::milliseconds(ms));
+  }
+  return since;
+}
+
 }  // namespace
 
 void RegisterDashboardRoutes(Router& router, CacheService& service, const StatsHistory& history) {
-  router.Add(Method::kGet, "/v1/stats/history", [&service, &history](Request&, std::string_view) {
+  router.Add(Method::kGet, "/v1/stats/history",
+             [&service, &history](Request& req, std::string_view) {
+    auto since = ParseSince(SplitTarget(req.target).second);
+    if (auto* error = std::get_if<Response>(&since)) return std::move(*error);
+    const auto& after = std::get<std::optional<WallTime>>(since);
     Response r;
     r.content_type = "application/json";
     r.headers.emplace_back("Cache-Control", "no-store");
     // Straight from the tiers rather than through GetStatus, which would count the
     // dashboard's polls as status requests in the very figures it shows.
-    r.body = StatsHistoryToJson(history.Snapshot(), history.capacity(),
-                                service.cache().l1().Stats(), service.cache().LowerTiers());
+    r.body = StatsHistoryToJson(after ? history.Since(*after) : history.Snapshot(),
+                                history.capacity(), service.cache().l1().Stats(),
+                                service.cache().LowerTiers());
     return r;
   });
 

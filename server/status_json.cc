@@ -110,6 +110,26 @@ std::string StatusToJson(const ServiceStatus& status) {
     tags.push_back({{"tag", tag}, {"l1_entries", entries}});
   }
   doc["largest_tags"] = std::move(tags);
+  nlohmann::json pending = nlohmann::json::array();
+  for (const JobInfo& job : status.jobs) {
+    pending.push_back({{"id", job.id},
+                       {"kind", job.kind},
+                       {"description", job.description},
+                       {"due_unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           job.due.time_since_epoch())
+                                           .count()},
+                       {"period_seconds", ToSeconds(job.period)},
+                       {"runs", job.runs},
+                       {"running", job.running}});
+  }
+  nlohmann::json kinds = nlohmann::json::array();
+  for (const JobKindStats& k : status.job_kinds) {
+    kinds.push_back({{"kind", k.kind},
+                     {"runs", k.runs},
+                     {"failed_runs", k.failed_runs},
+                     {"run_seconds", ToSeconds(k.run_time)}});
+  }
+  doc["jobs"] = {{"pending", std::move(pending)}, {"by_kind", std::move(kinds)}};
   if (!status.warming.empty()) {
     const auto unix_ms = [](WallTime t) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

@@ -389,6 +389,25 @@ TEST_CASE("Scheduler: ThrowingJobCountsAsFailedAndTheWorkerKeepsRunning", "[sche
   CHECK(scheduler.failed_runs() == 2);
 }
 
+TEST_CASE("Scheduler: KindStatsCountRunsFailuresAndTimePerKind", "[scheduler]") {
+  Scheduler scheduler(Workers(1));
+  std::atomic<int> finished{0};
+  scheduler.OnFinished([&](const std::string&) { ++finished; });
+  scheduler.ScheduleAfter(0ms, "warming", "slow", [] { std::this_thread::sleep_for(30ms); });
+  scheduler.ScheduleAfter(0ms, "invalidation", "throws", [] { throw std::runtime_error("x"); });
+  scheduler.ScheduleAfter(0ms, "invalidation", "fine", [] {});
+  REQUIRE(WaitFor([&] { return finished.load() == 3; }));
+  const std::vector<JobKindStats> kinds = scheduler.KindStats();
+  REQUIRE(kinds.size() == 2);
+  CHECK(kinds[0].kind == "invalidation");
+  CHECK(kinds[0].runs == 2);
+  CHECK(kinds[0].failed_runs == 1);
+  CHECK(kinds[1].kind == "warming");
+  CHECK(kinds[1].runs == 1);
+  CHECK(kinds[1].failed_runs == 0);
+  CHECK(kinds[1].run_time >= 30ms);
+}
+
 // A wall clock the test can set: the system clock plus an offset.
 class MovableWallClock {
  public:

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,31 @@ TEST_CASE("StatsHistory: ZeroCapacityKeepsTheLatestSample", "[stats]") {
   history.Add(SampleNumbered(1));
   history.Add(SampleNumbered(2));
   CHECK(Numbers(history.Snapshot()) == std::vector<int>{2});
+}
+
+// Sample n taken at n seconds past the epoch.
+StatsSample SampleAtSecond(int n) {
+  StatsSample s = SampleNumbered(n);
+  s.time = WallTime(std::chrono::seconds(n));
+  return s;
+}
+
+TEST_CASE("StatsHistory: SinceGivesOnlyTheNewerSamples", "[stats]") {
+  StatsHistory history(5);
+  for (int i = 1; i <= 7; ++i) history.Add(SampleAtSecond(i));
+  CHECK(Numbers(history.Since(WallTime(std::chrono::seconds(5)))) == std::vector<int>{6, 7});
+  CHECK(Numbers(history.Since(WallTime(std::chrono::seconds(1)))) ==
+        std::vector<int>{3, 4, 5, 6, 7});
+  CHECK(history.Since(WallTime(std::chrono::seconds(7))).empty());
+}
+
+TEST_CASE("StatsHistory: SinceALaterTimeThanTheNewestGivesEverything", "[stats]") {
+  // The poller's newest sample is from before the wall clock went back.
+  StatsHistory history(5);
+  for (int i = 1; i <= 3; ++i) history.Add(SampleAtSecond(i));
+  CHECK(Numbers(history.Since(WallTime(std::chrono::seconds(60)))) ==
+        std::vector<int>{1, 2, 3});
+  CHECK(StatsHistory(5).Since(WallTime(std::chrono::seconds(60))).empty());
 }
 
 TEST_CASE("StatsHistory: ReadersSeeBoundedInOrderSnapshotsWhileSamplesAreAdded", "[stats]") {

@@ -70,6 +70,27 @@ TEST_CASE_METHOD(DashboardRoutesFixture, "StatsHistoryListsTheSamplesOldestFirst
   CHECK(doc.at("samples")[2].at("requests_per_second") == 4.0);
 }
 
+TEST_CASE_METHOD(DashboardRoutesFixture, "StatsHistorySinceListsOnlyNewerSamples",
+                 "[dashboard]") {
+  for (int i = 1; i <= 3; ++i) history_.Add(SampleAt(1000 * i, i));
+  const Response r = Get("/v1/stats/history?since=2000");
+  REQUIRE(r.status == 200);
+  const auto doc = nlohmann::json::parse(std::string(r.payload()));
+  REQUIRE(doc.at("samples").size() == 1);
+  CHECK(doc.at("samples")[0].at("unix_ms") == 3000);
+  CHECK(doc.at("tiers").size() == 1);  // the health now comes with every answer
+}
+
+TEST_CASE_METHOD(DashboardRoutesFixture, "StatsHistoryRefusesABadQuery", "[dashboard]") {
+  for (const char* target : {"/v1/stats/history?since=", "/v1/stats/history?since=-1",
+                             "/v1/stats/history?since=12abc", "/v1/stats/history?since=1e3",
+                             "/v1/stats/history?since=99999999999999999999",
+                             "/v1/stats/history?limit=5"}) {
+    CAPTURE(target);
+    CHECK(Get(target).status == 400);
+  }
+}
+
 TEST_CASE_METHOD(DashboardRoutesFixture, "StatsHistoryShowsNothingMeasuredAsNull", "[dashboard]") {
   StatsSample quiet = SampleAt(1000, 0);
   StatsSample busy = SampleAt(2000, 1234.56);

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -40,7 +39,7 @@ std::pair<int, int> SocketPair() {
 
 // Moves `fd` above the descriptors the child gets (3 and 4), so the dup2s of the spawn
 // cannot overwrite one another.
-int Above4(int fd) {
+int AboveChildDescriptors(int fd) {
   const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
   if (moved < 0) throw SystemError("fcntl F_DUPFD_CLOEXEC");
   ::close(fd);
@@ -81,8 +80,8 @@ HeadlessChromium::HeadlessChromium(const std::string& program, Options options)
   auto [ours_out, theirs_out] = SocketPair();  // and writes answers and events on fd 4
   to_browser_ = ours_in;
   from_browser_ = ours_out;
-  theirs_in = Above4(theirs_in);
-  theirs_out = Above4(theirs_out);
+  theirs_in = AboveChildDescriptors(theirs_in);
+  theirs_out = AboveChildDescriptors(theirs_out);
 
   const std::vector<std::string> argv = {
       program,
@@ -157,6 +156,11 @@ HeadlessChromium::HeadlessChromium(const std::string& program, Options options)
                                                 {"deviceScaleFactor", 1},
                                                 {"mobile", false}});
   } catch (const std::exception& e) {
+    // The destructor does not run for a constructor that throws: end the browser here.
+    ::kill(pid_, SIGKILL);
+    WaitForExit(pid_, std::chrono::seconds(10));
+    ::close(to_browser_);
+    ::close(from_browser_);
     throw std::runtime_error(std::string("headless Chromium did not start: ") + e.what() +
                              "\nits stderr:\n" + Stderr());
   }
@@ -164,12 +168,9 @@ HeadlessChromium::HeadlessChromium(const std::string& program, Options options)
 
 HeadlessChromium::~HeadlessChromium() {
   if (pid_ > 0) {
-    try {
-      nlohmann::json close = {{"id", next_id_++}, {"method", "Browser.close"}};
-      const std::string text = close.dump() + '\0';
-      ::send(to_browser_, text.data(), text.size(), MSG_NOSIGNAL);
-    } catch (...) {
-    }
+    const nlohmann::json close = {{"id", next_id_++}, {"method", "Browser.close"}};
+    const std::string text = close.dump() + '\0';
+    ::send(to_browser_, text.data(), text.size(), MSG_NOSIGNAL);
     if (!WaitForExit(pid_, std::chrono::seconds(10))) {
       ::kill(pid_, SIGKILL);
       WaitForExit(pid_, std::chrono::seconds(10));
