@@ -56,6 +56,14 @@ void RenderLowerTierMetrics(std::string& out, const std::vector<LowerTierStatus>
   TierFamily(out, tiers, "tiercache_tier_promotions_total", "counter",
              "Entries found in a lower tier and copied into the tiers above it.",
              [](T t) { return Opt(t.promotions); });
+  AppendFamilyHeader(out, "tiercache_tier_operation_duration_seconds", "histogram",
+                     "Round trips of the reads and writes sent to each lower tier.");
+  for (const auto& t : tiers) {
+    AppendHistogram(out, "tiercache_tier_operation_duration_seconds",
+                    "tier=\"" + LabelValue(t.name) + "\",operation=\"get\"", t.get_latency);
+    AppendHistogram(out, "tiercache_tier_operation_duration_seconds",
+                    "tier=\"" + LabelValue(t.name) + "\",operation=\"set\"", t.set_latency);
+  }
   TierFamily(out, tiers, "tiercache_tier_round_trip_seconds", "gauge",
              "Round trip of the last successful health probe of a lower tier.",
              [](T t) { return Opt(ToSeconds(t.round_trip)); });

@@ -1,5 +1,6 @@
 #include "core/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -54,17 +55,57 @@ Outcome OutcomeOf(const Status& status) {
   return Outcome::kInternal;
 }
 
+uint64_t LatencyHistogram::Counts::count() const {
+  uint64_t n = 0;
+  for (uint64_t b : buckets) n += b;
+  return n;
+}
+
+void LatencyHistogram::Observe(Duration latency) {
+  const double seconds = ToSeconds(latency);
+  size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, latency.count())),
+                    std::memory_order_relaxed);
+}
+
+LatencyHistogram::Counts LatencyHistogram::Read() const {
+  Counts counts;
+  for (size_t b = 0; b < counts.buckets.size(); ++b) {
+    counts.buckets[b] = buckets_[b].load(std::memory_order_relaxed);
+  }
+  counts.sum_seconds = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+  return counts;
+}
+
+void AppendHistogram(std::string& out, std::string_view name, std::string_view labels,
+                     const LatencyHistogram::Counts& counts) {
+  if (counts.count() == 0) return;
+  const std::string base(labels);
+  const std::string prefix = base.empty() ? "" : base + ",";
+  uint64_t cumulative = 0;
+  char le[32];
+  for (size_t b = 0; b < counts.buckets.size(); ++b) {
+    cumulative += counts.buckets[b];
+    if (b < LatencyHistogram::kBuckets.size()) {
+      std::snprintf(le, sizeof le, "%g", LatencyHistogram::kBuckets[b]);
+    } else {
+      std::snprintf(le, sizeof le, "+Inf");
+    }
+    AppendSample(out, std::string(name) + "_bucket", prefix + "le=\"" + le + "\"",
+                 static_cast<double>(cumulative));
+  }
+  AppendSample(out, std::string(name) + "_sum", base, counts.sum_seconds);
+  // The +Inf bucket total, so that _count always agrees with the buckets.
+  AppendSample(out, std::string(name) + "_count", base, static_cast<double>(cumulative));
+}
+
 void RequestMetrics::Record(Frontend f, Operation op, Outcome outcome, Duration latency) {
   const size_t fo = static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op);
   requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
-  Histogram& h = latency_[fo];
-  const double seconds = ToSeconds(latency);
-  size_t bucket = 0;
-  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
-  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  h.sum_ns.fetch_add(static_cast<uint64_t>(latency.count()), std::memory_order_relaxed);
-  h.count.fetch_add(1, std::memory_order_relaxed);
+  latency_[fo].Observe(latency);
 }
 
 uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) const {
@@ -73,15 +114,11 @@ uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) con
       std::memory_order_relaxed);
 }
 
-std::array<uint64_t, RequestMetrics::kBuckets.size() + 1> RequestMetrics::LatencyBuckets(
+std::array<uint64_t, LatencyHistogram::kBuckets.size() + 1> RequestMetrics::LatencyBuckets(
     Frontend f, Operation op) const {
-  const Histogram& h =
-      latency_[static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op)];
-  std::array<uint64_t, kBuckets.size() + 1> counts{};
-  for (size_t b = 0; b < counts.size(); ++b) {
-    counts[b] = h.buckets[b].load(std::memory_order_relaxed);
-  }
-  return counts;
+  return latency_[static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op)]
+      .Read()
+      .buckets;
 }
 
 std::string LabelValue(std::string_view value) {
@@ -157,31 +194,13 @@ void RequestMetrics::RenderPrometheus(std::string& out) const {
                      "Time the service took to handle a request, by front end and operation.");
   for (size_t f = 0; f < kFrontendCount; ++f) {
     for (size_t op = 0; op < kOperationCount; ++op) {
-      const Histogram& h = latency_[f * kOperationCount + op];
-      const uint64_t count = h.count.load(std::memory_order_relaxed);
-      if (count == 0) continue;
-      std::string base = "frontend=\"";
-      base.append(FrontendName(static_cast<Frontend>(f)))
+      std::string labels = "frontend=\"";
+      labels.append(FrontendName(static_cast<Frontend>(f)))
           .append("\",operation=\"")
           .append(OperationName(static_cast<Operation>(op)))
           .append("\"");
-      uint64_t cumulative = 0;
-      char le[32];
-      for (size_t b = 0; b <= kBuckets.size(); ++b) {
-        cumulative += h.buckets[b].load(std::memory_order_relaxed);
-        if (b < kBuckets.size()) {
-          std::snprintf(le, sizeof le, "%g", kBuckets[b]);
-        } else {
-          std::snprintf(le, sizeof le, "+Inf");
-        }
-        AppendSample(out, "tiercache_request_duration_seconds_bucket",
-                     base + ",le=\"" + le + "\"", static_cast<double>(cumulative));
-      }
-      AppendSample(out, "tiercache_request_duration_seconds_sum", base,
-                   static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9);
-      // The +Inf bucket total, so that _count always agrees with the buckets.
-      AppendSample(out, "tiercache_request_duration_seconds_count", base,
-                   static_cast<double>(cumulative));
+      AppendHistogram(out, "tiercache_request_duration_seconds", labels,
+                      latency_[f * kOperationCount + op].Read());
     }
   }
 }

@@ -35,34 +35,54 @@ std::string_view OperationName(Operation op);
 std::string_view OutcomeName(Outcome o);
 Outcome OutcomeOf(const Status& status);
 
+// A histogram of latencies over fixed buckets (10 µs … 1 s). Observing is three relaxed
+// atomic increments, no lock. Thread-safe.
+class LatencyHistogram {
+ public:
+  // Upper bounds of the buckets, in seconds.
+  static constexpr std::array<double, 16> kBuckets = {
+      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0};
+
+  struct Counts {
+    std::array<uint64_t, kBuckets.size() + 1> buckets{};  // per bucket, last is +Inf
+    double sum_seconds = 0;
+    uint64_t count() const;
+  };
+
+  void Observe(Duration latency);
+  Counts Read() const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_ns_{0};
+};
+
+// Appends the _bucket, _sum and _count samples of one histogram series (`labels` may be
+// empty); nothing for a series that has observed nothing.
+void AppendHistogram(std::string& out, std::string_view name, std::string_view labels,
+                     const LatencyHistogram::Counts& counts);
+
 // Request counters and latency histograms, recorded by the service facade for every
 // request of every front end. Recording is a few relaxed atomic increments, no lock.
 class RequestMetrics {
  public:
-  // Upper bounds of the latency buckets, in seconds.
-  static constexpr std::array<double, 16> kBuckets = {
-      0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-      0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0};
+  static constexpr const auto& kBuckets = LatencyHistogram::kBuckets;
 
   void Record(Frontend f, Operation op, Outcome outcome, Duration latency);
 
   uint64_t Requests(Frontend f, Operation op, Outcome outcome) const;
   // Requests of one front end and operation counted in each latency bucket (kBuckets, then
   // +Inf), not cumulative: for percentiles over a window (core/stats_sampler.h).
-  std::array<uint64_t, kBuckets.size() + 1> LatencyBuckets(Frontend f, Operation op) const;
+  std::array<uint64_t, LatencyHistogram::kBuckets.size() + 1> LatencyBuckets(
+      Frontend f, Operation op) const;
 
   // Appends the request families in Prometheus text format.
   void RenderPrometheus(std::string& out) const;
 
  private:
-  struct Histogram {
-    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last is +Inf
-    std::atomic<uint64_t> sum_ns{0};
-    std::atomic<uint64_t> count{0};
-  };
-
   std::array<std::atomic<uint64_t>, kFrontendCount * kOperationCount * kOutcomeCount> requests_{};
-  std::array<Histogram, kFrontendCount * kOperationCount> latency_{};
+  std::array<LatencyHistogram, kFrontendCount * kOperationCount> latency_{};
 };
 
 // Connection gauges and counters kept by the front ends.

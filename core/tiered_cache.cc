@@ -132,6 +132,8 @@ struct TieredCache::Slot {
   std::atomic<uint32_t> consecutive_failures{0};
   std::atomic<TierState> state{TierState::kUp};
   std::atomic<uint64_t> hits{0}, misses{0}, errors{0}, skipped{0}, promotions{0};
+  // Round trips of the reads and of the writes sent to it (batches as one).
+  LatencyHistogram get_latency, set_latency;
   uint64_t errors_at_last_probe = 0;  // prober thread only
 
   mutable std::mutex mu;
@@ -252,7 +254,10 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
   }
   if (index == tiers_.size()) return Land(flight, Status::NotFound("key not found"));
   Slot& slot = *tiers_[index];
-  slot.tier->Get(flight->key, [this, index, flight, &slot](Result<TierEntry> result) mutable {
+  const auto sent = std::chrono::steady_clock::now();
+  slot.tier->Get(flight->key, [this, index, flight, &slot,
+                               sent](Result<TierEntry> result) mutable {
+    slot.get_latency.Observe(std::chrono::steady_clock::now() - sent);
     if (result.ok()) {
       slot.Succeeded();
       if (slot.Stale(flight->key, result->tags)) {
@@ -356,8 +361,10 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
       continue;
     }
     pending->left.fetch_add(1, std::memory_order_relaxed);
+    const auto sent = std::chrono::steady_clock::now();
     slot.tier->Set(std::move(tier_write),
-                   [this, &slot, pending, release, key = write.key](Status s) {
+                   [this, &slot, pending, release, key = write.key, sent](Status s) {
+                     slot.set_latency.Observe(std::chrono::steady_clock::now() - sent);
                      if (s.ok()) {
                        slot.Succeeded();
                      } else {
@@ -482,8 +489,10 @@ void TieredCache::SetBatch(std::vector<TieredWrite> writes, uint32_t tiers,
     keys.reserve(batch.size());
     for (const TierWrite& w : batch) keys.push_back(w.key);
     pending->left.fetch_add(1, std::memory_order_relaxed);
-    slot.tier->SetBatch(std::move(batch), [this, &slot, pending, release,
+    const auto sent = std::chrono::steady_clock::now();
+    slot.tier->SetBatch(std::move(batch), [this, &slot, pending, release, sent,
                                            keys = std::move(keys)](Status s) {
+      slot.set_latency.Observe(std::chrono::steady_clock::now() - sent);
       if (s.ok()) {
         slot.Succeeded();
       } else {
@@ -767,6 +776,8 @@ std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
     s.errors = slot.errors.load(std::memory_order_relaxed);
     s.skipped = slot.skipped.load(std::memory_order_relaxed);
     s.promotions = slot.promotions.load(std::memory_order_relaxed);
+    s.get_latency = slot.get_latency.Read();
+    s.set_latency = slot.set_latency.Read();
     if (slot.queue) s.write_behind = slot.queue->stats();
     s.tag_index = slot.tier->tag_index();
     out.push_back(std::move(s));

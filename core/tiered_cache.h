@@ -17,6 +17,7 @@
 #include "core/coherence_bus.h"
 #include "core/hot_keys.h"
 #include "core/l1_store.h"
+#include "core/metrics.h"
 #include "core/status.h"
 #include "core/tier.h"
 #include "core/tier_options.h"
@@ -71,6 +72,8 @@ struct LowerTierStatus {
   uint64_t errors = 0;   // failed operations of any kind
   uint64_t skipped = 0;  // operations not sent because the tier was down
   uint64_t promotions = 0;  // entries this tier's hits copied into the tiers above
+  LatencyHistogram::Counts get_latency;  // reads sent to it, reply included
+  LatencyHistogram::Counts set_latency;  // sync writes and write batches sent to it
   std::optional<WriteBehindStats> write_behind;  // async tiers only
   TagIndexStats tag_index;
 };

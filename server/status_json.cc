@@ -2,12 +2,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/histogram_quantile.h"
+
 namespace tiercache {
 
 namespace {
 
 nlohmann::json Quantile(const std::optional<double>& seconds) {
   return seconds ? nlohmann::json(*seconds * 1000) : nlohmann::json();
+}
+
+nlohmann::json PercentilesMs(const LatencyHistogram::Counts& counts) {
+  const auto q = [&](double p) {
+    return Quantile(HistogramQuantile(LatencyHistogram::kBuckets, counts.buckets, p));
+  };
+  return {{"count", counts.count()}, {"p50", q(0.5)}, {"p90", q(0.9)}, {"p99", q(0.99)}};
 }
 
 nlohmann::json OperationJson(const OperationSummary& op, double uptime_seconds) {
@@ -189,6 +198,7 @@ std::string StatusToJson(const ServiceStatus& status) {
         {"errors", t.errors},
         {"skipped", t.skipped},
         {"promotions", t.promotions},
+        {"latency_ms", {{"get", PercentilesMs(t.get_latency)}, {"set", PercentilesMs(t.set_latency)}}},
     };
     if (t.write_behind) {
       const WriteBehindStats& w = *t.write_behind;
