@@ -574,6 +574,14 @@ class Loader {
                        if (n > 64) Fail(item, "must be at most 64");
                        warming.max_concurrent_runs = static_cast<unsigned>(n);
                      }},
+                    {"busy_requests_per_second",
+                     [&](const Item& item) { warming.busy_requests_per_second = Count(item); }},
+                    {"busy_share",
+                     [&](const Item& item) {
+                       const double share = Number(item);
+                       if (!(share > 0 && share <= 1)) Fail(item, "must be in (0, 1]");
+                       warming.busy_share = share;
+                     }},
                     {"sources",
                      [&](const Item& item) {
                        ForEachListed(item, "a list of warming sources", [&](const Item& s) {

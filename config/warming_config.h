@@ -26,6 +26,10 @@ struct WarmSourceConfig {
 struct WarmingConfig {
   // Sources running at once; a run that finds none free waits a second and tries again.
   unsigned max_concurrent_runs = 1;
+  // While the front ends serve at least this many requests a second, runs yield: one
+  // batch in flight, writing about busy_share of the time (0: never yield).
+  uint64_t busy_requests_per_second = 1000;
+  double busy_share = 0.5;
   std::vector<WarmSourceConfig> sources;
 };
 

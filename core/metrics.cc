@@ -106,6 +106,7 @@ void RequestMetrics::Record(Frontend f, Operation op, Outcome outcome, Duration 
   requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
   latency_[fo].Observe(latency);
+  total_.fetch_add(1, std::memory_order_relaxed);
 }
 
 uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) const {

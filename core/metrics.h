@@ -72,6 +72,8 @@ class RequestMetrics {
   void Record(Frontend f, Operation op, Outcome outcome, Duration latency);
 
   uint64_t Requests(Frontend f, Operation op, Outcome outcome) const;
+  // Every request recorded, of every front end (the daemon's own included).
+  uint64_t total() const { return total_.load(std::memory_order_relaxed); }
   // Requests of one front end and operation counted in each latency bucket (kBuckets, then
   // +Inf), not cumulative: for percentiles over a window (core/stats_sampler.h).
   std::array<uint64_t, LatencyHistogram::kBuckets.size() + 1> LatencyBuckets(
@@ -83,6 +85,7 @@ class RequestMetrics {
  private:
   std::array<std::atomic<uint64_t>, kFrontendCount * kOperationCount * kOutcomeCount> requests_{};
   std::array<LatencyHistogram, kFrontendCount * kOperationCount> latency_{};
+  std::atomic<uint64_t> total_{0};
 };
 
 // Connection gauges and counters kept by the front ends.

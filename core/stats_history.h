@@ -22,7 +22,7 @@ struct TierStateSample {
 // percentile are over that interval only; nullopt where it had nothing to measure (no
 // GETs, no L1 lookups, /proc unreadable), so a chart shows a gap rather than a false zero.
 struct StatsSample {
-  WallTime time;                         // end of the interval
+  WallTime time;                         // end of the interval, in whole milliseconds
   std::optional<double> hit_rate;        // GETs answered by any tier / GETs that hit or missed
   std::optional<double> l1_hit_rate;     // L1 lookups that found a live entry
   double requests_per_second = 0;        // every request of every front end

@@ -54,7 +54,10 @@ StatsSampler::Counters StatsSampler::Read() const {
 
 void StatsSampler::Tick() {
   StatsSample sample;
-  sample.time = options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+  // Whole milliseconds, as the history reports them, so a poller asking for the samples
+  // after the newest it holds (StatsHistory::Since) does not get that one again.
+  sample.time = std::chrono::floor<std::chrono::milliseconds>(
+      options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now());
   {
     MutexLock lock(mu_);
     const Counters now = Read();

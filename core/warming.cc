@@ -32,7 +32,8 @@ class WarmingEngine::Sink final : public WarmSink {
  public:
   Sink(WarmingEngine& engine, Source& source, std::shared_ptr<WarmRun> run)
       : engine_(engine), source_(source), run_(std::move(run)),
-        started_(std::chrono::steady_clock::now()) {}
+        started_(std::chrono::steady_clock::now()),
+        load_at_start_(engine.requests_served_ ? engine.requests_served_() : 0) {}
 
   ~Sink() override {
     if (!batch_.empty()) Send();
@@ -77,7 +78,43 @@ class WarmingEngine::Sink final : public WarmSink {
   // max_in_flight entries in flight.
   size_t BatchSize() const { return std::clamp<size_t>(source_.options.max_in_flight / 4, 1, 256); }
 
+  // While serving is busy: one batch at a time, then a pause that leaves the batch's
+  // round trip at about busy_share of the time.
+  void YieldIfServingIsBusy() {
+    if (!engine_.requests_served_ || engine_.busy_requests_per_second_ == 0 ||
+        engine_.busy_share_ >= 1.0) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!load_sampled_) {  // the first look: the rate since the run started
+      load_sampled_ = true;
+      load_checked_at_ = started_;
+      load_served_ = load_at_start_;
+    }
+    if (now - load_checked_at_ >= kLoadWindow || !load_decided_) {
+      load_decided_ = true;
+      const uint64_t served = engine_.requests_served_();
+      // At least 10 ms: a first look right at the start must not divide by nothing.
+      const double seconds =
+          std::max(0.01, std::chrono::duration<double>(now - load_checked_at_).count());
+      busy_ = static_cast<double>(served - load_served_) / seconds >=
+              static_cast<double>(engine_.busy_requests_per_second_);
+      load_checked_at_ = now;
+      load_served_ = served;
+    }
+    if (!busy_) return;
+    {
+      std::unique_lock lock(mu_);
+      answered_.wait(lock, [&] { return in_flight_ == 0; });
+    }
+    const double share = engine_.busy_share_;
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(last_round_trip_.load(std::memory_order_relaxed) *
+                                      (1 - share) / share));
+  }
+
   void Send() {
+    YieldIfServingIsBusy();
     const size_t n = batch_.size();
     {
       std::unique_lock lock(mu_);
@@ -93,9 +130,13 @@ class WarmingEngine::Sink final : public WarmSink {
     }
     std::vector<TieredWrite> batch;
     batch.swap(batch_);
+    const auto sent = std::chrono::steady_clock::now();
     engine_.cache_.SetBatch(
         std::move(batch), source_.tier_mask,
-        [this, n, keys = std::move(keys)](TieredCache::BatchResult r) mutable {
+        [this, n, sent, keys = std::move(keys)](TieredCache::BatchResult r) mutable {
+          last_round_trip_.store(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count(),
+              std::memory_order_relaxed);
           {
             std::lock_guard lock(source_.mu);
             run_->written += r.stored;
@@ -126,6 +167,14 @@ class WarmingEngine::Sink final : public WarmSink {
   const std::shared_ptr<WarmRun> run_;
   const std::chrono::steady_clock::time_point started_;
   uint64_t paced_ = 0;  // the source's thread only
+  // Serving load, sampled by the source's thread at most every kLoadWindow.
+  static constexpr auto kLoadWindow = std::chrono::milliseconds(100);
+  const uint64_t load_at_start_;
+  std::chrono::steady_clock::time_point load_checked_at_{};
+  uint64_t load_served_ = 0;
+  bool load_sampled_ = false, load_decided_ = false;
+  bool busy_ = false;
+  std::atomic<double> last_round_trip_{0};  // seconds, of the last batch answered
   std::mutex mu_;
   std::condition_variable answered_;
   size_t in_flight_ = 0;

@@ -74,6 +74,17 @@ class WarmingEngine {
                 Publisher publish = {});
   ~WarmingEngine();  // stops every run (they end at their next Put)
 
+  // While the front ends serve at least `busy_requests_per_second` (as counted by
+  // `requests_served`, a running total), a run keeps one batch in flight and pauses after
+  // each so that it spends about `busy_share` of its time writing: serving traffic keeps
+  // its latency and the warm goes on at a lower rate. Without it, or with a rate of 0 or a
+  // share of 1, runs never yield. Before Start.
+  void YieldToServing(std::function<uint64_t()> requests_served,
+                      uint64_t busy_requests_per_second, double busy_share) {
+    requests_served_ = std::move(requests_served);
+    busy_requests_per_second_ = busy_requests_per_second;
+    busy_share_ = busy_share;
+  }
   // kInvalidArgument for a duplicate name or an unknown tier name. Before Start.
   Status Add(WarmSourceOptions options, std::unique_ptr<WarmSource> source);
   // Schedules the on_start runs and the periodic ones.
@@ -103,6 +114,9 @@ class WarmingEngine {
   mutable std::mutex mu_;
   unsigned running_ = 0;  // guarded by mu_
   std::atomic<bool> stopping_{false};
+  std::function<uint64_t()> requests_served_;
+  uint64_t busy_requests_per_second_ = 0;
+  double busy_share_ = 1.0;
 };
 
 }  // namespace tiercache

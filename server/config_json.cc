@@ -263,6 +263,8 @@ json EffectiveConfigJson(const config::Config& config) {
       {"warming",
        {
            {"max_concurrent_runs", config.warming.max_concurrent_runs},
+           {"busy_requests_per_second", config.warming.busy_requests_per_second},
+           {"busy_share", config.warming.busy_share},
            {"sources", std::move(sources)},
        }},
       {"monitoring",

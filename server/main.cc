@@ -203,6 +203,8 @@ int Run(const config::Config& cfg) {
     spdlog::error("{}", s.message());
     return 1;
   }
+  warming.YieldToServing([&service] { return service.request_metrics().total(); },
+                         cfg.warming.busy_requests_per_second, cfg.warming.busy_share);
   service.SetWarmingStatus([&warming] { return warming.Sources(); });
   service.SetScheduler(&scheduler);
   // Jobs call into `scheduled`, `warming` and `service`: warming runs are told to end and

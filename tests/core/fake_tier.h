@@ -57,7 +57,13 @@ class FakeTier final : public Tier {
   }
   void SetBatch(std::vector<TierWrite> writes, Callback<Status> done) override {
     batch_calls.fetch_add(1);
+    const int pending = batches_pending.fetch_add(1) + 1;
+    for (int seen = max_batches_pending.load(); seen < pending &&
+                                                !max_batches_pending.compare_exchange_weak(seen, pending);) {
+    }
     Post([this, writes, done] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(batch_delay_ms.load()));
+      batches_pending.fetch_sub(1);
       if (Status s = Failure(); !s.ok()) return done(s);
       for (const auto& w : writes) Put(w);
       done(Status::Ok());
@@ -112,6 +118,9 @@ class FakeTier final : public Tier {
   std::atomic<int> get_calls{0};
   std::atomic<int> set_calls{0};
   std::atomic<int> batch_calls{0};
+  std::atomic<int> batch_delay_ms{0};       // each SetBatch takes this long
+  std::atomic<int> batches_pending{0};      // sent, not yet answered
+  std::atomic<int> max_batches_pending{0};  // the most at once
 
  private:
   Status Failure() const {

@@ -128,8 +128,18 @@ TEST_CASE_METHOD(StatsSamplerTest, "StatsSampler: SamplesCarryL1SizeMemoryAndThe
   CHECK(s.l1_entries == 2);
   CHECK(s.l1_bytes == l1.bytes);
   CHECK(s.resident_bytes == std::optional<uint64_t>(64 << 20));
-  CHECK(s.time == WallTime(clock_.Now().time_since_epoch()));
+  CHECK(s.time == std::chrono::floor<std::chrono::milliseconds>(
+                       WallTime(clock_.Now().time_since_epoch())));
   CHECK(s.tiers.empty());
+}
+
+TEST_CASE_METHOD(StatsSamplerTest,
+                 "StatsSampler: TimesAreWholeMillisecondsSoSinceTheNewestGivesNothingAgain",
+                 "[stats]") {
+  const StatsSample s = TickAfter(std::chrono::microseconds(1500));
+  CHECK(s.time.time_since_epoch() % std::chrono::milliseconds(1) == Duration::zero());
+  const auto reported = std::chrono::floor<std::chrono::milliseconds>(s.time);
+  CHECK(history_.Since(reported).empty());
 }
 
 TEST_CASE_METHOD(StatsSamplerTest, "StatsSampler: UnreadableMemoryLeavesAGapNotAZero", "[stats]") {

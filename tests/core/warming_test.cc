@@ -12,6 +12,7 @@
 
 #include "core/hot_key_source.h"
 #include "core/l1_store.h"
+#include "tests/core/fake_tier.h"
 
 namespace tiercache {
 namespace {
@@ -150,6 +151,44 @@ TEST_CASE("Warming: AMaxKeysPerSecondBoundPacesTheRun", "[warming]") {
   REQUIRE(Fixture::Eventually([&] { return f.Finished(1); }));
   CHECK(Clock::now() - started >= 290ms);  // 300 keys at 1000 a second
   CHECK(f.Status().written == 300);
+}
+
+// Over a lower tier whose batches take 20 ms: while the front ends are busy, a run keeps
+// one batch in flight and pauses as long again after each (busy_share 0.5); idle, it keeps
+// several in flight.
+TEST_CASE("Warming: WhileServingIsBusyARunYieldsOneBatchAtATime", "[warming]") {
+  for (const bool busy : {true, false}) {
+    INFO((busy ? "busy" : "idle"));
+    L1Store l1{L1Options{}, AdaptiveOptions{}, tiercache::Clock::System()};
+    auto fake = std::make_unique<test::FakeTier>("L2");
+    test::FakeTier& l2 = *fake;
+    l2.batch_delay_ms = 20;
+    std::vector<TieredCache::LowerTier> tiers;
+    tiers.push_back({std::move(fake), LowerTierOptions{}});
+    TieredCache cache{l1, 1.0, std::move(tiers), TierHealthOptions{}};
+    Scheduler scheduler{SchedulerOptions{2, {}}};
+    WarmingEngine engine{cache, scheduler, 1};
+    // A busy daemon serves 1,000,000 requests between two looks; an idle one none.
+    std::atomic<uint64_t> served{0};
+    engine.YieldToServing([&] { return busy ? served += 1'000'000 : served.load(); }, 1000, 0.5);
+    REQUIRE(engine.Add({.name = "s", .max_in_flight = 64}, std::make_unique<FakeSource>(640, 0ms))
+                .ok());
+    engine.Start();
+    const auto started = Clock::now();
+    REQUIRE(engine.RunNow("s").ok());
+    REQUIRE(Fixture::Eventually([&] { return engine.Sources().at(0).runs == 1; }, 10s));
+    const auto took = Clock::now() - started;
+    CHECK(engine.Sources().at(0).written == 640);
+    CHECK(l2.batch_calls == 40);  // batches of max_in_flight / 4
+    if (busy) {
+      CHECK(l2.max_batches_pending == 1);
+      CHECK(took >= 40 * 2 * 20ms * 0.9);  // 40 batches of 20 ms, each followed by a pause
+    } else {
+      CHECK(l2.max_batches_pending > 1);
+    }
+    engine.Stop();
+    scheduler.Stop();
+  }
 }
 
 TEST_CASE("Warming: BadSourcesAreRefused", "[warming]") {
