@@ -309,7 +309,14 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
   CHECK(j["coherence"] ==
         json{{"enabled", false}, {"channel", "tiercache:coherence"}, {"max_staleness", "1s"}});
   CHECK(j["scheduler"] == json{{"workers", 2}});
-  CHECK(j["warming"] == json{{"max_concurrent_runs", 1}, {"sources", json::array()}});
+  CHECK(j["warming"] == json{{"max_concurrent_runs", 1},
+                             {"busy_requests_per_second", 0},
+                             {"busy_share", 0.5},
+                             {"sources", json::array()}});
+  CHECK(j["monitoring"] == json{{"enabled", true},
+                                {"key_patterns", json::array()},
+                                {"max_patterns", 100},
+                                {"miss_history", 16384}});
 }
 
 TEST_CASE("EffectiveConfigShowsTheDefaultsOfUnsetKeysInListedItems", "[config_json]") {
