@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/tierctl_runner.h"
 #include "tests/support/process.h"
 
 namespace tiercache::test {
@@ -24,15 +25,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-CommandResult Tierctl(const DaemonProcess& daemon, std::vector<std::string> args) {
-  std::vector<std::string> argv = {TIERCTL_PATH, "--server", daemon.grpc_target()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, seconds(30));
-}
-
-#define TIERCTL_CAPTURE(r) \
-  INFO("exit " << (r).exit_code << "\nstdout:\n" << (r).out << "stderr:\n" << (r).err)
 
 // The value of one sample (`name{labels}` exactly as exposed); -1 when absent.
 double Sample(const std::string& metrics, const std::string& series) {
@@ -196,11 +188,7 @@ TEST_CASE("Monitoring: MonitorRefreshesItsViewInATerminal", "[e2e][monitoring]")
   const std::string socket = (daemon.dir() / "tmux.sock").string();
   const std::string command = std::string(TIERCTL_PATH) + " --server " + daemon.grpc_target() +
                               " monitor --interval 0.5";
-  const auto tmux = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/tmux", "-S", socket};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, seconds(10));
-  };
+  const auto tmux = [&](std::vector<std::string> args) { return Tmux(socket, std::move(args)); };
   REQUIRE(tmux({"new-session", "-d", "-s", session, "-x", "100", "-y", "20", command}).exit_code ==
           0);
   const auto screen = [&] { return tmux({"capture-pane", "-p", "-t", session}).out; };

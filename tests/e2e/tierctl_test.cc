@@ -10,31 +10,13 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/tierctl_runner.h"
 #include "tests/support/process.h"
 
 namespace tiercache::test {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Runs tierctl with `args`, after the global options that point it at `server`.
-CommandResult Tierctl(const std::string& server, std::vector<std::string> args,
-                      milliseconds timeout = std::chrono::seconds(30)) {
-  std::vector<std::string> argv = {TIERCTL_PATH, "--server", server};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, timeout);
-}
-
-CommandResult Tierctl(const DaemonProcess& daemon, std::vector<std::string> args) {
-  return Tierctl(daemon.grpc_target(), std::move(args));
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-#define TIERCTL_CAPTURE(r) \
-  INFO("exit " << (r).exit_code << "\nstdout:\n" << (r).out << "stderr:\n" << (r).err)
 
 TEST_CASE("tierctl: SetThenGetRoundTripsAValueAndAMissExits1", "[e2e][tierctl]") {
   DaemonProcess daemon;
@@ -181,11 +163,7 @@ TEST_CASE("tierctl: ClearAsksForConfirmationAtATerminal", "[e2e][tierctl]") {
   TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
   REQUIRE(Tierctl(daemon, {"set", "kept", "v"}).exit_code == 0);
   const std::string socket = (daemon.dir() / "tmux.sock").string();
-  const auto tmux = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/tmux", "-S", socket};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, std::chrono::seconds(10));
-  };
+  const auto tmux = [&](std::vector<std::string> args) { return Tmux(socket, std::move(args)); };
   const auto answer_clear = [&](const std::string& answer) {
     const std::string status_file = (daemon.dir() / ("exit-" + answer)).string();
     const std::string command = std::string(TIERCTL_PATH) + " --server " +

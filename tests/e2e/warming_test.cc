@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/tierctl_runner.h"
 #include "tests/support/grpc_clients.h"
 #include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
@@ -185,18 +186,6 @@ TEST_CASE("Warming: GrpcWarmBulkLoadsEntriesAndRefusesBadRequests", "[e2e][warmi
   CHECK(status.warming().empty());
 }
 
-CommandResult Tierctl(const DaemonProcess& daemon, std::vector<std::string> args) {
-  std::vector<std::string> argv = {TIERCTL_PATH, "--server", daemon.grpc_target()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, std::chrono::seconds(120));
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-#define TIERCTL_CAPTURE(r) \
-  INFO("exit " << (r).exit_code << "\nstdout:\n" << (r).out << "stderr:\n" << (r).err)
 
 TEST_CASE("Warming: TierctlWarmRunsASourceAndFollowsItToTheEnd", "[e2e][tiers][warming]") {
   RedisServer redis;
