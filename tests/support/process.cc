@@ -105,6 +105,23 @@ int DecodeWaitStatus(int wait_status) {
   return -1;
 }
 
+int SpawnWithDefaultSignals(pid_t& pid, char* const argv[],
+                            const posix_spawn_file_actions_t& actions, char* const envp[]) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int s : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv, envp);
+  posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
 pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& stdout_path,
             const std::filesystem::path& stderr_path, const std::vector<std::string>& env) {
   std::vector<char*> args;
@@ -135,21 +152,9 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& s
   posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
 
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int s : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+  const int rc = SpawnWithDefaultSignals(pid, args.data(), actions, envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) throw SystemError("posix_spawn " + argv[0], rc);
   return pid;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -80,6 +81,12 @@ int DecodeWaitStatus(int wait_status);
 // stdout and stderr appended to the given files, default signal dispositions and an empty
 // signal mask. `env` entries ("NAME=value") are added to (or replace) the environment.
 // Throws std::runtime_error if it can't be started.
+// posix_spawn of argv[0] with `actions`, every signal unblocked and the ones a test runner
+// may have changed (TERM, INT, PIPE, HUP, CHLD) back to their defaults, so the child reacts
+// as under a shell. Returns posix_spawn's error number (0 on success).
+int SpawnWithDefaultSignals(pid_t& pid, char* const argv[],
+                            const posix_spawn_file_actions_t& actions, char* const envp[]);
+
 pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& stdout_path,
             const std::filesystem::path& stderr_path, const std::vector<std::string>& env = {});
 
