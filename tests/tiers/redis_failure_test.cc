@@ -157,6 +157,13 @@ TEST_CASE("RedisFailure: APausedRedisTimesOutWhatIsInFlightThenFailsFastUntilRes
   auto tier = MakeTier(server.url());
   SyncTier sync(*tier);
   REQUIRE(sync.Set("k", "v").ok());
+  // The tier's first tag sweep runs at start; paused in flight, it would hold the Gets below
+  // in the queue, and they would fail as unavailable rather than time out.
+  const auto start = steady_clock::now();
+  while (!tier->tag_index().measured && steady_clock::now() - start < 5s) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(tier->tag_index().measured);
 
   server.Pause();
   Answers answers;

@@ -207,6 +207,39 @@ TEST_CASE("RedisTier: SetBatchActsLikeOneSetPerWriteInOrder", "[redis]") {
   CHECK(sync.Get("old").ok());
 }
 
+TEST_CASE("RedisTier: SetBatchGivesEachTagSetExactlyTheEntriesThatCarryIt", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  // An existing set with a membership that expired: the batch trims it.
+  server.Cli({"ZADD", "tiercache:t:shared", "1", "long-gone"});
+  server.Cli({"PEXPIRE", "tiercache:t:shared", "1000"});
+  std::vector<TierWrite> writes;
+  writes.push_back(SyncTier::Write("a", "1", {"own-a", "shared"}));
+  writes.push_back(SyncTier::Write("b", "2", {"shared", "pair"}, std::chrono::minutes(10)));
+  writes.push_back(SyncTier::Write("c", "3", {"pair"}));
+  writes.push_back(SyncTier::Write("d", "4", {}));
+  REQUIRE(sync.SetBatch(std::move(writes)).ok());
+
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:own-a", "0", "-1"}) == "a");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:shared", "0", "-1"}) == "a\nb");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:pair", "0", "-1"}) == "c\nb");  // by expiry
+  CHECK(std::stoll(server.Cli({"PTTL", "tiercache:t:shared"})) > 9 * 60 * 1000);
+  CHECK(std::stoll(server.Cli({"PTTL", "tiercache:t:own-a"})) <= 60 * 1000);
+  auto b = sync.Get("b");
+  REQUIRE(b.ok());
+  CHECK(b->tags == std::vector<std::string>{"shared", "pair"});
+  auto d = sync.Get("d");
+  REQUIRE(d.ok());
+  CHECK(d->tags.empty());
+  // Each membership's score is its entry's expiry, so invalidation finds them current.
+  auto removed = sync.InvalidateTags({"pair"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 2);
+  CHECK(sync.Get("a").ok());
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:shared", "0", "-1"}) == "a");
+}
+
 TEST_CASE("RedisTier: PatternInvalidationRemovesExactlyTheMatchingKeys", "[redis]") {
   RedisServer server;
   auto tier = MakeTier(server);

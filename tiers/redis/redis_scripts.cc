@@ -62,75 +62,64 @@ redis.call('PEXPIREAT', entry, expiry)
 return 1
 )lua";
 
-// Many Sets in one call: the same effect as kSet per write, in order, but each tag set is
-// touched once per call (one ZADD of all its new members, one trim, one expiry check)
-// rather than once per write, which is most of the cost when a bulk load tags every entry
-// with a shared tag. A membership queued earlier in this call for a key written again is
-// dropped, as kSet's ZREM would have dropped it.
+// Many Sets in one call: the same effect as kSet per write, in order. The caller sends
+// each key at most once per call, each entry's tags without repeats and already encoded,
+// and groups the tags several entries share, so that each tag set is touched once per call
+// (one ZADD of all its new members, one trim, one expiry check) and the script does little
+// but the Redis calls themselves: in a bulk load, Lua's own work per entry cost as much as
+// the calls.
 constexpr const char* kSetBatch = R"lua(
 local tag_prefix = ARGV[1]
 local now = now_ms()
-local pending, order, latest = {}, {}, {}  -- tag -> {member -> expiry}; tags in first-use order
+local cutoff = '(' .. string.format('%d', now)
+-- After a ZADD: the set lives as long as its longest-lived member.
+local function keep_alive(set, latest)
+  -- -1: a set just made by the ZADD, with nothing expired to trim.
+  local set_expiry = redis.call('PEXPIRETIME', set)
+  if set_expiry ~= -1 then redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff) end
+  if set_expiry < latest then redis.call('PEXPIREAT', set, string.format('%d', latest)) end
+end
+local members, x, expiries = {}, {}, {}
 local pos = 2
-for _, entry in ipairs(KEYS) do
-  local member, value = ARGV[pos], ARGV[pos + 1]
-  local x = now + tonumber(ARGV[pos + 2])
-  local ntags = tonumber(ARGV[pos + 3])
-  local encoded, seen = {}, {}
-  for i = pos + 4, pos + 3 + ntags do
-    local tag = ARGV[i]
-    if not seen[tag] then
-      seen[tag] = true
-      encoded[#encoded + 1] = #tag .. ':' .. tag
-    end
-  end
-  pos = pos + 4 + ntags
-  encoded = table.concat(encoded)
-  -- Memberships of tags the entry keeps are moved by the ZADD below; only dropped tags
-  -- (the usual re-warm keeps them all) cost a ZREM.
+for i, entry in ipairs(KEYS) do
+  local member, encoded = ARGV[pos], ARGV[pos + 3]
+  -- Only tags the entry drops (a re-warm usually keeps them all) cost a ZREM.
   local old = redis.call('HGET', entry, 't')
   if old and old ~= encoded then
+    local kept = {}
+    for _, tag in ipairs(decode_tags(encoded)) do kept[tag] = true end
     for _, tag in ipairs(decode_tags(old)) do
-      if not seen[tag] then
-        redis.call('ZREM', tag_prefix .. tag, member)
-        if pending[tag] then pending[tag][member] = nil end
-      end
+      if not kept[tag] then redis.call('ZREM', tag_prefix .. tag, member) end
     end
   end
-  for tag in pairs(seen) do
-    if not pending[tag] then
-      pending[tag] = {}
-      order[#order + 1] = tag
-    end
-    pending[tag][member] = x
-    if not latest[tag] or latest[tag] < x then latest[tag] = x end
-  end
-  local expiry = string.format('%d', x)
-  redis.call('HSET', entry, 'v', value, 't', encoded, 'x', expiry)
+  local xi = now + tonumber(ARGV[pos + 2])
+  local expiry = string.format('%d', xi)
+  redis.call('HSET', entry, 'v', ARGV[pos + 1], 't', encoded, 'x', expiry)
   redis.call('PEXPIREAT', entry, expiry)
+  members[i], x[i], expiries[i] = member, xi, expiry
+  local own = tonumber(ARGV[pos + 4])
+  for j = pos + 5, pos + 4 + own do
+    local set = tag_prefix .. ARGV[j]
+    redis.call('ZADD', set, expiry, member)
+    keep_alive(set, xi)
+  end
+  pos = pos + 5 + own
 end
-local cutoff = '(' .. string.format('%d', now)
-for _, tag in ipairs(order) do
-  local set = tag_prefix .. tag
-  local args, added = {}, false
-  for member, x in pairs(pending[tag]) do
-    args[#args + 1] = string.format('%d', x)
-    args[#args + 1] = member
-    added = true
-    if #args >= 1000 then  -- unpack's stack is bounded
-      redis.call('ZADD', set, unpack(args))
-      args = {}
-    end
+while pos <= #ARGV do
+  local last = pos + 1 + tonumber(ARGV[pos + 1])
+  local args, latest = {}, 0
+  for j = pos + 2, last do
+    local i = tonumber(ARGV[j])
+    args[#args + 1] = expiries[i]
+    args[#args + 1] = members[i]
+    if x[i] > latest then latest = x[i] end
   end
-  if #args > 0 then redis.call('ZADD', set, unpack(args)) end
-  if added then
-    -- -1: a set just made by the ZADD, with nothing expired to trim.
-    local set_expiry = redis.call('PEXPIRETIME', set)
-    if set_expiry ~= -1 then redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff) end
-    if set_expiry < latest[tag] then
-      redis.call('PEXPIREAT', set, string.format('%d', latest[tag]))
-    end
+  local set = tag_prefix .. ARGV[pos]
+  for first = 1, #args, 1000 do  -- unpack's stack is bounded
+    redis.call('ZADD', set, unpack(args, first, math.min(#args, first + 999)))
   end
+  keep_alive(set, latest)
+  pos = last + 1
 end
 return #KEYS
 )lua";

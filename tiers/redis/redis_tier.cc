@@ -18,6 +18,9 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "core/thread_annotations.h"
@@ -191,12 +194,17 @@ void RedisTier::SetBatch(std::vector<TierWrite> writes, Callback<Status> done) {
   std::vector<std::pair<size_t, std::vector<TierWrite*>>> calls;  // route, writes
   for (size_t route = 0; route < by_connection.size(); ++route) {
     size_t bytes = 0;
+    std::unordered_set<std::string_view> keys;  // of the call being filled
     for (TierWrite* write : by_connection[route]) {
+      // A key written twice goes in the next call, after its first write.
       if (calls.empty() || calls.back().first != route ||
-          calls.back().second.size() >= kSetBatchWrites || bytes >= kSetBatchBytes) {
+          calls.back().second.size() >= kSetBatchWrites || bytes >= kSetBatchBytes ||
+          keys.contains(write->key)) {
         calls.emplace_back(route, std::vector<TierWrite*>());
         bytes = 0;
+        keys.clear();
       }
+      keys.insert(write->key);
       calls.back().second.push_back(write);
       bytes += write->key.size() + (write->value ? write->value->size() : 0);
     }
@@ -242,6 +250,27 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
   Command call{Args{std::to_string(writes.size())}, redis::kSetBatchScript};
   for (const TierWrite* write : writes) call.args.Add(layout_.EntryKey(write->key));
   call.args.Add(layout_.tag_prefix());
+  // Each tag's entries, by index in KEYS from 1, in the order the tags first appear.
+  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  std::unordered_map<std::string_view, size_t> group_of;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    std::vector<std::string>& tags = writes[i]->tags;
+    if (tags.size() > 1) {  // without repeats, first uses kept
+      std::vector<std::string> unique;
+      for (std::string& tag : tags) {
+        if (std::find(unique.begin(), unique.end(), tag) == unique.end()) {
+          unique.push_back(std::move(tag));
+        }
+      }
+      tags = std::move(unique);
+    }
+    for (const std::string& tag : tags) {
+      auto [it, added] = group_of.try_emplace(tag, groups.size());
+      if (added) groups.emplace_back(tag, std::vector<size_t>());
+      groups[it->second].second.push_back(i + 1);
+    }
+  }
+  auto shared = [&](const std::string& tag) { return groups[group_of.at(tag)].second.size() > 1; };
   for (TierWrite* write : writes) {
     call.args.Add(std::move(write->key));
     if (write->value) {
@@ -249,8 +278,19 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
     } else {
       call.args.Add("");
     }
-    call.args.Add(std::to_string(TtlMs(write->ttl))).Add(std::to_string(write->tags.size()));
-    for (std::string& tag : write->tags) call.args.Add(std::move(tag));
+    call.args.Add(std::to_string(TtlMs(write->ttl))).Add(redis::EncodeTags(write->tags));
+    const auto own = static_cast<size_t>(
+        std::count_if(write->tags.begin(), write->tags.end(),
+                      [&](const std::string& tag) { return !shared(tag); }));
+    call.args.Add(std::to_string(own));
+    for (const std::string& tag : write->tags) {
+      if (!shared(tag)) call.args.Add(tag);
+    }
+  }
+  for (auto& [tag, entries] : groups) {
+    if (entries.size() < 2) continue;
+    call.args.Add(tag).Add(std::to_string(entries.size()));
+    for (size_t i : entries) call.args.Add(std::to_string(i));
   }
   return call;
 }
