@@ -524,7 +524,7 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
     status.job_kinds = scheduler_->KindStats();
   }
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
-  status.largest_tags = cache_.l1().LargestTags(10, 1000);
+  status.largest_tags = cache_.l1().LargestTags(10);
   status.gets = Summary(Operation::kGet);
   status.sets = Summary(Operation::kSet);
   status.deletes = Summary(Operation::kDelete);

@@ -14,8 +14,11 @@ constexpr uint64_t kEntryOverhead = 160;
 }  // namespace
 
 L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats,
-                 size_t ghosts)
-    : limits_(limits), adaptive_(adaptive), stats_(stats) {
+                 size_t ghosts, uint64_t large_tag_entries)
+    : limits_(limits),
+      adaptive_(adaptive),
+      stats_(stats),
+      large_tag_entries_(std::max<uint64_t>(1, large_tag_entries)) {
   MutexLock lock(mu_);
   ghost_ring_.resize(stats == nullptr ? 0 : ghosts);
 }
@@ -122,7 +125,12 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   map_.emplace(std::string_view(e.key), std::move(entry));
   lru_.push_front(e);
   expiry_.insert(e);
-  for (const auto& tag : e.tags) tag_index_[tag].insert(&e);
+  for (const auto& tag : e.tags) {
+    auto& node = *tag_index_.try_emplace(tag).first;
+    if (node.second.insert(&e).second && node.second.size() == large_tag_entries_) {
+      large_tags_.insert(&node);
+    }
+  }
   bytes_ += e.charge;
   if (stats_ != nullptr) stats_->Stored(e.group, e.charge);
   return Status::Ok();
@@ -187,6 +195,7 @@ uint64_t L1Shard::Clear(TimePoint now) {
   }
   expiry_.clear();
   lru_.clear();
+  large_tags_.clear();
   tag_index_.clear();
   map_.clear();
   bytes_ = 0;
@@ -221,7 +230,9 @@ bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   for (const auto& tag : e->tags) {
     auto it = tag_index_.find(tag);
     if (it == tag_index_.end()) continue;
-    it->second.erase(e);
+    if (it->second.erase(e) > 0 && it->second.size() + 1 == large_tag_entries_) {
+      large_tags_.erase(&*it);
+    }
     if (it->second.empty()) tag_index_.erase(it);
   }
   bytes_ -= e->charge;
@@ -255,12 +266,9 @@ std::optional<L1Ghost> L1Shard::TakeGhost(std::string_view key, TimePoint now) {
   return ghost;
 }
 
-void L1Shard::AddLargeTags(uint64_t min_entries,
-                           std::unordered_map<std::string, uint64_t>& into) const {
+void L1Shard::AddLargeTags(std::unordered_map<std::string, uint64_t>& into) const {
   MutexLock lock(mu_);
-  for (const auto& [tag, entries] : tag_index_) {
-    if (entries.size() >= min_entries) into[tag] += entries.size();
-  }
+  for (const TagIndex::value_type* node : large_tags_) into[node->first] += node->second.size();
 }
 
 void L1Shard::AddStats(L1Stats& stats) const {

@@ -27,9 +27,10 @@ class L1Shard {
   };
 
   // `stats` (may be null) is told of every entry stored and removed, and then the shard
-  // remembers up to `ghosts` keys that expired or were evicted, for TakeGhost.
+  // remembers up to `ghosts` keys that expired or were evicted, for TakeGhost. Tags with at
+  // least `large_tag_entries` entries are kept track of, for AddLargeTags.
   L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats = nullptr,
-          size_t ghosts = 0);
+          size_t ghosts = 0, uint64_t large_tag_entries = 1);
   ~L1Shard();
 
   std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
@@ -45,9 +46,10 @@ class L1Shard {
   uint64_t ReclaimExpired(size_t budget, TimePoint now) TC_EXCLUDES(mu_);
   void AddStats(L1Stats& stats) const TC_EXCLUDES(mu_);
   std::optional<L1Ghost> TakeGhost(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
-  // Adds the entry count of every tag with at least `min_entries` entries in this shard.
-  void AddLargeTags(uint64_t min_entries, std::unordered_map<std::string, uint64_t>& into) const
-      TC_EXCLUDES(mu_);
+  // Adds the entry count of every tag with at least `large_tag_entries` entries in this
+  // shard. It costs as much as there are such tags, not as there are tags: a status request
+  // must not hold the shard while it walks a tag per entry.
+  void AddLargeTags(std::unordered_map<std::string, uint64_t>& into) const TC_EXCLUDES(mu_);
 
   // Bytes charged for an entry: its payload plus a fixed overhead for bookkeeping.
   static uint64_t Charge(std::string_view key, const std::string& value,
@@ -105,7 +107,12 @@ class L1Shard {
   EntryMap map_ TC_GUARDED_BY(mu_);
   LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
   ExpiryIndex expiry_ TC_GUARDED_BY(mu_);
-  std::unordered_map<std::string, std::unordered_set<Entry*>> tag_index_ TC_GUARDED_BY(mu_);
+  using TagIndex = std::unordered_map<std::string, std::unordered_set<Entry*>>;
+  TagIndex tag_index_ TC_GUARDED_BY(mu_);
+  // The tag_index_ nodes (stable: the map is node-based) of tags with large_tag_entries_
+  // entries or more.
+  const uint64_t large_tag_entries_;
+  std::unordered_set<const TagIndex::value_type*> large_tags_ TC_GUARDED_BY(mu_);
   uint64_t bytes_ TC_GUARDED_BY(mu_) = 0;
   uint64_t hits_ TC_GUARDED_BY(mu_) = 0;
   uint64_t misses_ TC_GUARDED_BY(mu_) = 0;

@@ -22,8 +22,11 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
         options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
         options.ttl_factor,
     };
+    // A tag's entries are spread over the shards by key: each shard keeps track of the tags
+    // with their share of kLargeTagEntries.
     shards_.push_back(std::make_unique<L1Shard>(
-        limits, adaptive, stats, stats == nullptr ? 0 : (miss_history + n - 1) / n));
+        limits, adaptive, stats, stats == nullptr ? 0 : (miss_history + n - 1) / n,
+        std::max<uint64_t>(1, kLargeTagEntries / n)));
   }
 }
 
@@ -79,15 +82,12 @@ std::optional<L1Ghost> L1Store::TakeGhost(std::string_view key) {
   return ShardFor(key).TakeGhost(key, clock_.Now());
 }
 
-std::vector<std::pair<std::string, uint64_t>> L1Store::LargestTags(size_t n,
-                                                                 uint64_t min_entries) const {
-  // A tag's entries are spread over the shards by key: each shard is asked for its share.
-  const uint64_t per_shard = std::max<uint64_t>(1, min_entries / shards_.size());
+std::vector<std::pair<std::string, uint64_t>> L1Store::LargestTags(size_t n) const {
   std::unordered_map<std::string, uint64_t> counts;
-  for (const auto& shard : shards_) shard->AddLargeTags(per_shard, counts);
+  for (const auto& shard : shards_) shard->AddLargeTags(counts);
   std::vector<std::pair<std::string, uint64_t>> out;
   for (auto& [tag, entries] : counts) {
-    if (entries >= min_entries) out.emplace_back(tag, entries);
+    if (entries >= kLargeTagEntries) out.emplace_back(tag, entries);
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;

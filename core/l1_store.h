@@ -127,8 +127,10 @@ class L1Store {
   std::optional<L1Ghost> TakeGhost(std::string_view key);
 
   // The `n` tags with the most entries, most first, counting only tags with at least
-  // `min_entries` entries: a cheap pass over the tag index (status, recommendations).
-  std::vector<std::pair<std::string, uint64_t>> LargestTags(size_t n, uint64_t min_entries) const;
+  // kLargeTagEntries entries (status, recommendations). Its cost grows with the number of
+  // such tags only.
+  static constexpr uint64_t kLargeTagEntries = 1000;
+  std::vector<std::pair<std::string, uint64_t>> LargestTags(size_t n) const;
 
   L1Stats Stats() const;
   KeyStats* key_stats() const { return stats_; }

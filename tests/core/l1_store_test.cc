@@ -391,6 +391,50 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: InvalidatingATagRemovesAllHundredThousan
   REQUIRE(store_->InvalidateTags({"shared"}) == 0);
 }
 
+TEST_CASE_METHOD(L1StoreTest, "L1Store: LargestTagsFollowsTagsAsTheyGrowAndShrink",
+                 "[l1][tags]") {
+  Reset(Options(1, 1'000'000, uint64_t{1} << 30));
+  const uint64_t large = L1Store::kLargeTagEntries;
+  for (uint64_t i = 0; i < large + 500; ++i) {
+    REQUIRE(Put(Key("big:", i), "v", {"big", "all"}) == StatusCode::kOk);
+  }
+  for (uint64_t i = 0; i < large; ++i) {
+    REQUIRE(Put(Key("mid:", i), "v", {"mid", "all"}) == StatusCode::kOk);
+  }
+  for (uint64_t i = 0; i < large - 1; ++i) {
+    REQUIRE(Put(Key("small:", i), "v", {"small"}) == StatusCode::kOk);
+  }
+  using Tags = std::vector<std::pair<std::string, uint64_t>>;
+  CHECK(store_->LargestTags(10) ==
+        Tags{{"all", 2 * large + 500}, {"big", large + 500}, {"mid", large}});
+  CHECK(store_->LargestTags(1) == Tags{{"all", 2 * large + 500}});
+
+  // One entry fewer, or a tag more, moves a tag across the line either way.
+  REQUIRE(store_->Delete("mid:0"));
+  REQUIRE(Put("small:x", "v", {"small"}) == StatusCode::kOk);
+  CHECK(store_->LargestTags(10) ==
+        Tags{{"all", 2 * large + 499}, {"big", large + 500}, {"small", large}});
+  // An overwrite that drops the tag counts as a removal.
+  REQUIRE(Put("small:x", "v", {"other"}) == StatusCode::kOk);
+  REQUIRE(store_->InvalidateTags({"big"}) == large + 500);
+  CHECK(store_->LargestTags(10) == Tags{});
+  REQUIRE(Put("mid:0", "v", {"mid"}) == StatusCode::kOk);
+  CHECK(store_->LargestTags(10) == Tags{{"mid", large}});
+  store_->Clear();
+  CHECK(store_->LargestTags(10).empty());
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: LargestTagsCountsATagSpreadOverTheShards", "[l1][tags]") {
+  // 16 shards: each tracks tags with its share of kLargeTagEntries.
+  for (uint64_t i = 0; i < 4 * L1Store::kLargeTagEntries; ++i) {
+    REQUIRE(Put(Key("k:", i), "v", {"spread"}) == StatusCode::kOk);
+  }
+  const auto tags = store_->LargestTags(10);
+  REQUIRE(tags.size() == 1);
+  CHECK(tags[0].first == "spread");
+  CHECK(tags[0].second == 4 * L1Store::kLargeTagEntries);
+}
+
 TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryWithSeveralTagsIsRemovedByAnyOfThem", "[l1][tags]") {
   REQUIRE(Put("k1", "v", {"a", "b"}) == StatusCode::kOk);
   REQUIRE(Put("k2", "v", {"b", "c"}) == StatusCode::kOk);
