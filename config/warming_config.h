@@ -28,8 +28,8 @@ struct WarmingConfig {
   unsigned max_concurrent_runs = 1;
   // While the front ends serve at least this many requests a second, runs yield: one
   // batch in flight, writing about busy_share of the time (0: never yield).
-  uint64_t busy_requests_per_second = 0;
-  double busy_share = 0.5;
+  uint64_t busy_requests_per_second = 1000;
+  double busy_share = 0.25;
   std::vector<WarmSourceConfig> sources;
 };
 

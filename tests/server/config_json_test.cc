@@ -310,8 +310,8 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
         json{{"enabled", false}, {"channel", "tiercache:coherence"}, {"max_staleness", "1s"}});
   CHECK(j["scheduler"] == json{{"workers", 2}});
   CHECK(j["warming"] == json{{"max_concurrent_runs", 1},
-                             {"busy_requests_per_second", 0},
-                             {"busy_share", 0.5},
+                             {"busy_requests_per_second", 1000},
+                             {"busy_share", 0.25},
                              {"sources", json::array()}});
   CHECK(j["monitoring"] == json{{"enabled", true},
                                 {"key_patterns", json::array()},

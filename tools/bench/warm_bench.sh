@@ -6,7 +6,8 @@
 # by side. Each round: a warm with no other traffic; tierbench idle for 5 s; then a warm
 # started together with a second 5 s tierbench. Medians of ROUNDS. Throwaway servers on free loopback ports
 # (tools/bench/backends.sh); run as root. WARM_SOURCE_EXTRA: more lines for the source's YAML
-# (e.g. '      max_keys_per_second: 30000').
+# (e.g. '      max_keys_per_second: 30000'); WARMING_EXTRA: for the warming section (e.g.
+# '  busy_requests_per_second: 1000').
 set -euo pipefail
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BUILD_DIR [ROUNDS=3]" >&2; exit 2; }
@@ -28,6 +29,7 @@ tiers:
   - type: redis
     url: redis://127.0.0.1:$REDIS_PORT
 warming:
+${WARMING_EXTRA:-}
   sources:
     - name: users
       type: sql
