@@ -75,8 +75,10 @@ class WarmingEngine::Sink final : public WarmSink {
  private:
   // Writes go to the tiers in batches (one round trip per lower tier each), up to
   // max_in_flight entries in flight; under a rate bound, about 20 batches a second at most.
+  // While yielding to serving, small batches: the same share of time writing comes in short
+  // bursts, which the serving threads' tail latency feels much less than long ones.
   size_t BatchSize() const {
-    size_t size = std::clamp<size_t>(source_.options.max_in_flight / 4, 1, 256);
+    size_t size = std::clamp<size_t>(source_.options.max_in_flight / 4, 1, busy_ ? 32 : 256);
     const uint64_t rate = source_.options.max_keys_per_second;
     if (rate > 0) size = std::min<size_t>(size, std::max<uint64_t>(1, rate / 20));
     return size;
