@@ -72,12 +72,15 @@ constexpr const char* kSetBatch = R"lua(
 local tag_prefix = ARGV[1]
 local now = now_ms()
 local cutoff = '(' .. string.format('%d', now)
--- After a ZADD: the set lives as long as its longest-lived member.
+-- After a ZADD: the set lives as long as its longest-lived member. A set the ZADD just
+-- made has no expiry yet (NX applies) and nothing expired to trim: one call, which is what
+-- a bulk load of entries with a tag each mostly meets.
 local function keep_alive(set, latest)
-  -- -1: a set just made by the ZADD, with nothing expired to trim.
-  local set_expiry = redis.call('PEXPIRETIME', set)
-  if set_expiry ~= -1 then redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff) end
-  if set_expiry < latest then redis.call('PEXPIREAT', set, string.format('%d', latest)) end
+  local at = string.format('%d', latest)
+  if redis.call('PEXPIREAT', set, at, 'NX') == 0 then
+    redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff)
+    redis.call('PEXPIREAT', set, at, 'GT')
+  end
 end
 local members, x, expiries = {}, {}, {}
 local pos = 2
