@@ -312,6 +312,7 @@ Status CacheService::ValidateSet(const SetRequest& request) const {
         TooLong("value", request.value.size(), limits_.max_value_bytes, "max_value_bytes"));
   }
   if (s.ok()) s = ValidateTags(request.tags);
+  if (s.ok()) s = ValidateContentType(request.content_type);
   if (s.ok() && request.ttl &&
       (*request.ttl <= Duration::zero() || *request.ttl > strategies_.max_timeout)) {
     s = Status::InvalidArgument("ttl must be greater than 0 and at most " +
@@ -342,6 +343,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   write.key = std::move(request.key);
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
+  write.content_type = MakeContentType(std::move(request.content_type));
   std::string key = publish_change_ ? write.key : std::string();
   cache_.Set(std::move(write),
              [this, from, started, key = std::move(key), done = std::move(done)](Status s) {

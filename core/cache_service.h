@@ -27,6 +27,7 @@ struct SetRequest {
   std::optional<Duration> ttl;          // default: strategies.default_timeout
   std::vector<std::string> tags;
   std::optional<StrategyKind> strategy;  // default: strategies.default_strategy
+  std::string content_type{};            // the value's media type; empty: none
 };
 
 // A model instance to invalidate by the configured rules (core/model_rules.h).

@@ -51,7 +51,7 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, TimePoint now) {
   }
   ++hits_;
   TouchLocked(e, now);
-  return L1Value{e.value, e.expires_at, now};
+  return L1Value{e.value, e.content_type, e.expires_at, now};
 }
 
 void L1Shard::TouchLocked(Entry& e, TimePoint now) {
@@ -78,10 +78,10 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
 
 Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
                     std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
-                    SetMode mode) {
+                    SetMode mode, ContentType content_type) {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  const uint64_t charge = Charge(key, *value, tags);
+  const uint64_t charge = Charge(key, *value, tags) + ContentTypeText(content_type).size();
   if (charge > limits_.max_bytes || limits_.max_entries == 0) {
     return Status::TooLarge("entry of " + std::to_string(charge) +
                             " bytes exceeds the L1 shard budget of " +
@@ -91,6 +91,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   auto entry = std::make_unique<Entry>();
   entry->key.assign(key);
   entry->value = std::move(value);
+  entry->content_type = std::move(content_type);
   entry->tags = std::move(tags);
   entry->charge = charge;
   entry->stored_at = now;

@@ -36,7 +36,8 @@ class L1Shard {
   std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
-             SetMode mode = SetMode::kReplace) TC_EXCLUDES(mu_);
+             SetMode mode = SetMode::kReplace, ContentType content_type = nullptr)
+      TC_EXCLUDES(mu_);
   std::optional<L1EntryInfo> Inspect(std::string_view key, TimePoint now) const
       TC_EXCLUDES(mu_);
   bool Delete(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
@@ -60,6 +61,7 @@ class L1Shard {
   struct Entry {
     std::string key;
     std::shared_ptr<const std::string> value;
+    ContentType content_type;
     std::vector<std::string> tags;
     TimePoint expires_at;
     TimePoint stored_at;

@@ -44,8 +44,10 @@ std::optional<L1Value> L1Store::Get(std::string_view key) {
 }
 
 Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> value,
-                    std::vector<std::string> tags, Lifetime lifetime, SetMode mode) {
-  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now(), mode);
+                    std::vector<std::string> tags, Lifetime lifetime, SetMode mode,
+                    ContentType content_type) {
+  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now(), mode,
+                           std::move(content_type));
 }
 
 std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {

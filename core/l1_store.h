@@ -9,6 +9,7 @@
 
 #include "core/adaptive_ttl.h"
 #include "core/clock.h"
+#include "core/content_type.h"
 #include "core/key_pattern.h"
 #include "core/key_stats.h"
 #include "core/l1_options.h"
@@ -39,6 +40,7 @@ enum class SetMode : uint8_t {
 
 struct L1Value {
   std::shared_ptr<const std::string> value;
+  ContentType content_type;
   TimePoint expires_at;
   TimePoint read_at;  // the time of the lookup; expires_at - read_at is the time left
 };
@@ -101,7 +103,7 @@ class L1Store {
   // stored once each. kTooLarge if the entry alone exceeds a shard's byte budget.
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime,
-             SetMode mode = SetMode::kReplace);
+             SetMode mode = SetMode::kReplace, ContentType content_type = nullptr);
 
   // The live entry's metadata and access statistics; unlike Get, not a read: it changes
   // neither the LRU order nor the statistics.

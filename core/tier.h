@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/content_type.h"
 #include "core/key_pattern.h"
 #include "core/status.h"
 
@@ -18,6 +19,7 @@ struct TierEntry {
   std::string value;
   std::vector<std::string> tags;
   Duration ttl_left;  // lifetime remaining in this tier (> 0)
+  std::string content_type{};  // the entry's media type; empty: none given
 };
 
 // One write into a lower tier. The value is shared: the same bytes go to L1 and to every
@@ -27,6 +29,7 @@ struct TierWrite {
   std::shared_ptr<const std::string> value;
   std::vector<std::string> tags;
   Duration ttl;  // lifetime in this tier (> 0), already scaled by the tier's ttl_factor
+  ContentType content_type{};
 };
 
 // The size of a tier's tag bookkeeping, as last measured by the tier (cheap to read).

@@ -223,7 +223,7 @@ std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
 void TieredCache::Get(std::string_view key, Callback<Result<Hit>> done) {
   if (std::optional<L1Value> found = l1_.Get(key)) {
     const Duration left = std::max(found->expires_at - found->read_at, Duration::zero());
-    return done(Hit{std::move(found->value), "L1", left});
+    return done(Hit{std::move(found->value), "L1", left, std::move(found->content_type)});
   }
   if (tiers_.empty()) return done(Status::NotFound("key not found"));
 
@@ -266,9 +266,9 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
       }
       slot.hits.fetch_add(1, std::memory_order_relaxed);
       hot_keys_.Record(flight->key);
-      Promote(*flight, index, *result);
-      auto value = std::make_shared<const std::string>(std::move(result->value));
-      return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left});
+      auto [value, content_type] = Promote(*flight, index, std::move(*result));
+      return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left,
+                              std::move(content_type)});
     }
     if (result.status().code() == StatusCode::kNotFound) {
       slot.Succeeded();
@@ -290,25 +290,29 @@ void TieredCache::Land(const std::shared_ptr<Flight>& flight, Result<Hit> result
   for (auto& waiter : waiters) waiter(result);
 }
 
-void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry& entry) {
+std::pair<std::shared_ptr<const std::string>, ContentType> TieredCache::Promote(
+    const Flight& flight, size_t found_in, TierEntry&& entry) {
+  auto value = std::make_shared<const std::string>(std::move(entry.value));
+  ContentType content_type = MakeContentType(std::move(entry.content_type));
   // Something wrote or invalidated the key while it was being read: what was read may be
   // older than that, so it is served once but not copied upwards.
   if (EpochOf(flight.key).load(std::memory_order_acquire) != flight.key_epoch ||
       global_epoch_.load(std::memory_order_acquire) != flight.global_epoch) {
-    return;
+    return {std::move(value), std::move(content_type)};
   }
   const double source_factor = tiers_[found_in]->options.ttl_factor;
   const auto scaled = [&](double factor) {
     const auto ttl = std::chrono::duration_cast<Duration>(entry.ttl_left * (factor / source_factor));
     return std::min(ttl, entry.ttl_left);
   };
-  auto value = std::make_shared<const std::string>(entry.value);
   l1_.Set(flight.key, value, entry.tags,
-          CappedL1(Lifetime{Lifetime::Kind::kExact, scaled(l1_ttl_factor_)}), SetMode::kIfAbsent);
+          CappedL1(Lifetime{Lifetime::Kind::kExact, scaled(l1_ttl_factor_)}), SetMode::kIfAbsent,
+          content_type);
   for (size_t i = 0; i < found_in; ++i) {
     Slot& upper = *tiers_[i];
     if (!upper.usable()) continue;
-    TierWrite write{flight.key, value, entry.tags, scaled(upper.options.ttl_factor)};
+    TierWrite write{flight.key, value, entry.tags, scaled(upper.options.ttl_factor),
+                    content_type};
     if (write.ttl <= Duration::zero()) continue;
     if (upper.queue) {
       upper.queue->Push(std::move(write));
@@ -319,6 +323,7 @@ void TieredCache::Promote(const Flight& flight, size_t found_in, const TierEntry
     }
   }
   tiers_[found_in]->promotions.fetch_add(1, std::memory_order_relaxed);
+  return {std::move(value), std::move(content_type)};
 }
 
 // --- Write ---------------------------------------------------------------------------------
@@ -327,7 +332,8 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
   EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
   if ((write.tiers & 1) == 0) {
     l1_.Delete(write.key);
-  } else if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime));
+  } else if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime),
+                                SetMode::kReplace, write.content_type);
              !s.ok()) {
     return done(std::move(s));
   }
@@ -348,7 +354,8 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
     Slot& slot = *tiers_[i];
     TierWrite tier_write{write.key, write.value, write.tags,
                          std::chrono::duration_cast<Duration>(write.lifetime.timeout *
-                                                              slot.options.ttl_factor)};
+                                                              slot.options.ttl_factor),
+                         write.content_type};
     if (slot.queue) {
       // Queued even while the tier is down: the flusher waits for it to come back.
       slot.queue->Push(std::move(tier_write));
@@ -442,7 +449,9 @@ void TieredCache::SetBatch(std::vector<TieredWrite> writes, uint32_t tiers,
     EpochOf(w.key).fetch_add(1, std::memory_order_acq_rel);
     if ((tiers & 1) == 0) {
       l1_.Delete(w.key);
-    } else if (Status s = l1_.Set(w.key, w.value, w.tags, CappedL1(w.lifetime)); !s.ok()) {
+    } else if (Status s = l1_.Set(w.key, w.value, w.tags, CappedL1(w.lifetime),
+                                  SetMode::kReplace, w.content_type);
+               !s.ok()) {
       ++result->failed;
       if (result->error.empty()) result->error = w.key + ": " + s.message();
       continue;
@@ -472,7 +481,8 @@ void TieredCache::SetBatch(std::vector<TieredWrite> writes, uint32_t tiers,
     for (const TieredWrite& w : stored) {
       batch.push_back(TierWrite{w.key, w.value, w.tags,
                                 std::chrono::duration_cast<Duration>(w.lifetime.timeout *
-                                                                     slot.options.ttl_factor)});
+                                                                     slot.options.ttl_factor),
+                                w.content_type});
     }
     if (slot.queue) {
       for (TierWrite& w : batch) slot.queue->Push(std::move(w));

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/coherence_bus.h"
@@ -31,6 +32,7 @@ struct Hit {
   std::shared_ptr<const std::string> value;
   std::string_view tier;  // "L1", or the name of the lower tier that served it
   Duration ttl_left;
+  ContentType content_type{};
 };
 
 // What one tier removed for one invalidation or clear; `error` is set if the tier could
@@ -47,6 +49,7 @@ struct TieredWrite {
   std::shared_ptr<const std::string> value;
   std::vector<std::string> tags;
   Lifetime lifetime;  // in L1; lower tiers take lifetime.timeout × their ttl_factor
+  ContentType content_type{};
   // The tiers to write: bit 0 is L1, bit i the i-th lower tier. A write that skips L1
   // removes the key from L1 instead, so L1 never keeps an older value; lower tiers left
   // out are not touched.
@@ -159,7 +162,11 @@ class TieredCache {
   // Reads `key` from lower tier `index` on, for the flight `flight`.
   void ReadFrom(size_t index, std::shared_ptr<Flight> flight);
   void Land(const std::shared_ptr<Flight>& flight, Result<Hit> result);
-  void Promote(const Flight& flight, size_t found_in, const TierEntry& entry);
+  // Copies what a lower tier returned into L1 and the tiers above it; returns its value and
+  // content type, shared, for the readers.
+  std::pair<std::shared_ptr<const std::string>, ContentType> Promote(const Flight& flight,
+                                                                      size_t found_in,
+                                                                      TierEntry&& entry);
   // Applies one removal to every lower tier and gathers the counts after L1's. `cancel`
   // drops what an async tier's queue holds of it; `remember` records it for a tier that
   // is down, to be applied when the tier is back.

@@ -18,6 +18,7 @@ struct WarmEntry {
   std::string value;
   std::vector<std::string> tags;
   std::optional<Duration> ttl;  // default: the source's, else strategies.default_timeout
+  std::string content_type{};   // the value's media type; empty: none
 };
 
 // Where a warming source puts what it produces during one run. Put applies back pressure:

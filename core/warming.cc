@@ -48,6 +48,7 @@ class WarmingEngine::Sink final : public WarmSink {
     write.key = std::move(entry.key);
     write.value = std::make_shared<const std::string>(std::move(entry.value));
     write.tags = std::move(entry.tags);
+    write.content_type = MakeContentType(std::move(entry.content_type));
     write.lifetime.timeout = entry.ttl.value_or(source_.options.default_ttl);
     batch_.push_back(std::move(write));
     if (batch_.size() >= BatchSize()) Send();

@@ -196,6 +196,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
         resp->set_value(*hit->value);
         resp->set_tier(std::string(hit->tier));
         resp->set_ttl_seconds(ToSeconds(hit->ttl_left));
+        if (hit->content_type) resp->set_content_type(*hit->content_type);
         reactor->Finish(grpc::Status::OK);
       } else if (hit.status().code() == StatusCode::kNotFound) {
         resp->set_found(false);
@@ -224,6 +225,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     if (req->ttl_seconds() > 0) set.ttl = Seconds(req->ttl_seconds());
     set.tags.assign(req->tags().begin(), req->tags().end());
     set.strategy = StrategyOf(req->strategy());
+    set.content_type = req->content_type();
     service_.Set(Frontend::kGrpc, std::move(set),
                  [reactor](tiercache::Status s) { reactor->Finish(ToGrpc(s)); });
     return reactor;
@@ -350,6 +352,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       r.value = e.value();
       if (e.ttl_seconds() > 0) r.ttl = Seconds(e.ttl_seconds());
       r.tags.assign(e.tags().begin(), e.tags().end());
+      r.content_type = e.content_type();
       if (tiercache::Status s = service_.ValidateSet(r); !s.ok()) {
         const grpc::Status g = ToGrpc(s);
         reactor->Finish(grpc::Status(g.error_code(), at + ": " + s.message()));

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/content_type.h"
 #include "core/model_rules.h"
 
 namespace tiercache {
@@ -284,7 +285,8 @@ class Fetcher {
     }
     switch (outcome.kind) {
       case Kind::kStored:
-        sink_.Put(WarmEntry{endpoint.key, std::move(outcome.body), endpoint.tags, options_.ttl});
+        sink_.Put(WarmEntry{endpoint.key, std::move(outcome.body), endpoint.tags, options_.ttl,
+                            std::move(outcome.content_type)});
         return;
       case Kind::kStopped:
         return;
@@ -305,6 +307,7 @@ class Fetcher {
     Kind kind = Kind::kFinal;
     Status status;
     std::string body;
+    std::string content_type{};  // of a stored body; empty if absent or not storable
   };
 
   // Status has no public constructor from a code: rebuild one with a longer message.
@@ -407,7 +410,13 @@ class Fetcher {
 
   static Outcome Classify(http::response<http::string_body>& res) {
     const unsigned code = res.result_int();
-    if (code >= 200 && code < 300) return {Kind::kStored, {}, std::move(res.body())};
+    if (code >= 200 && code < 300) {
+      // Kept with the body, so readers get it back; one that could not be sent back as a
+      // header value unchanged (control or non-ASCII bytes, over 255 bytes) is left out.
+      std::string type(res[http::field::content_type]);
+      if (!ValidateContentType(type).ok()) type.clear();
+      return {Kind::kStored, {}, std::move(res.body()), std::move(type)};
+    }
     std::string text = "HTTP " + std::to_string(code);
     if (!res.reason().empty()) text += " " + std::string(res.reason());
     if (code >= 500) return {Kind::kRetry, Status::Unavailable(std::move(text)), {}};

@@ -218,10 +218,12 @@ void BulkLoad(CacheService& service, const nlohmann::json& entries, Router::Resp
         r.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value.get<double>()));
       } else if (field == "tags") {
         if (auto error = ReadStringArray(value, at + ".tags", r.tags)) return respond(BadRequest(*error));
+      } else if (field == "content_type" && value.is_string()) {
+        r.content_type = value.get<std::string>();
       } else {
         return respond(BadRequest(at + "." + field +
-                                  ": expected key (string), value (string), ttl (seconds > 0) "
-                                  "or tags (array of strings)"));
+                                  ": expected key (string), value (string), ttl (seconds > 0), "
+                                  "tags (array of strings) or content_type (string)"));
       }
     }
     if (!e.contains("key") || !e.contains("value")) {

@@ -72,7 +72,8 @@ void RegisterKeyRoutes(Router& router, CacheService& service) {
     service.Get(Frontend::kHttp, *key, [respond = std::move(respond)](Result<Hit> hit) {
       if (!hit.ok()) return respond(ErrorResponse(hit.status()));
       Response r;
-      r.content_type = "application/octet-stream";
+      // As stored by its writer; bytes of no stated type otherwise.
+      r.content_type = hit->content_type ? *hit->content_type : "application/octet-stream";
       r.shared_body = std::move(hit->value);
       const auto ttl = std::chrono::ceil<std::chrono::seconds>(hit->ttl_left).count();
       r.headers.emplace_back("X-Cache-Tier", std::string(hit->tier));
@@ -91,6 +92,7 @@ void RegisterKeyRoutes(Router& router, CacheService& service) {
       return respond(std::move(*error));
     }
     set.value = std::move(req.body);
+    set.content_type = req.content_type;
     service.Set(Frontend::kHttp, std::move(set), [respond = std::move(respond)](Status s) {
       respond(s.ok() ? NoContent() : ErrorResponse(s));
     });

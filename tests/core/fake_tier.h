@@ -128,7 +128,7 @@ class FakeTier final : public Tier {
   }
   void Put(const TierWrite& w) {
     std::lock_guard lock(data_mu_);
-    data_[w.key] = TierEntry{*w.value, w.tags, w.ttl};
+    data_[w.key] = TierEntry{*w.value, w.tags, w.ttl, std::string(ContentTypeText(w.content_type))};
   }
   template <class Pred>
   void RemoveIf(Pred pred, Callback<Result<uint64_t>> done) {

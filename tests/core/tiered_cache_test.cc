@@ -165,6 +165,41 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnL3HitIsPromotedIntoL2AndL1", "
   REQUIRE(Get("k")->tier == "L1");
 }
 
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AContentTypeTravelsWithItsValueThroughEveryTier",
+                 "[tiered]") {
+  TieredWrite w{"doc", std::make_shared<const std::string>("{}"), {},
+                Lifetime{Lifetime::Kind::kFixed, 100s},
+                MakeContentType("application/json")};
+  REQUIRE(Await<Status>([&](auto done) { cache_->Set(std::move(w), std::move(done)); }).ok());
+  REQUIRE(l2_->Peek("doc")->content_type == "application/json");
+  REQUIRE(l3_->Peek("doc")->content_type == "application/json");
+  auto hit = Get("doc");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L1");
+  REQUIRE(ContentTypeText(hit->content_type) == "application/json");
+
+  // Read from L3, promoted into L2 and L1 with it.
+  REQUIRE(Await<Status>([&](auto done) {
+              l3_->Set(TierWrite{"page", std::make_shared<const std::string>("<p>"), {}, 1000s,
+                                 MakeContentType("text/html")},
+                       std::move(done));
+            }).ok());
+  hit = Get("page");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L3");
+  REQUIRE(ContentTypeText(hit->content_type) == "text/html");
+  REQUIRE(Eventually([&] { return l2_->Peek("page").has_value(); }));
+  REQUIRE(l2_->Peek("page")->content_type == "text/html");
+  hit = Get("page");
+  REQUIRE(hit->tier == "L1");
+  REQUIRE(ContentTypeText(hit->content_type) == "text/html");
+
+  // None given, none kept.
+  REQUIRE(Set("plain", "v", 100s).ok());
+  REQUIRE(Get("plain")->content_type == nullptr);
+  REQUIRE(l2_->Peek("plain")->content_type.empty());
+}
+
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AKeyNoTierHoldsIsNotFound", "[tiered]") {
   auto hit = Get("absent");
   REQUIRE(hit.status().code() == StatusCode::kNotFound);

@@ -20,7 +20,7 @@ TEST_CASE("Warming: AnHttpSourceStoresTwoHundredsAndCountsAFiveHundredAfterItsRe
           "[e2e][warming]") {
   TestOrigin origin;
   origin.Serve("/a", {200, "page a", "text/html"});
-  origin.Serve("/b", {200, "page b", "text/html"});
+  origin.Serve("/b", {200, "page b", "application/xhtml+xml; charset=utf-8"});
   origin.Serve("/err", {500, "broken", "text/plain"});
   origin.Serve("/flaky", {200, "flaky page", "text/html"});
   origin.FailFirst("/flaky", 1, 503);
@@ -49,7 +49,11 @@ TEST_CASE("Warming: AnHttpSourceStoresTwoHundredsAndCountsAFiveHundredAfterItsRe
   CHECK_THAT(source.at("last_run").at("error").get<std::string>(), Catch::Contains("500"));
 
   CHECK(client.Get("/v1/keys/page:a").body == "page a");
+  CHECK(client.Get("/v1/keys/page:a").Header("Content-Type") == "text/html");
   CHECK(client.Get("/v1/keys/page:b").body == "page b");
+  // Each body keeps its origin's content type.
+  CHECK(client.Get("/v1/keys/page:b").Header("Content-Type") ==
+        "application/xhtml+xml; charset=utf-8");
   CHECK(client.Get("/v1/keys/page:flaky").body == "flaky page");  // stored after a retry
   CHECK(client.Get("/v1/keys/page:err").status == 404);
   CHECK(origin.requests("/err") == 2);    // max_attempts

@@ -103,11 +103,14 @@ TEST_CASE("Warming: BulkLoadAndBadRequests", "[e2e][warming]") {
   HttpClient client(daemon.http_port());
   HttpResponse r = client.PostJson(
       "/v1/warm", R"({"entries": [{"key": "a", "value": "1", "tags": ["t"]},
-                                 {"key": "b", "value": "2", "ttl": 60}]})");
+                                 {"key": "b", "value": "2", "ttl": 60,
+                                  "content_type": "application/json"}]})");
   REQUIRE(r.status == 200);
   CHECK(nlohmann::json::parse(r.body).at("loaded") == 2);
   CHECK(client.Get("/v1/keys/a").body == "1");
+  CHECK(client.Get("/v1/keys/a").Header("Content-Type") == "application/octet-stream");
   CHECK(client.Get("/v1/keys/b").body == "2");
+  CHECK(client.Get("/v1/keys/b").Header("Content-Type") == "application/json");
   // One bad entry and nothing is loaded.
   r = client.PostJson("/v1/warm", R"({"entries": [{"key": "c", "value": "3"}, {"key": ""}]})");
   CHECK(r.status == 400);
@@ -135,6 +138,7 @@ TEST_CASE("Warming: GrpcWarmBulkLoadsEntriesAndRefusesBadRequests", "[e2e][warmi
   v1::WarmRequest request;
   AddEntry(request, "a", "1")->add_tags("t");
   AddEntry(request, "b", "2")->set_ttl_seconds(60);
+  request.mutable_entries(1)->set_content_type("text/plain");
   v1::WarmResponse response;
   grpc::Status s = stub->Warm(MakeContext().get(), request, &response);
   INFO(s.error_message());
@@ -143,6 +147,12 @@ TEST_CASE("Warming: GrpcWarmBulkLoadsEntriesAndRefusesBadRequests", "[e2e][warmi
   CHECK_FALSE(response.started());
   CHECK(client.Get("/v1/keys/a").body == "1");
   CHECK(client.Get("/v1/keys/b").body == "2");
+  CHECK(client.Get("/v1/keys/b").Header("Content-Type") == "text/plain");
+  v1::GetRequest get;
+  get.set_key("b");
+  v1::GetResponse got;
+  REQUIRE(stub->Get(MakeContext().get(), get, &got).ok());
+  CHECK(got.content_type() == "text/plain");
   REQUIRE(client.PostJson("/v1/invalidate", R"({"tags": ["t"]})").status == 200);
   CHECK(client.Get("/v1/keys/a").status == 404);
 

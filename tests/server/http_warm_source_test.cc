@@ -105,9 +105,11 @@ TEST_CASE("HttpWarm StoresSuccessfulBodiesUnderKeyTemplateWithTags") {
   CHECK(a->value == "alpha");
   CHECK(a->tags.empty());
   CHECK(a->ttl == std::chrono::seconds(30));
+  CHECK(a->content_type == "text/plain");  // the origin's, kept with the body
   const WarmEntry* bee = sink.Find("view:bee");
   REQUIRE(bee != nullptr);
   CHECK(bee->value == R"({"b":1})");
+  CHECK(bee->content_type == "application/json");
   CHECK(bee->tags == std::vector<std::string>{"views", "name:bee", "path:/b?x=1"});
   CHECK(origin.last_method("/b?x=1") == "POST");
   CHECK(origin.last_header("/b?x=1", "x-warm") == "1");

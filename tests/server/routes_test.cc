@@ -64,6 +64,23 @@ TEST_CASE_METHOD(RoutesFixture, "PutThenGetReturnsTheValueFromL1", "[routes]") {
   CHECK(r.content_type == "application/octet-stream");
 }
 
+TEST_CASE_METHOD(RoutesFixture, "AGetAnswersWithTheContentTypeThePutGave", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/doc", "{}", "application/json; charset=utf-8").status ==
+        204);
+  Response r = Call(Method::kGet, "/v1/keys/doc");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json; charset=utf-8");
+  // Overwritten without one: none kept.
+  CHECK(Call(Method::kPut, "/v1/keys/doc", "x").status == 204);
+  CHECK(Call(Method::kGet, "/v1/keys/doc").content_type == "application/octet-stream");
+
+  // One too long to keep is refused, and the entry stays as it was.
+  r = Call(Method::kPut, "/v1/keys/doc", "y", "text/" + std::string(300, 'a'));
+  CHECK(r.status == 400);
+  CHECK(ErrorCode(r) == "invalid_argument");
+  CHECK(Call(Method::kGet, "/v1/keys/doc").payload() == "x");
+}
+
 TEST_CASE_METHOD(RoutesFixture, "KeysArePercentDecodedAndValuesBinarySafe", "[routes]") {
   const std::string value("\0\x01\xff\r\n", 5);
   CHECK(Call(Method::kPut, "/v1/keys/a%2Fb%20c", value).status == 204);

@@ -114,12 +114,12 @@ TEST_CASE("SchemaIsCreatedAtFirstConnectAndASecondTierOnTheTableMigratesNothing"
   TierOnTable first;
   const std::string& t = first.table;
   CHECK(first.Sql("SELECT string_agg(version || '|' || file, ' ' ORDER BY version) FROM " + t +
-                  "_schema") == "1|001_entries.sql 2|002_jobs.sql");
+                  "_schema") == "1|001_entries.sql 2|002_jobs.sql 3|003_content_type.sql");
   CHECK(first.Sql("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
                   "ordinal_position) FROM information_schema.columns WHERE table_name = '" +
                   t + "'") ==
         "key bytea, value bytea, tags ARRAY, expires_at timestamp with "
-        "time zone");
+        "time zone, content_type text");
   CHECK_THAT(first.Sql("SELECT indexdef FROM pg_indexes WHERE indexname = '" + t + "_tags'"),
              Contains("USING gin (tags)"));
   CHECK_THAT(first.Sql("SELECT indexdef FROM pg_indexes WHERE indexname = '" + t + "_expiry'"),
@@ -130,7 +130,7 @@ TEST_CASE("SchemaIsCreatedAtFirstConnectAndASecondTierOnTheTableMigratesNothing"
 
   TierOnTable second(t);
   CHECK(second.Sql("SELECT count(*) || ' ' || max(applied_at) FROM " + t + "_schema") ==
-        "2 " + applied);
+        "3 " + applied);
   REQUIRE(first.sync().Set(Write("shared", "by the first")).ok());
   const Result<TierEntry> read = second.sync().Get("shared");
   REQUIRE(read.ok());
@@ -146,7 +146,7 @@ TEST_CASE("SeveralTiersStartingAtOnceCreateTheSchemaOnce", "[postgres]") {
     tiers.push_back(std::move(*made));
   }
   for (auto& tier : tiers) CHECK(PollUntil([&] { return Sync{*tier}.Ping().ok(); }, 20s));
-  CHECK(Server().Psql("SELECT count(*) FROM " + table + "_schema") == "2");
+  CHECK(Server().Psql("SELECT count(*) FROM " + table + "_schema") == "3");
   CHECK(Server().Psql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table + "'") == "3");
 }
 
@@ -172,6 +172,37 @@ TEST_CASE("SetThenGetReturnsTheValueTagsAndRemainingLifetime", "[postgres]") {
 
   const Result<TierEntry> miss = t.sync().Get("absent");
   CHECK(miss.status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("AContentTypeIsKeptWithItsEntryAndOneWrittenBeforeItReadsAsNone", "[postgres]") {
+  // A table as the schema of version 2 left it, with an entry in it.
+  const std::string table = FreshTable();
+  Server().Psql("CREATE TABLE " + table + " (key bytea PRIMARY KEY, value bytea NOT NULL, "
+                "tags text[] NOT NULL DEFAULT '{}', expires_at timestamptz NOT NULL); "
+                "CREATE TABLE " + table + "_schema (version integer PRIMARY KEY, file text NOT "
+                "NULL, applied_at timestamptz NOT NULL DEFAULT now()); "
+                "INSERT INTO " + table + "_schema (version, file) VALUES (1, '001_entries.sql'), "
+                "(2, '002_jobs.sql'); "
+                "INSERT INTO " + table + " VALUES ('old'::bytea, 'v'::bytea, '{}', "
+                "now() + interval '1 hour')");
+  TierOnTable t(table);
+  CHECK(t.Sql("SELECT max(version) FROM " + table + "_schema") == "3");
+  const Result<TierEntry> old = t.sync().Get("old");
+  REQUIRE(old.ok());
+  CHECK(old->value == "v");
+  CHECK(old->content_type.empty());
+
+  TierWrite json = Write("json", "{}");
+  json.content_type = MakeContentType("application/json");
+  REQUIRE(t.sync().Set(std::move(json)).ok());
+  CHECK(t.sync().Get("json")->content_type == "application/json");
+  std::vector<TierWrite> batch;
+  batch.push_back(Write("page", "<p>"));
+  batch.back().content_type = MakeContentType("text/html; charset=utf-8");
+  batch.push_back(Write("bytes", "\x01"));
+  REQUIRE(t.sync().SetBatch(std::move(batch)).ok());
+  CHECK(t.sync().Get("page")->content_type == "text/html; charset=utf-8");
+  CHECK(t.sync().Get("bytes")->content_type.empty());
 }
 
 TEST_CASE("KeysAndValuesAreBinarySafe", "[postgres]") {

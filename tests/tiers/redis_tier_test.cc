@@ -240,6 +240,34 @@ TEST_CASE("RedisTier: SetBatchGivesEachTagSetExactlyTheEntriesThatCarryIt", "[re
   CHECK(server.Cli({"ZRANGE", "tiercache:t:shared", "0", "-1"}) == "a");
 }
 
+TEST_CASE("RedisTier: AContentTypeIsKeptWithItsEntryAndOneWrittenBeforeItReadsAsNone",
+          "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  TierWrite json = SyncTier::Write("json", "{}");
+  json.content_type = MakeContentType("application/json");
+  REQUIRE(sync.Set(std::move(json)).ok());
+  CHECK(sync.Get("json")->content_type == "application/json");
+  CHECK(server.Cli({"HGET", "tiercache:k:json", "c"}) == "application/json");
+
+  std::vector<TierWrite> batch;
+  batch.push_back(SyncTier::Write("page", "<p>", {"pages"}));
+  batch.back().content_type = MakeContentType("text/html; charset=utf-8");
+  batch.push_back(SyncTier::Write("bytes", "x", {"pages"}));
+  REQUIRE(sync.SetBatch(std::move(batch)).ok());
+  CHECK(sync.Get("page")->content_type == "text/html; charset=utf-8");
+  CHECK(sync.Get("bytes")->content_type.empty());
+
+  // An entry as an older version wrote it: no c field.
+  REQUIRE(sync.Set("old", "v").ok());
+  server.Cli({"HDEL", "tiercache:k:old", "c"});
+  const auto old = sync.Get("old");
+  REQUIRE(old.ok());
+  CHECK(old->value == "v");
+  CHECK(old->content_type.empty());
+}
+
 TEST_CASE("RedisTier: PatternInvalidationRemovesExactlyTheMatchingKeys", "[redis]") {
   RedisServer server;
   auto tier = MakeTier(server);

@@ -17,25 +17,31 @@ struct Statement {
 // Expired rows are a miss: a row lives until the sweep deletes it, but no longer than
 // expires_at. Removals delete expired rows too and count the live ones.
 constexpr Statement kGet{"get", R"(
-  SELECT value, tags, greatest(1, ceil(extract(epoch FROM expires_at - now()) * 1000))::int8
+  SELECT value, tags, greatest(1, ceil(extract(epoch FROM expires_at - now()) * 1000))::int8,
+         content_type
   FROM "{{table}}" WHERE key = $1::bytea AND expires_at > now())"};
 
 constexpr Statement kSet{"set", R"(
-  INSERT INTO "{{table}}" (key, value, tags, expires_at)
-  VALUES ($1::bytea, $2::bytea, $3::text[], now() + $4::int8 * interval '1 millisecond')
+  INSERT INTO "{{table}}" (key, value, tags, expires_at, content_type)
+  VALUES ($1::bytea, $2::bytea, $3::text[], now() + $4::int8 * interval '1 millisecond',
+          $5::text)
   ON CONFLICT (key) DO UPDATE
-  SET value = excluded.value, tags = excluded.tags, expires_at = excluded.expires_at)"};
+  SET value = excluded.value, tags = excluded.tags, expires_at = excluded.expires_at,
+      content_type = excluded.content_type)"};
 
 // A batch is one statement: arrays of keys, values, tags and lifetimes, unnest()ed into
 // rows. PostgreSQL has no ragged arrays, so each row's tags travel as the text of an array
 // literal ('{"a","b"}'), cast per row. (Slicing one flat array of every tag instead costs a
 // walk over the array per row: quadratic, 4 times slower at 10,000 rows.)
 constexpr Statement kSetBatch{"set_batch", R"(
-  INSERT INTO "{{table}}" (key, value, tags, expires_at)
-  SELECT r.key, r.value, r.tags::text[], now() + r.ttl_ms * interval '1 millisecond'
-  FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::int8[]) AS r(key, value, tags, ttl_ms)
+  INSERT INTO "{{table}}" (key, value, tags, expires_at, content_type)
+  SELECT r.key, r.value, r.tags::text[], now() + r.ttl_ms * interval '1 millisecond',
+         r.content_type
+  FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::int8[], $5::text[])
+       AS r(key, value, tags, ttl_ms, content_type)
   ON CONFLICT (key) DO UPDATE
-  SET value = excluded.value, tags = excluded.tags, expires_at = excluded.expires_at)"};
+  SET value = excluded.value, tags = excluded.tags, expires_at = excluded.expires_at,
+      content_type = excluded.content_type)"};
 
 constexpr Statement kDelete{"delete", R"(
   DELETE FROM "{{table}}" WHERE key = $1::bytea RETURNING expires_at > now())"};
@@ -147,13 +153,14 @@ Result<TierEntry> EntryTable::Get(PgConnection& conn, std::string_view key,
   Result<int64_t> ttl_ms = Int64Cell(rows, 0, 2);
   if (!ttl_ms.ok()) return ttl_ms.status();
   return TierEntry{std::string(Cell(rows, 0, 0)), std::move(*tags),
-                   std::chrono::milliseconds(*ttl_ms)};
+                   std::chrono::milliseconds(*ttl_ms), std::string(Cell(rows, 0, 3))};
 }
 
 Status EntryTable::Set(PgConnection& conn, const TierWrite& write, TimePoint deadline) const {
   const std::string tags = EncodeArray(kTextOid, write.tags);
   const std::string ttl = EncodeInt64(TtlMillis(write.ttl));
-  const PgParam params[] = {{write.key}, {ValueOf(write)}, {tags}, {ttl}};
+  const PgParam params[] = {
+      {write.key}, {ValueOf(write)}, {tags}, {ttl}, {ContentTypeText(write.content_type)}};
   Result<PgResult> r = conn.ExecPrepared(kSet.name, params, deadline);
   return r.ok() ? Status::Ok() : r.status();
 }
@@ -172,6 +179,7 @@ Status EntryTable::SetBatch(PgConnection& conn, const std::vector<TierWrite>& wr
   ArrayWriter values(kByteaOid, rows.size(), value_bytes);
   ArrayWriter tags(kTextOid, rows.size());
   ArrayWriter ttl_ms(kInt8Oid, rows.size(), 8 * rows.size());
+  ArrayWriter content_types(kTextOid, rows.size());
   std::string literal;
   for (const TierWrite* w : rows) {
     keys.Add(w->key);
@@ -179,10 +187,13 @@ Status EntryTable::SetBatch(PgConnection& conn, const std::vector<TierWrite>& wr
     FormatArrayLiteral(literal, w->tags);
     tags.Add(literal);
     ttl_ms.AddInt64(TtlMillis(w->ttl));
+    content_types.Add(ContentTypeText(w->content_type));
   }
   const std::string encoded[] = {std::move(keys).Finish(), std::move(values).Finish(),
-                                 std::move(tags).Finish(), std::move(ttl_ms).Finish()};
-  const PgParam params[] = {{encoded[0]}, {encoded[1]}, {encoded[2]}, {encoded[3]}};
+                                 std::move(tags).Finish(), std::move(ttl_ms).Finish(),
+                                 std::move(content_types).Finish()};
+  const PgParam params[] = {{encoded[0]}, {encoded[1]}, {encoded[2]}, {encoded[3]},
+                            {encoded[4]}};
   Result<PgResult> r = conn.ExecPrepared(kSetBatch.name, params, deadline);
   return r.ok() ? Status::Ok() : r.status();
 }

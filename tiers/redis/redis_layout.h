@@ -10,7 +10,8 @@ namespace tiercache::redis {
 
 // The names of a tier's Redis keys (README.md, "Layout"):
 //   {prefix}k:{key}  a hash per entry: v = value, t = tags (EncodeTags), x = expiry (ms since
-//                    the Unix epoch, Redis's clock); PEXPIREAT x on the key itself.
+//                    the Unix epoch, Redis's clock), c = content type ("" if none; absent in
+//                    entries of older versions); PEXPIREAT x on the key itself.
 //   {prefix}t:{tag}  a sorted set per tag: member = key, score = that entry's expiry.
 class Layout {
  public:

@@ -43,7 +43,7 @@ if old then
 end
 local encoded, seen = {}, {}
 local cutoff = '(' .. string.format('%d', now)
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local tag = ARGV[i]
   if not seen[tag] then
     seen[tag] = true
@@ -57,7 +57,7 @@ for i = 5, #ARGV do
     end
   end
 end
-redis.call('HSET', entry, 'v', ARGV[2], 't', table.concat(encoded), 'x', expiry)
+redis.call('HSET', entry, 'v', ARGV[2], 't', table.concat(encoded), 'x', expiry, 'c', ARGV[5])
 redis.call('PEXPIREAT', entry, expiry)
 return 1
 )lua";
@@ -97,16 +97,16 @@ for i, entry in ipairs(KEYS) do
   end
   local xi = now + tonumber(ARGV[pos + 2])
   local expiry = string.format('%d', xi)
-  redis.call('HSET', entry, 'v', ARGV[pos + 1], 't', encoded, 'x', expiry)
+  redis.call('HSET', entry, 'v', ARGV[pos + 1], 't', encoded, 'x', expiry, 'c', ARGV[pos + 4])
   redis.call('PEXPIREAT', entry, expiry)
   members[i], x[i], expiries[i] = member, xi, expiry
-  local own = tonumber(ARGV[pos + 4])
-  for j = pos + 5, pos + 4 + own do
+  local own = tonumber(ARGV[pos + 5])
+  for j = pos + 6, pos + 5 + own do
     local set = tag_prefix .. ARGV[j]
     redis.call('ZADD', set, expiry, member)
     keep_alive(set, xi)
   end
-  pos = pos + 5 + own
+  pos = pos + 6 + own
 end
 while pos <= #ARGV do
   local last = pos + 1 + tonumber(ARGV[pos + 1])

@@ -9,13 +9,14 @@ namespace tiercache::redis {
 // connection and called with EVALSHA. Each runs atomically, so an entry and its tag
 // memberships always change together, whichever server writes.
 enum ScriptId : int {
-  // KEYS[1] entry key; ARGV key, value, ttl ms, tag set prefix, tags... -> 1.
+  // KEYS[1] entry key; ARGV key, value, ttl ms, tag set prefix, content type, tags... -> 1.
   // Drops the old entry's memberships, writes the entry with PEXPIREAT, adds the new ones.
   kSetScript = 0,
   // KEYS entry keys, each at most once; ARGV tag set prefix, then per entry: key, value,
-  // ttl ms, its tags encoded (EncodeTags, no repeats), the count of its tags no other entry
-  // of the call has, those tags...; then per tag several entries have: tag, entry count,
-  // their indexes in KEYS (from 1)... -> number of entries. kSetScript for each, in one call.
+  // ttl ms, its tags encoded (EncodeTags, no repeats), content type, the count of its tags
+  // no other entry of the call has, those tags...; then per tag several entries have: tag,
+  // entry count, their indexes in KEYS (from 1)... -> number of entries. kSetScript for
+  // each, in one call.
   kSetBatchScript,
   // KEYS entry keys; ARGV tag set prefix, length of the entry key prefix -> entries removed.
   kDeleteScript,

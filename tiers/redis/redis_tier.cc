@@ -2,7 +2,8 @@
 //
 // Layout (every key starts with the tier's key_prefix, written {prefix}):
 //   {prefix}k:{key}  hash  v = value, t = tags ("<len>:<bytes>" each), x = expiry in ms since
-//                          the Unix epoch on Redis's clock; the key expires at x (PEXPIREAT),
+//                          the Unix epoch on Redis's clock, c = content type ("" if none);
+//                          the key expires at x (PEXPIREAT),
 //                          so PTTL shows the entry's ttl and Redis drops it by itself.
 //   {prefix}t:{tag}  zset  member = key, score = that entry's x; expires with its
 //                          longest-lived member, so a tag whose entries all expired vanishes.
@@ -79,7 +80,7 @@ class RedisTier final : public Tier {
   std::string_view kind() const override { return "redis"; }
 
   void Get(std::string key, Callback<Result<TierEntry>> done) override {
-    Command get{Args{"HMGET", layout_.EntryKey(key), "v", "t", "x"}};
+    Command get{Args{"HMGET", layout_.EntryKey(key), "v", "t", "x", "c"}};
     get.done = [this, done = std::move(done)](ReplyResult r) {
       done(r.ok() ? EntryOf(**r) : Result<TierEntry>(r.status()));
     };
@@ -179,7 +180,9 @@ Command RedisTier::SetCommand(TierWrite&& write, redis::ReplyCallback done) cons
   } else {
     set.args.Add("");
   }
-  set.args.Add(std::to_string(TtlMs(write.ttl))).Add(layout_.tag_prefix());
+  set.args.Add(std::to_string(TtlMs(write.ttl)))
+      .Add(layout_.tag_prefix())
+      .Add(std::string(ContentTypeText(write.content_type)));
   for (std::string& tag : write.tags) set.args.Add(std::move(tag));
   return set;
 }
@@ -278,7 +281,9 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
     } else {
       call.args.Add("");
     }
-    call.args.Add(std::to_string(TtlMs(write->ttl))).Add(redis::EncodeTags(write->tags));
+    call.args.Add(std::to_string(TtlMs(write->ttl)))
+        .Add(redis::EncodeTags(write->tags))
+        .Add(std::string(ContentTypeText(write->content_type)));
     const auto own = static_cast<size_t>(
         std::count_if(write->tags.begin(), write->tags.end(),
                       [&](const std::string& tag) { return !shared(tag); }));
@@ -325,7 +330,7 @@ void RedisTier::InvalidateStep(std::shared_ptr<TagInvalidation> job) {
 }
 
 Result<TierEntry> RedisTier::EntryOf(const redisReply& reply) const {
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) return Unexpected("HMGET");
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 4) return Unexpected("HMGET");
   const redisReply& value = *reply.element[0];
   const redisReply& tags = *reply.element[1];
   const redisReply& expiry = *reply.element[2];
@@ -340,8 +345,13 @@ Result<TierEntry> RedisTier::EntryOf(const redisReply& reply) const {
   const int64_t left_ms = *expiry_ms - clock_.NowMs();
   // Redis has not dropped it yet, or the clock estimate is a millisecond off: expired.
   if (left_ms <= 0) return Status::NotFound("");
+  // An entry written before content types were kept has no c: it has none.
+  const redisReply& content_type = *reply.element[3];
   return TierEntry{std::string(value.str, value.len), std::move(*decoded_tags),
-                   std::chrono::milliseconds(left_ms)};
+                   std::chrono::milliseconds(left_ms),
+                   content_type.type == REDIS_REPLY_STRING
+                       ? std::string(content_type.str, content_type.len)
+                       : std::string()};
 }
 
 bool RedisTier::Sweep(const std::atomic<bool>& stopping) {
