@@ -15,8 +15,8 @@ struct L1Options {
   // Upper bound on live entries; the least recently used entry of a shard is evicted
   // to make room.
   uint64_t max_entries = 1'000'000;
-  // Upper bound on the bytes charged for entries (key + value + tags + a fixed per-entry
-  // overhead); least recently used entries are evicted to stay under it.
+  // Upper bound on the bytes charged for entries (key + value + tags + content type + a
+  // fixed per-entry overhead); least recently used entries are evicted to stay under it.
   uint64_t max_bytes = uint64_t{1} << 30;
   // An entry set with timeout T lives T × ttl_factor in L1.
   double ttl_factor = 1.0;

@@ -30,8 +30,8 @@ L1Shard::~L1Shard() {
 }
 
 uint64_t L1Shard::Charge(std::string_view key, const std::string& value,
-                         const std::vector<std::string>& tags) {
-  uint64_t charge = key.size() + value.size() + kEntryOverhead;
+                         const std::vector<std::string>& tags, std::string_view content_type) {
+  uint64_t charge = key.size() + value.size() + content_type.size() + kEntryOverhead;
   for (const auto& t : tags) charge += t.size();
   return charge;
 }
@@ -81,7 +81,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
                     SetMode mode, ContentType content_type) {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  const uint64_t charge = Charge(key, *value, tags) + ContentTypeText(content_type).size();
+  const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type));
   if (charge > limits_.max_bytes || limits_.max_entries == 0) {
     return Status::TooLarge("entry of " + std::to_string(charge) +
                             " bytes exceeds the L1 shard budget of " +

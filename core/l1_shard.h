@@ -52,9 +52,11 @@ class L1Shard {
   // must not hold the shard while it walks a tag per entry.
   void AddLargeTags(std::unordered_map<std::string, uint64_t>& into) const TC_EXCLUDES(mu_);
 
-  // Bytes charged for an entry: its payload plus a fixed overhead for bookkeeping.
+  // Bytes charged for an entry: its payload (key, value, tags, content type) plus a fixed
+  // overhead for bookkeeping.
   static uint64_t Charge(std::string_view key, const std::string& value,
-                         const std::vector<std::string>& tags);
+                         const std::vector<std::string>& tags,
+                         std::string_view content_type = {});
 
  private:
   using Hook = boost::intrusive::link_mode<boost::intrusive::normal_link>;

@@ -330,6 +330,13 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: ChargeIsKeyValueTagsPlusAFixedOverhead",
   const uint64_t bare = Charge("", "");
   REQUIRE(bare > 0);
   REQUIRE(Charge("abc", "12345", {"t1", "tag2"}) == bare + 3 + 5 + 2 + 4);
+  // A content type counts like the rest of the entry.
+  REQUIRE(store_->Set("typed", std::make_shared<const std::string>("v"), {},
+                      Lifetime{Lifetime::Kind::kFixed, 300s}, SetMode::kReplace,
+                      MakeContentType("text/html")).ok());
+  REQUIRE(Stats().bytes == bare + 5 + 1 + 9);
+  REQUIRE(store_->Get("typed")->content_type != nullptr);
+  REQUIRE(*store_->Get("typed")->content_type == "text/html");
 }
 
 TEST_CASE_METHOD(L1StoreTest, "L1Store: OverwritingAKeyReplacesItsCharge", "[l1][bytes]") {
