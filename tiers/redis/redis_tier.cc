@@ -253,8 +253,9 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
   Command call{Args{std::to_string(writes.size())}, redis::kSetBatchScript};
   for (const TierWrite* write : writes) call.args.Add(layout_.EntryKey(write->key));
   call.args.Add(layout_.tag_prefix());
-  // Each tag's entries, by index in KEYS from 1, in the order the tags first appear.
-  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  // Each tag's entries, by index in KEYS from 1, in the order the tags first appear. The
+  // tags are views into the writes, whose tag lists stay as they are from here on.
+  std::vector<std::pair<std::string_view, std::vector<size_t>>> groups;
   std::unordered_map<std::string_view, size_t> group_of;
   for (size_t i = 0; i < writes.size(); ++i) {
     std::vector<std::string>& tags = writes[i]->tags;
@@ -273,7 +274,7 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
       groups[it->second].second.push_back(i + 1);
     }
   }
-  auto shared = [&](const std::string& tag) { return groups[group_of.at(tag)].second.size() > 1; };
+  std::vector<std::string_view> own;  // of one write: the tags no other write has
   for (TierWrite* write : writes) {
     call.args.Add(std::move(write->key));
     if (write->value) {
@@ -284,17 +285,16 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
     call.args.Add(std::to_string(TtlMs(write->ttl)))
         .Add(redis::EncodeTags(write->tags))
         .Add(std::string(ContentTypeText(write->content_type)));
-    const auto own = static_cast<size_t>(
-        std::count_if(write->tags.begin(), write->tags.end(),
-                      [&](const std::string& tag) { return !shared(tag); }));
-    call.args.Add(std::to_string(own));
+    own.clear();
     for (const std::string& tag : write->tags) {
-      if (!shared(tag)) call.args.Add(tag);
+      if (groups[group_of.at(tag)].second.size() == 1) own.push_back(tag);
     }
+    call.args.Add(std::to_string(own.size()));
+    for (std::string_view tag : own) call.args.Add(std::string(tag));
   }
-  for (auto& [tag, entries] : groups) {
+  for (const auto& [tag, entries] : groups) {
     if (entries.size() < 2) continue;
-    call.args.Add(tag).Add(std::to_string(entries.size()));
+    call.args.Add(std::string(tag)).Add(std::to_string(entries.size()));
     for (size_t i : entries) call.args.Add(std::to_string(i));
   }
   return call;
