@@ -240,6 +240,38 @@ TEST_CASE("RedisTier: SetBatchGivesEachTagSetExactlyTheEntriesThatCarryIt", "[re
   CHECK(server.Cli({"ZRANGE", "tiercache:t:shared", "0", "-1"}) == "a");
 }
 
+TEST_CASE("RedisTier: ARewarmThatKeepsAnEntrysTagsMovesTheirSetsExpiryLater", "[redis]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  const auto write = [&](std::chrono::seconds ttl) {
+    std::vector<TierWrite> writes;
+    writes.push_back(SyncTier::Write("a", "1", {"own-a"}, ttl));
+    writes.push_back(SyncTier::Write("b", "2", {"own-b"}, ttl));
+    return sync.SetBatch(std::move(writes));
+  };
+  REQUIRE(write(std::chrono::seconds(60)).ok());
+  CHECK(std::stoll(server.Cli({"PTTL", "tiercache:t:own-a"})) <= 60 * 1000);
+  // A set that lost its expiry behind the tier's back gets one again on the next write.
+  server.Cli({"PERSIST", "tiercache:t:own-b"});
+
+  REQUIRE(write(std::chrono::seconds(600)).ok());
+  for (const std::string tag : {"own-a", "own-b"}) {
+    CAPTURE(tag);
+    CHECK(server.Cli({"ZRANGE", "tiercache:t:" + tag, "0", "-1"}) ==
+          (tag == "own-a" ? "a" : "b"));
+    const long long ttl = std::stoll(server.Cli({"PTTL", "tiercache:t:" + tag}));
+    CHECK(ttl > 9 * 60 * 1000);
+    CHECK(ttl <= 600 * 1000);
+  }
+  // The memberships carry the new expiry: invalidation finds them current.
+  auto removed = sync.InvalidateTags({"own-a"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK_FALSE(sync.Get("a").ok());
+  CHECK(sync.Get("b").ok());
+}
+
 TEST_CASE("RedisTier: AContentTypeIsKeptWithItsEntryAndOneWrittenBeforeItReadsAsNone",
           "[redis]") {
   RedisServer server;

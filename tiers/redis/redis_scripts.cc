@@ -88,7 +88,8 @@ for i, entry in ipairs(KEYS) do
   local member, encoded = ARGV[pos], ARGV[pos + 3]
   -- Only tags the entry drops (a re-warm usually keeps them all) cost a ZREM.
   local old = redis.call('HGET', entry, 't')
-  if old and old ~= encoded then
+  local held = old == encoded
+  if old and not held then
     local kept = {}
     for _, tag in ipairs(decode_tags(encoded)) do kept[tag] = true end
     for _, tag in ipairs(decode_tags(old)) do
@@ -104,7 +105,12 @@ for i, entry in ipairs(KEYS) do
   for j = pos + 6, pos + 5 + own do
     local set = tag_prefix .. ARGV[j]
     redis.call('ZADD', set, expiry, member)
-    keep_alive(set, xi)
+    -- A tag the entry held already (a re-warm) has a set with an expiry: moving it later is
+    -- one call, and the trim is left to the sweep. A set without one (the entry outlived
+    -- it somehow) gets the full treatment.
+    if not (held and redis.call('PEXPIREAT', set, expiry, 'GT') == 1) then
+      keep_alive(set, xi)
+    end
   end
   pos = pos + 6 + own
 end
