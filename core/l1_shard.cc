@@ -128,7 +128,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   expiry_.insert(e);
   for (const auto& tag : e.tags) {
     auto& node = *tag_index_.try_emplace(tag).first;
-    if (node.second.insert(&e).second && node.second.size() == large_tag_entries_) {
+    if (node.second.insert(&e) && node.second.size() == large_tag_entries_) {
       large_tags_.insert(&node);
     }
   }
@@ -160,7 +160,7 @@ uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint
   for (const auto& tag : tags) {
     // EraseLocked drops the tag's set once it is empty, so look it up afresh each time.
     for (auto it = tag_index_.find(tag); it != tag_index_.end(); it = tag_index_.find(tag)) {
-      if (EraseLocked(*it->second.begin(), now, KeyStats::Removal::kDeleted)) ++removed;
+      if (EraseLocked(it->second.any(), now, KeyStats::Removal::kDeleted)) ++removed;
     }
   }
   return removed;
@@ -231,7 +231,7 @@ bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   for (const auto& tag : e->tags) {
     auto it = tag_index_.find(tag);
     if (it == tag_index_.end()) continue;
-    if (it->second.erase(e) > 0 && it->second.size() + 1 == large_tag_entries_) {
+    if (it->second.erase(e) && it->second.size() + 1 == large_tag_entries_) {
       large_tags_.erase(&*it);
     }
     if (it->second.empty()) tag_index_.erase(it);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/key_stats.h"
@@ -111,7 +112,34 @@ class L1Shard {
   EntryMap map_ TC_GUARDED_BY(mu_);
   LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
   ExpiryIndex expiry_ TC_GUARDED_BY(mu_);
-  using TagIndex = std::unordered_map<std::string, std::unordered_set<Entry*>>;
+  // The entries of one tag. Most tags name one entry (`user:{id}` on `user:{id}`): that
+  // one is held inline, so a bulk load of such entries allocates no set per tag; a second
+  // entry moves the tag to a hash set, where it stays.
+  class TagEntries {
+   public:
+    bool insert(Entry* e) {  // true if it was not there
+      if (!many_) {
+        if (one_ == nullptr || one_ == e) return std::exchange(one_, e) == nullptr;
+        many_ = std::make_unique<std::unordered_set<Entry*>>();
+        many_->insert(std::exchange(one_, nullptr));
+      }
+      return many_->insert(e).second;
+    }
+    bool erase(Entry* e) {  // true if it was there
+      if (many_) return many_->erase(e) > 0;
+      if (one_ != e) return false;
+      one_ = nullptr;
+      return true;
+    }
+    size_t size() const { return many_ ? many_->size() : (one_ != nullptr ? 1 : 0); }
+    bool empty() const { return size() == 0; }
+    Entry* any() const { return many_ ? *many_->begin() : one_; }  // when not empty
+
+   private:
+    Entry* one_ = nullptr;  // while many_ is null
+    std::unique_ptr<std::unordered_set<Entry*>> many_;
+  };
+  using TagIndex = std::unordered_map<std::string, TagEntries>;
   TagIndex tag_index_ TC_GUARDED_BY(mu_);
   // The tag_index_ nodes (stable: the map is node-based) of tags with large_tag_entries_
   // entries or more.

@@ -454,6 +454,21 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: EntryWithSeveralTagsIsRemovedByAnyOfThem
   REQUIRE(store_->InvalidateTags({"b"}) == 0);
 }
 
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ATagThatGrowsFromOneEntryAndShrinksBackFindsTheRest",
+                 "[l1][tags]") {
+  REQUIRE(Put("k1", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Put("k1", "v2", {"t"}) == StatusCode::kOk);  // the same entry again: still one
+  REQUIRE(Put("k2", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(Put("k3", "v", {"t"}) == StatusCode::kOk);
+  REQUIRE(store_->Delete("k1"));
+  REQUIRE(store_->Delete("k3"));
+  REQUIRE(store_->InvalidateTags({"t"}) == 1);
+  REQUIRE_FALSE(Has("k2"));
+  REQUIRE(Put("k1", "v", {"t"}) == StatusCode::kOk);  // a tag emptied and made again
+  REQUIRE(store_->InvalidateTags({"t"}) == 1);
+  REQUIRE(Stats().entries == 0);
+}
+
 TEST_CASE_METHOD(L1StoreTest, "L1Store: DuplicateTagsAreStoredOnce", "[l1][tags]") {
   REQUIRE(Put("k", "v", {"t", "u", "t", "t"}) == StatusCode::kOk);
   REQUIRE(Stats().bytes == Charge("k", "v", {"t", "u"}));

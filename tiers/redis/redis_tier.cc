@@ -251,6 +251,11 @@ void RedisTier::SetBatch(std::vector<TierWrite> writes, Callback<Status> done) {
 
 Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const {
   Command call{Args{std::to_string(writes.size())}, redis::kSetBatchScript};
+  size_t tag_count = 0;
+  for (const TierWrite* write : writes) tag_count += write->tags.size();
+  // numkeys and the prefix; per write its key twice and 5 fields; each tag at most twice
+  // (own, or an index in its group) plus a group's name and size.
+  call.args.Reserve(2 + 7 * writes.size() + 4 * tag_count);
   for (const TierWrite* write : writes) call.args.Add(layout_.EntryKey(write->key));
   call.args.Add(layout_.tag_prefix());
   // Each tag's entries, by index in KEYS from 1, in the order the tags first appear. The
