@@ -73,7 +73,19 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
   e.last_read = now;
   expiry_.erase(expiry_.iterator_to(e));
   e.expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
-  expiry_.insert(e);
+  IndexExpiryLocked(e);
+}
+
+void L1Shard::IndexExpiryLocked(Entry& e) {
+  if (expiry_.empty()) latest_expiry_ = TimePoint::min();
+  // Writes with one lifetime come in expiry order: each goes last, found in constant time,
+  // where a search from the root would miss the cache at every level of a large tree.
+  if (e.expires_at >= latest_expiry_) {
+    latest_expiry_ = e.expires_at;
+    expiry_.push_back(e);
+  } else {
+    expiry_.insert(e);
+  }
 }
 
 Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
@@ -125,7 +137,7 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   Entry& e = *entry;
   map_.emplace(std::string_view(e.key), std::move(entry));
   lru_.push_front(e);
-  expiry_.insert(e);
+  IndexExpiryLocked(e);
   for (const auto& tag : e.tags) {
     auto& node = *tag_index_.try_emplace(tag).first;
     if (node.second.insert(&e) && node.second.size() == large_tag_entries_) {

@@ -97,6 +97,7 @@ class L1Shard {
   void RememberGhostLocked(const Entry& e, MissCause cause) TC_REQUIRES(mu_);
   void ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) TC_REQUIRES(mu_);
   void TouchLocked(Entry& e, TimePoint now) TC_REQUIRES(mu_);
+  void IndexExpiryLocked(Entry& e) TC_REQUIRES(mu_);
 
   struct Ghost {
     MissCause cause;
@@ -112,6 +113,8 @@ class L1Shard {
   EntryMap map_ TC_GUARDED_BY(mu_);
   LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
   ExpiryIndex expiry_ TC_GUARDED_BY(mu_);
+  // At least the latest expiry in expiry_ (it may be one since removed).
+  TimePoint latest_expiry_ TC_GUARDED_BY(mu_) = TimePoint::min();
   // The entries of one tag. Most tags name one entry (`user:{id}` on `user:{id}`): that
   // one is held inline, so a bulk load of such entries allocates no set per tag; a second
   // entry moves the tag to a hash set, where it stays.

@@ -191,6 +191,32 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: ReclaimExpiredRemovesOnlyExpiredEntriesI
   for (int i = 6; i <= 10; ++i) REQUIRE(Has(Key("k", i)));
 }
 
+TEST_CASE_METHOD(L1StoreTest,
+                 "L1Store: EntriesWrittenInExpiryOrderAndOutOfItExpireInOrderAfterRemovals",
+                 "[l1][ttl]") {
+  Reset(Options(1, 1000, 1 << 20));
+  for (int i = 1; i <= 5; ++i) {  // in expiry order: k1 at 10 s ... k5 at 50 s
+    REQUIRE(Put(Key("k", i), "v", {}, std::chrono::seconds(10 * i)) == StatusCode::kOk);
+  }
+  REQUIRE(store_->Delete(Key("k", 5)));  // the latest goes: 50 s is no expiry any more
+  REQUIRE(Put("early", "v", {}, 15s) == StatusCode::kOk);
+  REQUIRE(Put("same", "v", {}, 40s) == StatusCode::kOk);  // ties k4
+  REQUIRE(Put("late", "v", {}, 45s) == StatusCode::kOk);
+  Advance(20s);  // k1, early, k2
+  REQUIRE(store_->ReclaimExpired(100) == 3);
+  REQUIRE_FALSE(Has("early"));
+  REQUIRE(Has(Key("k", 3)));
+  Advance(20s);  // k3, k4, same
+  REQUIRE(store_->ReclaimExpired(100) == 3);
+  REQUIRE(Stats().entries == 1);
+  REQUIRE(Has("late"));
+  Advance(5s);
+  REQUIRE(store_->ReclaimExpired(100) == 1);
+  REQUIRE(Put("after", "v", {}, 1s) == StatusCode::kOk);  // into an emptied index
+  Advance(1s);
+  REQUIRE(store_->ReclaimExpired(100) == 1);
+}
+
 TEST_CASE_METHOD(L1StoreTest, "L1Store: WritesReclaimExpiredEntriesWithoutASweep", "[l1][ttl]") {
   Reset(Options(1, 1000, 1 << 20));
   for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("old", i), "v", {}, 10s) == StatusCode::kOk);
