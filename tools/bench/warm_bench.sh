@@ -5,7 +5,8 @@
 # and the p99 of tierbench L1-hit GETs (64 connections) idle and while the warm runs, side
 # by side. Each round: a warm with no other traffic; tierbench idle for 5 s; then a warm
 # started together with a second 5 s tierbench. Medians of ROUNDS. Throwaway servers on free loopback ports
-# (tools/bench/backends.sh); run as root. WARM_SOURCE_EXTRA: more lines for the source's YAML
+# (tools/bench/backends.sh); run as root. The first warm finds L1 and Redis empty; every later
+# one rewrites the keys of the run before (a scheduled re-warm), which costs Redis less. WARM_SOURCE_EXTRA: more lines for the source's YAML
 # (e.g. '      max_keys_per_second: 30000'); WARMING_EXTRA: for the warming section (e.g.
 # '  busy_requests_per_second: 1000').
 set -euo pipefail
@@ -96,7 +97,8 @@ print(f"L1 GET p99 idle: {mi:.2f} ms ({', '.join(f'{p:.2f}' for _, p in idle)}),
 print(f"L1 GET p99 during the warm: {md:.2f} ms ({', '.join(f'{p:.2f}' for _, p in during)}), "
       f"{statistics.median(r for r, _ in during):,.0f} req/s; ratio {md / mi:.2f}x")
 print(f"sql warm of 100,000 rows into L1+L2, alone: {statistics.median(alone):,.0f} keys/s "
-      f"({', '.join(f'{r:,.0f}' for r in alone)})")
+      f"({', '.join(f'{r:,.0f}' for r in alone)}); the first into empty tiers, the others "
+      f"over the keys of the run before")
 print(f"sql warm of 100,000 rows into L1+L2, beside the GET load: "
       f"{statistics.median(rates):,.0f} keys/s ({', '.join(f'{r:,.0f}' for r in rates)})")
 PY
