@@ -4,11 +4,12 @@
 # A `sql` warm of 100,000 rows into L1 + Redis (L2): keys per second alone and under load,
 # and the p99 of tierbench L1-hit GETs (64 connections) idle and while the warm runs, side
 # by side. Each round: a warm with no other traffic; tierbench idle for 5 s; then a warm
-# started together with a second 5 s tierbench. Medians of ROUNDS. Throwaway servers on free loopback ports
-# (tools/bench/backends.sh); run as root. The first warm finds L1 and Redis empty; every later
-# one rewrites the keys of the run before (a scheduled re-warm), which costs Redis less. WARM_SOURCE_EXTRA: more lines for the source's YAML
-# (e.g. '      max_keys_per_second: 30000'); WARMING_EXTRA: for the warming section (e.g.
-# '  busy_requests_per_second: 1000').
+# started together with a second 5 s tierbench. Medians of ROUNDS. The first warm finds L1
+# and Redis empty; every later one rewrites the keys of the run before (a scheduled
+# re-warm), which costs Redis less. Throwaway servers on free loopback ports
+# (tools/bench/backends.sh); run as root. WARM_SOURCE_EXTRA: more lines for the source's
+# YAML (e.g. '      max_keys_per_second: 30000'); WARMING_EXTRA: for the warming section
+# (e.g. '  busy_requests_per_second: 1000').
 set -euo pipefail
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BUILD_DIR [ROUNDS=3]" >&2; exit 2; }
