@@ -414,13 +414,15 @@ void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp 
     Slot& slot = *tiers_[i];
     gather->results[i + 1].tier = std::string(slot.tier->name());
     if (slot.queue) cancel(slot);
-    if (!slot.usable()) {
-      slot.skipped.fetch_add(1, std::memory_order_relaxed);
-      remember(slot);
-      finish(i + 1, 0, "tier is down; applied when it is back");
-      continue;
-    }
-    auto send = [this, &slot, i, issue, remember, finish] {
+    // Decided only once a batch on its way has landed: a batch sent before the tier was
+    // marked down may still land, and the removal must then come after it, whether sent
+    // now or replayed when the tier is back.
+    auto apply = [this, &slot, i, issue, remember, finish] {
+      if (!slot.usable()) {
+        slot.skipped.fetch_add(1, std::memory_order_relaxed);
+        remember(slot);
+        return finish(i + 1, 0, "tier is down; applied when it is back");
+      }
       issue(*slot.tier, [this, &slot, i, remember, finish](Result<uint64_t> removed) {
         if (removed.ok()) {
           slot.Succeeded();
@@ -432,9 +434,9 @@ void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp 
       });
     };
     if (slot.queue) {
-      slot.queue->RunAfterInFlight(std::move(send));
+      slot.queue->RunAfterInFlight(std::move(apply));
     } else {
-      send();
+      apply();
     }
   }
   finish(0, gather->results[0].removed, "");

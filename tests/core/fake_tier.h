@@ -93,7 +93,9 @@ class FakeTier final : public Tier {
     RemoveIf([](const std::string&, const TierEntry&) { return true; }, done);
   }
   void Ping(Callback<Status> done) override {
-    Post([this, done] { done(Failure()); });
+    Post([this, done] {
+      done(ping_failing.load() ? Status::Unavailable(name_ + " fails its probes") : Failure());
+    });
   }
   TagIndexStats tag_index() const override { return {}; }
 
@@ -114,6 +116,7 @@ class FakeTier final : public Tier {
   }
 
   std::atomic<bool> failing{false};
+  std::atomic<bool> ping_failing{false};  // health probes fail while the rest may work
   std::atomic<int> get_delay_ms{0};
   std::atomic<int> get_calls{0};
   std::atomic<int> set_calls{0};

@@ -315,6 +315,26 @@ TEST_CASE_METHOD(AsyncL3Test, "TieredCache: AQueuedWriteNeverOutlivesAnInvalidat
   REQUIRE(l3_->Peek("b").has_value());
 }
 
+TEST_CASE_METHOD(AsyncL3Test,
+                 "TieredCache: AnInvalidationWaitsForABatchOnItsWayToATierMarkedDown",
+                 "[tiered]") {
+  l3_->failing = true;
+  l3_->ping_failing = true;  // down until the end: the held invalidation stays held
+  REQUIRE(Eventually([&] { return StateOf(1) == TierState::kDown; }));
+  REQUIRE(Set("a", "v", 100s, {"t"}).ok());  // queued while the tier is down
+  // A drain sends even to a tier marked down; the batch takes a while to answer.
+  l3_->batch_delay_ms = 300;
+  std::thread drain([&] { cache_->FlushWriteBehind(10s); });
+  REQUIRE(Eventually([&] { return l3_->batches_pending.load() > 0; }));
+  // Held for the tier's return, but only once the batch has landed (and failed).
+  const auto removals = InvalidateTags({"t"});
+  l3_->failing = false;
+  drain.join();
+  REQUIRE(removals.size() == 3);
+  CHECK(removals[2].error == "tier is down; applied when it is back");
+  CHECK_FALSE(l3_->Peek("a").has_value());
+}
+
 TEST_CASE("TieredCache: AFullWriteBehindQueueDropsByItsPolicyAndCounts", "[tiered]") {
   FakeTier tier("L3");
   tier.failing = true;
