@@ -65,6 +65,59 @@ TEST_CASE("RedisTags: InvalidationRemovesEntriesAnotherInstanceWroteAndCountsThe
   CHECK(*removed == 0);
 }
 
+TEST_CASE("RedisTags: AnEntryTaggedWithItsOwnKeyHasNoMembershipAndGoesWithThatTag",
+          "[redis][tags]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  REQUIRE(sync.Set("user:1", "a", {"user:1", "users"}).ok());
+  std::vector<TierWrite> writes;
+  writes.push_back(SyncTier::Write("user:2", "b", {"user:2", "users"}));
+  writes.push_back(SyncTier::Write("user:2:profile", "c", {"user:2"}));
+  writes.push_back(SyncTier::Write("user:3", "d", {"users"}));  // named like a tag it lacks
+  REQUIRE(sync.SetBatch(std::move(writes)).ok());
+  REQUIRE(sync.Set("user:1:profile", "e", {"user:1"}).ok());
+
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:user:1", "0", "-1"}) == "user:1:profile");
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:user:2", "0", "-1"}) == "user:2:profile");
+  CHECK(server.Cli({"EXISTS", "tiercache:t:user:3"}) == "0");
+  auto entry = sync.Get("user:2");
+  REQUIRE(entry.ok());
+  CHECK(entry->tags == std::vector<std::string>{"user:2", "users"});
+
+  auto removed = sync.InvalidateTags({"user:3"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
+  CHECK(sync.Get("user:3").ok());
+  removed = sync.InvalidateTags({"user:2"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 2);
+  CHECK_FALSE(sync.Get("user:2").ok());
+  CHECK_FALSE(sync.Get("user:2:profile").ok());
+  CHECK(server.Cli({"ZRANGE", "tiercache:t:users", "0", "-1"}) == "user:1\nuser:3");
+  removed = sync.InvalidateTags({"user:1", "users"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 3);
+  CHECK(server.Cli({"DBSIZE"}) == "0");
+}
+
+TEST_CASE("RedisTags: AnOwnKeyTagKeptInASetByAnOlderVersionIsInvalidatedOnce",
+          "[redis][tags]") {
+  RedisServer server;
+  auto tier = MakeTier(server);
+  SyncTier sync(*tier);
+  // Earlier versions gave such a tag a set like any other.
+  REQUIRE(sync.Set("user:1", "a", {"user:1"}).ok());
+  const std::string expiry = server.Cli({"HGET", "tiercache:k:user:1", "x"});
+  server.Cli({"ZADD", "tiercache:t:user:1", expiry, "user:1"});
+  server.Cli({"PEXPIREAT", "tiercache:t:user:1", expiry});
+
+  auto removed = sync.InvalidateTags({"user:1"});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(server.Cli({"DBSIZE"}) == "0");
+}
+
 TEST_CASE("RedisTags: ALargeTagIsInvalidatedInBatchesUntilItsSetIsGone", "[redis][tags]") {
   RedisServer server;
   auto tier = MakeTier(server);

@@ -7,7 +7,10 @@ namespace {
 // Shared by every script. Times are milliseconds of Redis's own clock (TIME), the clock its
 // key expiry uses. A membership is current only while its score equals the entry's `x`: a
 // membership left behind by an expired entry must not let a later entry of the same key,
-// written without that tag, be removed with it.
+// written without that tag, be removed with it. A tag equal to its entry's own key (`user:42`
+// on `user:42`, the usual tag of a row's entry) has no membership: the entry's `t` holds it,
+// and invalidating the tag looks at that entry. A bulk load of such entries then creates one
+// Redis key per entry instead of two.
 constexpr const char* kPreamble = R"lua(
 local function now_ms()
   local t = redis.call('TIME')
@@ -31,6 +34,14 @@ local function remove_entry(entry, member, tag_prefix)
   end
   return redis.call('UNLINK', entry)
 end
+local function carries(entry, tag)
+  local tags = redis.call('HGET', entry, 't')
+  if not tags then return false end
+  for _, t in ipairs(decode_tags(tags)) do
+    if t == tag then return true end
+  end
+  return false
+end
 )lua";
 
 constexpr const char* kSet = R"lua(
@@ -48,12 +59,14 @@ for i = 6, #ARGV do
   if not seen[tag] then
     seen[tag] = true
     encoded[#encoded + 1] = #tag .. ':' .. tag
-    local set = tag_prefix .. tag
-    redis.call('ZADD', set, expiry, member)
-    redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff)
-    -- The set lives as long as its longest-lived member (-1: no expiry yet).
-    if redis.call('PEXPIRETIME', set) < tonumber(expiry) then
-      redis.call('PEXPIREAT', set, expiry)
+    if tag ~= member then
+      local set = tag_prefix .. tag
+      redis.call('ZADD', set, expiry, member)
+      redis.call('ZREMRANGEBYSCORE', set, '-inf', cutoff)
+      -- The set lives as long as its longest-lived member (-1: no expiry yet).
+      if redis.call('PEXPIRETIME', set) < tonumber(expiry) then
+        redis.call('PEXPIREAT', set, expiry)
+      end
     end
   end
 end
@@ -64,7 +77,8 @@ return 1
 
 // Many Sets in one call: the same effect as kSet per write, in order. The caller sends
 // each key at most once per call, each entry's tags without repeats and already encoded,
-// and groups the tags several entries share, so that each tag set is touched once per call
+// leaves the entry's own key out of its tags to add, and groups the tags several entries
+// share, so that each tag set is touched once per call
 // (one ZADD of all its new members, one trim, one expiry check) and the script does little
 // but the Redis calls themselves: in a bulk load, Lua's own work per entry cost as much as
 // the calls.
@@ -144,6 +158,12 @@ return removed
 constexpr const char* kInvalidateTags = R"lua(
 local entry_prefix, tag_prefix = ARGV[1], ARGV[2]
 local budget, removed = tonumber(ARGV[3]), 0
+-- The entry named like the tag carries it without a membership.
+for _, set in ipairs(KEYS) do
+  local tag = string.sub(set, #tag_prefix + 1)
+  local entry = entry_prefix .. tag
+  if carries(entry, tag) then removed = removed + remove_entry(entry, tag, tag_prefix) end
+end
 for _, set in ipairs(KEYS) do
   if budget <= 0 then break end
   local popped = redis.call('ZPOPMIN', set, budget)

@@ -274,6 +274,7 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
       tags = std::move(unique);
     }
     for (const std::string& tag : tags) {
+      if (tag == writes[i]->key) continue;  // the entry itself carries it (redis_scripts.cc)
       auto [it, added] = group_of.try_emplace(tag, groups.size());
       if (added) groups.emplace_back(tag, std::vector<size_t>());
       groups[it->second].second.push_back(i + 1);
@@ -281,6 +282,10 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
   }
   std::vector<std::string_view> own;  // of one write: the tags no other write has
   for (TierWrite* write : writes) {
+    own.clear();
+    for (const std::string& tag : write->tags) {
+      if (tag != write->key && groups[group_of.at(tag)].second.size() == 1) own.push_back(tag);
+    }
     call.args.Add(std::move(write->key));
     if (write->value) {
       call.args.AddShared(std::move(write->value));
@@ -290,10 +295,6 @@ Command RedisTier::SetBatchCommand(const std::vector<TierWrite*>& writes) const 
     call.args.Add(std::to_string(TtlMs(write->ttl)))
         .Add(redis::EncodeTags(write->tags))
         .Add(std::string(ContentTypeText(write->content_type)));
-    own.clear();
-    for (const std::string& tag : write->tags) {
-      if (groups[group_of.at(tag)].second.size() == 1) own.push_back(tag);
-    }
     call.args.Add(std::to_string(own.size()));
     for (std::string_view tag : own) call.args.Add(std::string(tag));
   }
