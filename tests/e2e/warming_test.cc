@@ -26,14 +26,16 @@ void MakeUsers(PostgresServer& pg) {
           "FROM generate_series(1, 100000) AS i;");
 }
 
-std::string Config(const RedisServer& redis, const PostgresServer& pg, bool on_start) {
+// `source_extra`: more lines for the source, indented as its keys.
+std::string Config(const RedisServer& redis, const PostgresServer& pg, bool on_start,
+                   const std::string& source_extra = "") {
   return "tiers:\n  - type: redis\n    url: " + redis.url() +
          "\n  - type: postgres\n    dsn: \"" + pg.dsn() + "\"\n    write_mode: async\n" +
          "warming:\n  sources:\n    - name: users\n      type: sql\n      dsn: \"" + pg.dsn() +
          "\"\n      query: SELECT id, name, email FROM app_users WHERE active\n"
          "      key: \"user:{id}\"\n      tags: [\"user:{id}\", user_list]\n"
          "      tiers: [L1, L2]\n      ttl: 1h\n" +
-         (on_start ? "      on_start: true\n" : "");
+         (on_start ? "      on_start: true\n" : "") + source_extra;
 }
 
 nlohmann::json Source(HttpClient& client) {
@@ -201,7 +203,8 @@ TEST_CASE("Warming: TierctlWarmRunsASourceAndFollowsItToTheEnd", "[e2e][tiers][w
   RedisServer redis;
   PostgresServer pg;
   MakeUsers(pg);
-  DaemonProcess daemon(Config(redis, pg, false));
+  // Slow enough (about 2.5 s) for tierctl's once-a-second poll to see the run going on.
+  DaemonProcess daemon(Config(redis, pg, false, "      max_keys_per_second: 20000\n"));
   TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
   HttpClient client(daemon.http_port());
 

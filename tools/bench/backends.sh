@@ -4,7 +4,8 @@
 PGBIN=/usr/lib/postgresql/15/bin
 TIERCACHED="$BUILD_DIR/server/tiercached"
 TIERBENCH="$BUILD_DIR/tools/tierbench/tierbench"
-for f in "$TIERCACHED" "$TIERBENCH" /usr/bin/redis-server /usr/bin/redis-benchmark "$PGBIN/pg_ctl"; do
+TIERCTL="$BUILD_DIR/tools/tierctl/tierctl"
+for f in "$TIERCACHED" "$TIERBENCH" "$TIERCTL" /usr/bin/redis-server /usr/bin/redis-benchmark "$PGBIN/pg_ctl"; do
   [ -x "$f" ] || { echo "$0: $f is missing (tools/install-deps.sh; cmake --build $BUILD_DIR)" >&2; exit 1; }
 done
 
