@@ -78,10 +78,9 @@ return 1
 // Many Sets in one call: the same effect as kSet per write, in order. The caller sends
 // each key at most once per call, each entry's tags without repeats and already encoded,
 // leaves the entry's own key out of its tags to add, and groups the tags several entries
-// share, so that each tag set is touched once per call
-// (one ZADD of all its new members, one trim, one expiry check) and the script does little
-// but the Redis calls themselves: in a bulk load, Lua's own work per entry cost as much as
-// the calls.
+// share, so that each tag set is touched once per call (one ZADD of all its new members,
+// one trim, one expiry check) and the script does little but the Redis calls themselves:
+// in a bulk load, Lua's own work per entry cost as much as the calls.
 constexpr const char* kSetBatch = R"lua(
 local tag_prefix = ARGV[1]
 local now = now_ms()
