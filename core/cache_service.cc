@@ -18,179 +18,6 @@ std::string TooLong(std::string_view what, uint64_t size, uint64_t limit, std::s
 // Latency is always wall time, even when the cache runs on an injected clock.
 TimePoint LatencyNow() { return std::chrono::steady_clock::now(); }
 
-// One family with one sample per lower tier.
-template <class Value>
-void TierFamily(std::string& out, const std::vector<LowerTierStatus>& tiers,
-                std::string_view name, std::string_view type, std::string_view help,
-                Value value) {
-  AppendFamilyHeader(out, name, type, help);
-  for (const auto& t : tiers) {
-    const std::optional<double> v = value(t);
-    if (v) AppendSample(out, name, "tier=\"" + t.name + "\"", *v);
-  }
-}
-
-void RenderLowerTierMetrics(std::string& out, const std::vector<LowerTierStatus>& tiers) {
-  if (tiers.empty()) return;
-  using T = const LowerTierStatus&;
-  using Opt = std::optional<double>;
-  AppendFamilyHeader(out, "tiercache_tier_state", "gauge",
-                     "1 for the state each lower tier is in (up, degraded, down).");
-  for (const auto& t : tiers) {
-    for (TierState state : {TierState::kUp, TierState::kDegraded, TierState::kDown}) {
-      AppendSample(out, "tiercache_tier_state",
-                   "tier=\"" + t.name + "\",state=\"" + std::string(TierStateName(state)) + "\"",
-                   t.state == state ? 1 : 0);
-    }
-  }
-  TierFamily(out, tiers, "tiercache_tier_hits_total", "counter",
-             "Reads a lower tier answered with an entry.", [](T t) { return Opt(t.hits); });
-  TierFamily(out, tiers, "tiercache_tier_misses_total", "counter",
-             "Reads a lower tier answered without an entry.", [](T t) { return Opt(t.misses); });
-  TierFamily(out, tiers, "tiercache_tier_errors_total", "counter",
-             "Operations and health probes of a lower tier that failed.",
-             [](T t) { return Opt(t.errors); });
-  TierFamily(out, tiers, "tiercache_tier_skipped_total", "counter",
-             "Operations not sent to a lower tier because it was down.",
-             [](T t) { return Opt(t.skipped); });
-  TierFamily(out, tiers, "tiercache_tier_promotions_total", "counter",
-             "Entries found in a lower tier and copied into the tiers above it.",
-             [](T t) { return Opt(t.promotions); });
-  AppendFamilyHeader(out, "tiercache_tier_operation_duration_seconds", "histogram",
-                     "Round trips of the reads and writes sent to each lower tier.");
-  for (const auto& t : tiers) {
-    AppendHistogram(out, "tiercache_tier_operation_duration_seconds",
-                    "tier=\"" + LabelValue(t.name) + "\",operation=\"get\"", t.get_latency);
-    AppendHistogram(out, "tiercache_tier_operation_duration_seconds",
-                    "tier=\"" + LabelValue(t.name) + "\",operation=\"set\"", t.set_latency);
-  }
-  TierFamily(out, tiers, "tiercache_tier_round_trip_seconds", "gauge",
-             "Round trip of the last successful health probe of a lower tier.",
-             [](T t) { return Opt(ToSeconds(t.round_trip)); });
-  TierFamily(out, tiers, "tiercache_write_behind_depth", "gauge",
-             "Writes waiting in an async tier's write-behind queue.", [](T t) {
-               return t.write_behind ? Opt(t.write_behind->depth) : std::nullopt;
-             });
-  TierFamily(out, tiers, "tiercache_write_behind_flushed_total", "counter",
-             "Queued writes an async tier acknowledged.", [](T t) {
-               return t.write_behind ? Opt(t.write_behind->flushed) : std::nullopt;
-             });
-  TierFamily(out, tiers, "tiercache_write_behind_dropped_total", "counter",
-             "Queued writes lost to the overflow policy of a full write-behind queue.", [](T t) {
-               return t.write_behind ? Opt(t.write_behind->dropped) : std::nullopt;
-             });
-  TierFamily(out, tiers, "tiercache_write_behind_failed_batches_total", "counter",
-             "Write-behind batches a tier refused (their writes are retried).", [](T t) {
-               return t.write_behind ? Opt(t.write_behind->failed_batches) : std::nullopt;
-             });
-  TierFamily(out, tiers, "tiercache_tag_index_memberships", "gauge",
-             "(entry, tag) pairs a lower tier keeps for tag invalidation, as last measured.",
-             [](T t) { return t.tag_index.measured ? Opt(t.tag_index.memberships) : std::nullopt; });
-  TierFamily(out, tiers, "tiercache_tag_index_bytes", "gauge",
-             "Bytes of a lower tier's tag bookkeeping, as last measured.",
-             [](T t) { return t.tag_index.measured ? Opt(t.tag_index.bytes) : std::nullopt; });
-}
-
-// One family with one sample per warming source.
-template <class Value>
-void SourceFamily(std::string& out, const std::vector<WarmSourceStatus>& sources,
-                  std::string_view name, std::string_view type, std::string_view help,
-                  Value value) {
-  AppendFamilyHeader(out, name, type, help);
-  for (const auto& s : sources) {
-    AppendSample(out, name, "source=\"" + LabelValue(s.name) + "\"", value(s));
-  }
-}
-
-void RenderWarmingMetrics(std::string& out, const std::vector<WarmSourceStatus>& sources) {
-  if (sources.empty()) return;
-  using S = const WarmSourceStatus&;
-  SourceFamily(out, sources, "tiercache_warm_runs_total", "counter", "Finished warming runs.",
-               [](S s) { return static_cast<double>(s.runs); });
-  SourceFamily(out, sources, "tiercache_warm_failed_runs_total", "counter",
-               "Warming runs that ended with an error (unreachable source, bad query).",
-               [](S s) { return static_cast<double>(s.failed_runs); });
-  SourceFamily(out, sources, "tiercache_warm_attempted_total", "counter",
-               "Items finished warming runs tried (rows, endpoints, keys).",
-               [](S s) { return static_cast<double>(s.attempted); });
-  SourceFamily(out, sources, "tiercache_warm_keys_total", "counter",
-               "Entries finished warming runs stored.",
-               [](S s) { return static_cast<double>(s.written); });
-  SourceFamily(out, sources, "tiercache_warm_failures_total", "counter",
-               "Items finished warming runs could not store.",
-               [](S s) { return static_cast<double>(s.failures); });
-  SourceFamily(out, sources, "tiercache_warm_success_ratio", "gauge",
-               "Entries stored of items attempted, over all finished runs (1 before any).",
-               [](S s) { return s.success_rate(); });
-  SourceFamily(out, sources, "tiercache_warm_running", "gauge",
-               "1 while a run of the source is going on.",
-               [](S s) { return s.last && s.last->running ? 1.0 : 0.0; });
-  SourceFamily(out, sources, "tiercache_warm_last_run_duration_seconds", "gauge",
-               "How long the last (or current) run took.",
-               [](S s) { return s.last ? ToSeconds(s.last->duration) : 0.0; });
-  SourceFamily(out, sources, "tiercache_warm_next_run_timestamp_seconds", "gauge",
-               "When the next scheduled run is due (Unix time; 0: none scheduled).", [](S s) {
-                 return s.next_run
-                            ? std::chrono::duration<double>(s.next_run->time_since_epoch()).count()
-                            : 0.0;
-               });
-}
-
-void RenderKeyGroupMetrics(std::string& out, const std::vector<KeyGroupStats>& groups) {
-  using G = const KeyGroupStats&;
-  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
-                          auto value) {
-    AppendFamilyHeader(out, name, type, help);
-    for (G g : groups) {
-      AppendSample(out, name, "pattern=\"" + LabelValue(g.name) + "\"",
-                   static_cast<double>(value(g)));
-    }
-  };
-  AppendFamilyHeader(out, "tiercache_pattern_reads_total", "counter",
-                     "Reads by key pattern and result (hit: served by any tier).");
-  for (G g : groups) {
-    const std::string label = "pattern=\"" + LabelValue(g.name) + "\",result=";
-    AppendSample(out, "tiercache_pattern_reads_total", label + "\"hit\"",
-                 static_cast<double>(g.hits));
-    AppendSample(out, "tiercache_pattern_reads_total", label + "\"miss\"",
-                 static_cast<double>(g.misses));
-  }
-  family("tiercache_pattern_expired_misses_total", "counter",
-         "Misses of keys whose entry had expired (a longer TTL would have served them).",
-         [](G g) { return g.expired_misses; });
-  family("tiercache_pattern_evicted_misses_total", "counter",
-         "Misses of keys L1 had evicted to make room.", [](G g) { return g.evicted_misses; });
-  family("tiercache_pattern_writes_total", "counter", "Writes by key pattern.",
-         [](G g) { return g.writes; });
-  family("tiercache_pattern_unread_removals_total", "counter",
-         "L1 entries that left (expired, evicted, replaced, removed) without being read.",
-         [](G g) { return g.unread_removals; });
-  family("tiercache_pattern_l1_entries", "gauge", "L1 entries by key pattern.",
-         [](G g) { return g.entries; });
-  family("tiercache_pattern_l1_bytes", "gauge", "Bytes charged in L1 by key pattern.",
-         [](G g) { return g.bytes; });
-}
-
-void RenderJobMetrics(std::string& out, const std::vector<JobInfo>& jobs,
-                      const std::vector<JobKindStats>& kinds) {
-  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
-                          auto value) {
-    AppendFamilyHeader(out, name, type, help);
-    for (const JobKindStats& k : kinds) {
-      AppendSample(out, name, "kind=\"" + LabelValue(k.kind) + "\"", value(k));
-    }
-  };
-  family("tiercache_job_runs_total", "counter", "Scheduled job runs finished, by kind of job.",
-         [](const JobKindStats& k) { return static_cast<double>(k.runs); });
-  family("tiercache_job_failed_runs_total", "counter", "Scheduled job runs that failed.",
-         [](const JobKindStats& k) { return static_cast<double>(k.failed_runs); });
-  family("tiercache_job_run_seconds_total", "counter", "Time spent running scheduled jobs.",
-         [](const JobKindStats& k) { return ToSeconds(k.run_time); });
-  AppendFamilyHeader(out, "tiercache_jobs_pending", "gauge",
-                     "Scheduled jobs waiting or running (periodic ones included).");
-  AppendSample(out, "tiercache_jobs_pending", "", static_cast<double>(jobs.size()));
-}
-
 }  // namespace
 
 uint64_t InvalidateResult::total() const {
@@ -205,28 +32,38 @@ uint64_t ClearResult::total() const {
   return most;
 }
 
+std::optional<Duration> RequestSeconds(double seconds) {
+  if (!(seconds >= 0) || seconds > kMaxRequestSeconds) return std::nullopt;  // NaN too
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+CacheService::CacheService(ServiceOptions options, TieredCache& cache, ServiceParts parts)
+    : options_(std::move(options)),
+      cache_(cache),
+      parts_(parts),
+      config_json_(std::make_shared<const std::string>(options_.config_json)),
+      started_(std::chrono::steady_clock::now()) {
+  if (parts_.scheduler != nullptr) scheduled_.emplace(*this, *parts_.scheduler, parts_.job_store);
+}
+
 CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies,
                            TieredCache& cache, ModelRules model_rules)
-    : limits_(limits),
-      strategies_(strategies),
-      cache_(cache),
-      model_rules_(std::move(model_rules)),
-      started_(std::chrono::steady_clock::now()) {}
+    : CacheService(ServiceOptions{limits, strategies, std::move(model_rules)}, cache) {}
 
 void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) {
-  if (publish_change_) publish_change_(kind, std::move(items));
+  if (parts_.coherence != nullptr) parts_.coherence->Publish(kind, std::move(items));
 }
 
 void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
-  if (!monitoring_) return;
+  if (!options_.monitoring) return;
   metrics_.Record(from, op, outcome, LatencyNow() - started);
 }
 
 OperationSummary CacheService::Summary(Operation op) const {
   OperationSummary summary;
   std::array<uint64_t, RequestMetrics::kBuckets.size() + 1> buckets{};
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    const auto frontend = static_cast<Frontend>(f);
+  for (size_t f = 0; f < Frontend::Count(); ++f) {
+    const Frontend frontend = Frontend::At(f);
     for (size_t o = 0; o < kOutcomeCount; ++o) {
       const auto outcome = static_cast<Outcome>(o);
       const uint64_t n = metrics_.Requests(frontend, op, outcome);
@@ -248,7 +85,7 @@ OperationSummary CacheService::Summary(Operation op) const {
 }
 
 KeyStats* CacheService::key_stats() const {
-  return monitoring_ ? cache_.l1().key_stats() : nullptr;
+  return options_.monitoring ? cache_.l1().key_stats() : nullptr;
 }
 
 void CacheService::RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit) {
@@ -261,21 +98,21 @@ void CacheService::RecordRead(KeyStats& stats, uint16_t group, std::string_view 
 
 Status CacheService::ValidateKey(std::string_view key) const {
   if (key.empty()) return Status::InvalidArgument("key must not be empty");
-  if (key.size() > limits_.max_key_bytes) {
-    return Status::TooLarge(TooLong("key", key.size(), limits_.max_key_bytes, "max_key_bytes"));
+  if (key.size() > options_.limits.max_key_bytes) {
+    return Status::TooLarge(TooLong("key", key.size(), options_.limits.max_key_bytes, "max_key_bytes"));
   }
   return Status::Ok();
 }
 
 Status CacheService::ValidateTags(const std::vector<std::string>& tags) const {
-  if (tags.size() > limits_.max_tags) {
+  if (tags.size() > options_.limits.max_tags) {
     return Status::TooLarge(std::to_string(tags.size()) + " tags exceed the limit of " +
-                            std::to_string(limits_.max_tags) + " (limits.max_tags)");
+                            std::to_string(options_.limits.max_tags) + " (limits.max_tags)");
   }
   for (const auto& tag : tags) {
     if (tag.empty()) return Status::InvalidArgument("tags must not be empty");
-    if (tag.size() > limits_.max_tag_bytes) {
-      return Status::TooLarge(TooLong("tag", tag.size(), limits_.max_tag_bytes, "max_tag_bytes"));
+    if (tag.size() > options_.limits.max_tag_bytes) {
+      return Status::TooLarge(TooLong("tag", tag.size(), options_.limits.max_tag_bytes, "max_tag_bytes"));
     }
   }
   return Status::Ok();
@@ -307,17 +144,17 @@ void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>
 
 Status CacheService::ValidateSet(const SetRequest& request) const {
   Status s = ValidateKey(request.key);
-  if (s.ok() && request.value.size() > limits_.max_value_bytes) {
+  if (s.ok() && request.value.size() > options_.limits.max_value_bytes) {
     s = Status::TooLarge(
-        TooLong("value", request.value.size(), limits_.max_value_bytes, "max_value_bytes"));
+        TooLong("value", request.value.size(), options_.limits.max_value_bytes, "max_value_bytes"));
   }
   if (s.ok()) s = ValidateTags(request.tags);
   if (s.ok()) s = ValidateContentType(request.content_type);
   if (s.ok() && request.ttl &&
-      (*request.ttl <= Duration::zero() || *request.ttl > strategies_.max_timeout)) {
+      (*request.ttl <= Duration::zero() || *request.ttl > options_.strategies.max_timeout)) {
     s = Status::InvalidArgument("ttl must be greater than 0 and at most " +
                                 std::to_string(static_cast<int64_t>(
-                                    ToSeconds(strategies_.max_timeout))) +
+                                    ToSeconds(options_.strategies.max_timeout))) +
                                 " seconds");
   }
   return s;
@@ -329,13 +166,13 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
     Record(from, Operation::kSet, OutcomeOf(s), started);
     return done(std::move(s));
   }
-  const StrategyKind kind = request.strategy.value_or(strategies_.default_strategy);
+  const StrategyKind kind = request.strategy.value_or(options_.strategies.default_strategy);
   TieredWrite write;
   if (kind == StrategyKind::kAdaptive) {
     write.lifetime.kind = Lifetime::Kind::kAdaptive;
-    write.lifetime.timeout = request.ttl.value_or(strategies_.adaptive.base_timeout);
+    write.lifetime.timeout = request.ttl.value_or(options_.strategies.adaptive.base_timeout);
   } else {
-    write.lifetime.timeout = request.ttl.value_or(strategies_.default_timeout);
+    write.lifetime.timeout = request.ttl.value_or(options_.strategies.default_timeout);
   }
   if (KeyStats* stats = key_stats()) {
     stats->Written(stats->GroupOf(request.key), write.lifetime.timeout);
@@ -344,7 +181,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
   write.content_type = MakeContentType(std::move(request.content_type));
-  std::string key = publish_change_ ? write.key : std::string();
+  std::string key = parts_.coherence != nullptr ? write.key : std::string();
   cache_.Set(std::move(write),
              [this, from, started, key = std::move(key), done = std::move(done)](Status s) {
                if (s.ok()) Publish(CoherenceMessage::Kind::kKeys, {key});
@@ -391,9 +228,9 @@ Status CacheService::PrepareInvalidate(InvalidateRequest& request,
     return Status::InvalidArgument("give at least one of keys, tags, pattern or model");
   }
   // The caller's own criteria are checked against the limits before a model adds to them.
-  if (request.keys.size() > limits_.max_keys_per_request) {
+  if (request.keys.size() > options_.limits.max_keys_per_request) {
     return Status::TooLarge(std::to_string(request.keys.size()) + " keys exceed the limit of " +
-                            std::to_string(limits_.max_keys_per_request) +
+                            std::to_string(options_.limits.max_keys_per_request) +
                             " (limits.max_keys_per_request)");
   }
   for (const auto& key : request.keys) {
@@ -403,15 +240,15 @@ Status CacheService::PrepareInvalidate(InvalidateRequest& request,
   std::vector<std::string> patterns;
   if (request.pattern) {
     if (request.pattern->empty()) return Status::InvalidArgument("pattern must not be empty");
-    if (request.pattern->size() > limits_.max_pattern_bytes) {
+    if (request.pattern->size() > options_.limits.max_pattern_bytes) {
       return Status::TooLarge(TooLong("pattern", request.pattern->size(),
-                                      limits_.max_pattern_bytes, "max_pattern_bytes"));
+                                      options_.limits.max_pattern_bytes, "max_pattern_bytes"));
     }
     patterns.push_back(*request.pattern);
   }
   if (request.model) {
     const ModelInvalidation& m = *request.model;
-    auto expanded = model_rules_.Expand(m.model, m.event, m.fields);
+    auto expanded = options_.model_rules.Expand(m.model, m.event, m.fields);
     if (!expanded.ok()) return expanded.status();
     for (auto& key : expanded->keys) {
       if (Status s = ValidateKey(key); !s.ok()) {
@@ -464,8 +301,9 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
   result->models = std::move(models);
   // What to tell the other instances, kept only when there are any.
   using Items = std::vector<std::string>;
-  Items changed_keys = publish_change_ ? prepared.keys : Items{};
-  Items changed_tags = publish_change_ ? prepared.tags : Items{};
+  const bool told = parts_.coherence != nullptr;
+  Items changed_keys = told ? prepared.keys : Items{};
+  Items changed_tags = told ? prepared.tags : Items{};
   auto finish = [this, from, started, result, keys = std::move(changed_keys),
                  tags = std::move(changed_tags), pattern, done = std::move(done)]() mutable {
     if (!keys.empty()) Publish(CoherenceMessage::Kind::kKeys, std::move(keys));
@@ -507,6 +345,79 @@ void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
   });
 }
 
+void CacheService::BulkLoad(Frontend from, std::vector<SetRequest> entries,
+                            Callback<Result<uint64_t>> done) {
+  if (entries.size() > options_.limits.max_keys_per_request) {
+    return done(Status::TooLarge(std::to_string(entries.size()) +
+                                 " entries exceed the limit of " +
+                                 std::to_string(options_.limits.max_keys_per_request) +
+                                 " (limits.max_keys_per_request)"));
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (Status s = ValidateSet(entries[i]); !s.ok()) {
+      const std::string message = "entries[" + std::to_string(i) + "]: " + s.message();
+      return done(s.code() == StatusCode::kTooLarge ? Status::TooLarge(message)
+                                                    : Status::InvalidArgument(message));
+    }
+  }
+  struct Progress {
+    std::atomic<size_t> left;
+    std::atomic<uint64_t> loaded{0};
+    Callback<Result<uint64_t>> done;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->left = entries.size() + 1;  // one more for this loop, so none finishes early
+  progress->done = std::move(done);
+  const auto finish = [](const std::shared_ptr<Progress>& p) {
+    if (p->left.fetch_sub(1) == 1) p->done(p->loaded.load());
+  };
+  for (SetRequest& entry : entries) {
+    Set(from, std::move(entry), [progress, finish](Status s) {
+      if (s.ok()) progress->loaded.fetch_add(1);
+      finish(progress);
+    });
+  }
+  finish(progress);
+}
+
+void CacheService::ScheduleInvalidation(Frontend from, double delay_seconds,
+                                        InvalidateRequest request,
+                                        Callback<Result<ScheduledJob>> done) {
+  const std::optional<Duration> delay = RequestSeconds(delay_seconds);
+  if (!delay) {
+    return done(
+        Status::InvalidArgument("delay_seconds must be a number of seconds from 0 to ten years"));
+  }
+  if (!scheduled_) return done(Status::Unavailable("no scheduler"));
+  if (Status s = ValidateInvalidate(request); !s.ok()) return done(std::move(s));
+  scheduled_->Schedule(*delay, std::move(request), std::move(done));
+}
+
+Result<size_t> CacheService::RestoreScheduledInvalidations(Duration timeout) {
+  if (!scheduled_) return size_t{0};
+  return scheduled_->Restore(timeout);
+}
+
+std::vector<JobInfo> CacheService::ListJobs() const {
+  if (parts_.scheduler == nullptr) return {};
+  return parts_.scheduler->List();
+}
+
+Status CacheService::CancelJob(std::string_view id) {
+  if (!scheduled_ || !scheduled_->Cancel(id)) {
+    return Status::NotFound("no pending job '" + std::string(id) +
+                            "' (unknown, running or done)");
+  }
+  return Status::Ok();
+}
+
+Status CacheService::StartWarm(std::string_view name) {
+  if (parts_.warming == nullptr) {
+    return Status::NotFound("no warming source named '" + std::string(name) + "'");
+  }
+  return parts_.warming->RunNow(name);
+}
+
 ServiceStatus CacheService::GetStatus(Frontend from) {
   const TimePoint started = Started();
   ServiceStatus status;
@@ -515,15 +426,15 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   status.l1 = cache_.l1().Stats();
   status.lower_tiers = cache_.LowerTiers();
   status.ready = cache_.RequiredTiersUp();
-  status.limits = limits_;
-  if (coherence_stats_) status.coherence = coherence_stats_();
-  if (warming_status_) status.warming = warming_status_();
+  status.limits = options_.limits;
+  if (parts_.coherence != nullptr) status.coherence = parts_.coherence->stats();
+  if (parts_.warming != nullptr) status.warming = parts_.warming->Sources();
   if (KeyStats* stats = key_stats()) status.key_groups = stats->Snapshot();
-  status.monitoring = monitoring_;
+  status.monitoring = options_.monitoring;
   status.config_json = config_json_;
-  if (scheduler_ != nullptr) {
-    status.jobs = scheduler_->List();
-    status.job_kinds = scheduler_->KindStats();
+  if (parts_.scheduler != nullptr) {
+    status.jobs = parts_.scheduler->List();
+    status.job_kinds = parts_.scheduler->KindStats();
   }
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
   status.largest_tags = cache_.l1().LargestTags(10);
@@ -534,54 +445,38 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   return status;
 }
 
-std::string CacheService::RenderMetrics() const {
-  std::string out;
-  out.reserve(16 * 1024);
-  metrics_.RenderPrometheus(out);
-
-  const L1Stats l1 = cache_.l1().Stats();
-  const auto counter = [&](std::string_view name, std::string_view help, uint64_t v) {
-    AppendFamilyHeader(out, name, "counter", help);
-    AppendSample(out, name, "", static_cast<double>(v));
-  };
-  const auto gauge = [&](std::string_view name, std::string_view help, double v) {
-    AppendFamilyHeader(out, name, "gauge", help);
-    AppendSample(out, name, "", v);
-  };
-  counter("tiercache_l1_hits_total", "Lookups that found a live entry in L1.", l1.hits);
-  counter("tiercache_l1_misses_total", "Lookups that found no live entry in L1.", l1.misses);
-  counter("tiercache_l1_evictions_total", "Entries evicted from L1 to make room (LRU).",
-          l1.evictions);
-  counter("tiercache_l1_expirations_total", "Entries removed from L1 because they expired.",
-          l1.expirations);
-  gauge("tiercache_l1_entries", "Entries held in L1.", static_cast<double>(l1.entries));
-  gauge("tiercache_l1_bytes", "Bytes charged for the entries held in L1.",
-        static_cast<double>(l1.bytes));
-  gauge("tiercache_l1_max_entries", "Configured bound on L1 entries.",
-        static_cast<double>(l1.max_entries));
-  gauge("tiercache_l1_max_bytes", "Configured bound on L1 bytes.",
-        static_cast<double>(l1.max_bytes));
-
-  AppendFamilyHeader(out, "tiercache_connections_open", "gauge", "Open client connections.");
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    AppendSample(out, "tiercache_connections_open",
-                 "frontend=\"" + std::string(FrontendName(static_cast<Frontend>(f))) + "\"",
-                 static_cast<double>(connections_[f].open.load(std::memory_order_relaxed)));
+MetricsSnapshot CacheService::Metrics() const {
+  MetricsSnapshot m;
+  m.requests = metrics_.Snapshot();
+  for (size_t f = 0; f < Frontend::Count(); ++f) {
+    const ConnectionMetrics& c = connections_[f];
+    m.connections.push_back(ConnectionCounts{Frontend::At(f),
+                                             c.open.load(std::memory_order_relaxed),
+                                             c.accepted.load(std::memory_order_relaxed),
+                                             c.rejected.load(std::memory_order_relaxed)});
   }
-  AppendFamilyHeader(out, "tiercache_connections_rejected_total", "counter",
-                     "Connections refused at the connection limit.");
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    AppendSample(out, "tiercache_connections_rejected_total",
-                 "frontend=\"" + std::string(FrontendName(static_cast<Frontend>(f))) + "\"",
-                 static_cast<double>(connections_[f].rejected.load(std::memory_order_relaxed)));
+  m.l1 = cache_.l1().Stats();
+  m.lower_tiers = cache_.LowerTiers();
+  if (parts_.warming != nullptr) m.warming = parts_.warming->Sources();
+  if (KeyStats* stats = key_stats()) m.key_groups = stats->Snapshot();
+  if (parts_.scheduler != nullptr) {
+    m.scheduler = true;
+    m.jobs = parts_.scheduler->List();
+    m.job_kinds = parts_.scheduler->KindStats();
   }
-  RenderLowerTierMetrics(out, cache_.LowerTiers());
-  if (warming_status_) RenderWarmingMetrics(out, warming_status_());
-  if (KeyStats* stats = key_stats()) RenderKeyGroupMetrics(out, stats->Snapshot());
-  if (scheduler_ != nullptr) RenderJobMetrics(out, scheduler_->List(), scheduler_->KindStats());
-  gauge("tiercache_uptime_seconds", "Seconds since the service started.",
-        ToSeconds(std::chrono::steady_clock::now() - started_));
-  return out;
+  m.uptime = std::chrono::steady_clock::now() - started_;
+  return m;
+}
+
+HistorySnapshot CacheService::History(std::optional<WallTime> since) const {
+  HistorySnapshot h;
+  if (parts_.history != nullptr) {
+    h.samples = since ? parts_.history->Since(*since) : parts_.history->Snapshot();
+    h.capacity = parts_.history->capacity();
+  }
+  h.l1 = cache_.l1().Stats();
+  h.lower_tiers = cache_.LowerTiers();
+  return h;
 }
 
 }  // namespace tiercache

@@ -1,23 +1,43 @@
 #include "core/instance_coherence.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <utility>
 
 namespace tiercache {
 
-InstanceCoherence::InstanceCoherence(TieredCache& cache, CoherenceBus& bus,
+namespace {
+
+std::string HostAndProcess() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "host");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+CoherenceOptions WithInstanceId(CoherenceOptions options) {
+  if (options.instance_id.empty()) options.instance_id = HostAndProcess();
+  return options;
+}
+
+}  // namespace
+
+InstanceCoherence::InstanceCoherence(TieredCache& cache, std::unique_ptr<CoherenceBus> bus,
                                      CoherenceOptions options)
-    : cache_(cache), bus_(bus), options_(std::move(options)) {}
+    : cache_(cache), options_(WithInstanceId(std::move(options))), bus_(std::move(bus)) {}
+
+InstanceCoherence::~InstanceCoherence() { bus_.reset(); }
 
 void InstanceCoherence::Start() {
   // Until the first subscription is confirmed, changes made elsewhere go unheard.
   cache_.CapL1Lifetimes(options_.max_staleness);
-  bus_.Start([this](CoherenceMessage m) { OnMessage(std::move(m)); },
+  bus_->Start([this](CoherenceMessage m) { OnMessage(std::move(m)); },
              [this](bool subscribed) { OnState(subscribed); });
 }
 
 void InstanceCoherence::Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) {
   CoherenceMessage message{kind, options_.instance_id, std::move(items)};
-  bus_.Publish(message, [this](Status s) {
+  bus_->Publish(message, [this](Status s) {
     (s.ok() ? published_ : publish_errors_).fetch_add(1, std::memory_order_relaxed);
   });
 }

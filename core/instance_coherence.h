@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@
 namespace tiercache {
 
 struct CoherenceOptions {
-  // How this instance signs what it publishes, so it can ignore its own messages.
+  // How this instance signs what it publishes, so it can ignore its own messages. Empty:
+  // the host name and process id, unique enough between the instances sharing a Redis.
   std::string instance_id;
   // While the channel is down, L1 keeps nothing longer than this: the most an entry that
   // another instance changed meanwhile can go on being served here.
@@ -27,6 +29,14 @@ struct CoherenceStats {
   uint64_t breaks = 0;    // times the subscription was lost
 };
 
+// Tells the other instances what changed here. The service facade and the warming engine
+// report every change through it; InstanceCoherence is the implementation.
+class ChangePublisher {
+ public:
+  virtual ~ChangePublisher() = default;
+  virtual void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) = 0;
+};
+
 // Keeps this instance's L1 coherent with the other instances sharing its lower tiers.
 //
 // Every change made here (set, delete, invalidation, clear) is published once the lower
@@ -36,14 +46,18 @@ struct CoherenceStats {
 // message reaches them (about a Redis round trip). While the subscription is down (and
 // before it is first made), L1 is emptied and keeps nothing longer than max_staleness, so
 // nothing another instance changed is served from L1 for longer than that.
-class InstanceCoherence {
+//
+// It owns the bus, whose thread calls into it: destroying it stops the bus first.
+class InstanceCoherence final : public ChangePublisher {
  public:
-  InstanceCoherence(TieredCache& cache, CoherenceBus& bus, CoherenceOptions options);
+  InstanceCoherence(TieredCache& cache, std::unique_ptr<CoherenceBus> bus,
+                    CoherenceOptions options);
+  ~InstanceCoherence() override;
 
   // Caps L1 and starts the subscription; call once, before serving.
   void Start();
   // Tells the other instances about a change made here.
-  void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
+  void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) override;
   CoherenceStats stats() const;
   const std::string& instance_id() const { return options_.instance_id; }
 
@@ -52,10 +66,11 @@ class InstanceCoherence {
   void OnState(bool subscribed);
 
   TieredCache& cache_;
-  CoherenceBus& bus_;
   const CoherenceOptions options_;
   std::atomic<bool> subscribed_{false};
   std::atomic<uint64_t> published_{0}, publish_errors_{0}, received_{0}, breaks_{0};
+  // Last, so that it goes first: its thread calls OnMessage and OnState.
+  std::unique_ptr<CoherenceBus> bus_;
 };
 
 }  // namespace tiercache

@@ -1,20 +1,9 @@
 #include "core/metrics.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace tiercache {
-
-std::string_view FrontendName(Frontend f) {
-  switch (f) {
-    case Frontend::kHttp: return "http";
-    case Frontend::kGrpc: return "grpc";
-    case Frontend::kInternal: return "internal";
-  }
-  return "unknown";
-}
 
 std::string_view OperationName(Operation op) {
   switch (op) {
@@ -79,30 +68,8 @@ LatencyHistogram::Counts LatencyHistogram::Read() const {
   return counts;
 }
 
-void AppendHistogram(std::string& out, std::string_view name, std::string_view labels,
-                     const LatencyHistogram::Counts& counts) {
-  if (counts.count() == 0) return;
-  const std::string base(labels);
-  const std::string prefix = base.empty() ? "" : base + ",";
-  uint64_t cumulative = 0;
-  char le[32];
-  for (size_t b = 0; b < counts.buckets.size(); ++b) {
-    cumulative += counts.buckets[b];
-    if (b < LatencyHistogram::kBuckets.size()) {
-      std::snprintf(le, sizeof le, "%g", LatencyHistogram::kBuckets[b]);
-    } else {
-      std::snprintf(le, sizeof le, "+Inf");
-    }
-    AppendSample(out, std::string(name) + "_bucket", prefix + "le=\"" + le + "\"",
-                 static_cast<double>(cumulative));
-  }
-  AppendSample(out, std::string(name) + "_sum", base, counts.sum_seconds);
-  // The +Inf bucket total, so that _count always agrees with the buckets.
-  AppendSample(out, std::string(name) + "_count", base, static_cast<double>(cumulative));
-}
-
 void RequestMetrics::Record(Frontend f, Operation op, Outcome outcome, Duration latency) {
-  const size_t fo = static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op);
+  const size_t fo = f.index() * kOperationCount + static_cast<size_t>(op);
   requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].fetch_add(
       1, std::memory_order_relaxed);
   latency_[fo].Observe(latency);
@@ -110,100 +77,35 @@ void RequestMetrics::Record(Frontend f, Operation op, Outcome outcome, Duration 
 }
 
 uint64_t RequestMetrics::Requests(Frontend f, Operation op, Outcome outcome) const {
-  const size_t fo = static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op);
+  const size_t fo = f.index() * kOperationCount + static_cast<size_t>(op);
   return requests_[fo * kOutcomeCount + static_cast<size_t>(outcome)].load(
       std::memory_order_relaxed);
 }
 
 std::array<uint64_t, LatencyHistogram::kBuckets.size() + 1> RequestMetrics::LatencyBuckets(
     Frontend f, Operation op) const {
-  return latency_[static_cast<size_t>(f) * kOperationCount + static_cast<size_t>(op)]
+  return latency_[f.index() * kOperationCount + static_cast<size_t>(op)]
       .Read()
       .buckets;
 }
 
-std::string LabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c > 0x7e) {
-      out += '_';
-    } else {
-      out += c;
+std::vector<RequestCounts> RequestMetrics::Snapshot() const {
+  std::vector<RequestCounts> out;
+  const size_t frontends = Frontend::Count();
+  out.reserve(frontends * kOperationCount);
+  for (size_t f = 0; f < frontends; ++f) {
+    for (size_t op = 0; op < kOperationCount; ++op) {
+      RequestCounts& c = out.emplace_back();
+      c.frontend = Frontend::At(f);
+      c.operation = static_cast<Operation>(op);
+      const size_t fo = f * kOperationCount + op;
+      for (size_t o = 0; o < kOutcomeCount; ++o) {
+        c.outcomes[o] = requests_[fo * kOutcomeCount + o].load(std::memory_order_relaxed);
+      }
+      c.latency = latency_[fo].Read();
     }
   }
   return out;
-}
-
-void AppendSample(std::string& out, std::string_view name, std::string_view labels,
-                  double value) {
-  out.append(name);
-  if (!labels.empty()) {
-    out.push_back('{');
-    out.append(labels);
-    out.push_back('}');
-  }
-  char buf[64];
-  if (std::isinf(value)) {
-    std::snprintf(buf, sizeof buf, " %s\n", value > 0 ? "+Inf" : "-Inf");
-  } else if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    std::snprintf(buf, sizeof buf, " %.0f\n", value);
-  } else {
-    // The shortest text that reads back as `value`: timestamps keep their milliseconds.
-    buf[0] = ' ';
-    const auto end = std::to_chars(buf + 1, buf + sizeof buf - 1, value).ptr;
-    *end = '\n';
-    out.append(buf, end + 1);
-    return;
-  }
-  out.append(buf);
-}
-
-void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
-                        std::string_view help) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-}
-
-void RequestMetrics::RenderPrometheus(std::string& out) const {
-  AppendFamilyHeader(out, "tiercache_requests_total", "counter",
-                     "Requests served, by front end, operation and outcome.");
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    for (size_t op = 0; op < kOperationCount; ++op) {
-      for (size_t o = 0; o < kOutcomeCount; ++o) {
-        const uint64_t n = requests_[(f * kOperationCount + op) * kOutcomeCount + o].load(
-            std::memory_order_relaxed);
-        if (n == 0) continue;
-        std::string labels = "frontend=\"";
-        labels.append(FrontendName(static_cast<Frontend>(f)))
-            .append("\",operation=\"")
-            .append(OperationName(static_cast<Operation>(op)))
-            .append("\",outcome=\"")
-            .append(OutcomeName(static_cast<Outcome>(o)))
-            .append("\"");
-        AppendSample(out, "tiercache_requests_total", labels, static_cast<double>(n));
-      }
-    }
-  }
-
-  AppendFamilyHeader(out, "tiercache_request_duration_seconds", "histogram",
-                     "Time the service took to handle a request, by front end and operation.");
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    for (size_t op = 0; op < kOperationCount; ++op) {
-      std::string labels = "frontend=\"";
-      labels.append(FrontendName(static_cast<Frontend>(f)))
-          .append("\",operation=\"")
-          .append(OperationName(static_cast<Operation>(op)))
-          .append("\"");
-      AppendHistogram(out, "tiercache_request_duration_seconds", labels,
-                      latency_[f * kOperationCount + op].Read());
-    }
-  }
 }
 
 }  // namespace tiercache

@@ -5,15 +5,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
+#include "core/frontend.h"
 #include "core/status.h"
 
 namespace tiercache {
 
-// Where a request came from: a front end, or the daemon itself (the database change feed,
-// scheduled jobs).
-enum class Frontend : uint8_t { kHttp, kGrpc, kInternal };
 enum class Operation : uint8_t { kGet, kSet, kDelete, kInvalidate, kClear, kStatus };
 enum class Outcome : uint8_t {
   kHit,
@@ -26,11 +25,9 @@ enum class Outcome : uint8_t {
   kInternal,
 };
 
-inline constexpr size_t kFrontendCount = 3;
 inline constexpr size_t kOperationCount = 6;
 inline constexpr size_t kOutcomeCount = 8;
 
-std::string_view FrontendName(Frontend f);
 std::string_view OperationName(Operation op);
 std::string_view OutcomeName(Outcome o);
 Outcome OutcomeOf(const Status& status);
@@ -58,10 +55,13 @@ class LatencyHistogram {
   std::atomic<uint64_t> sum_ns_{0};
 };
 
-// Appends the _bucket, _sum and _count samples of one histogram series (`labels` may be
-// empty); nothing for a series that has observed nothing.
-void AppendHistogram(std::string& out, std::string_view name, std::string_view labels,
-                     const LatencyHistogram::Counts& counts);
+// What one front end's requests of one operation came to so far.
+struct RequestCounts {
+  Frontend frontend;
+  Operation operation = Operation::kGet;
+  std::array<uint64_t, kOutcomeCount> outcomes{};  // by Outcome
+  LatencyHistogram::Counts latency;
+};
 
 // Request counters and latency histograms, recorded by the service facade for every
 // request of every front end. Recording is a few relaxed atomic increments, no lock.
@@ -79,12 +79,13 @@ class RequestMetrics {
   std::array<uint64_t, LatencyHistogram::kBuckets.size() + 1> LatencyBuckets(
       Frontend f, Operation op) const;
 
-  // Appends the request families in Prometheus text format.
-  void RenderPrometheus(std::string& out) const;
+  // Every named front end's counts, operation by operation, front ends in id order.
+  std::vector<RequestCounts> Snapshot() const;
 
  private:
-  std::array<std::atomic<uint64_t>, kFrontendCount * kOperationCount * kOutcomeCount> requests_{};
-  std::array<LatencyHistogram, kFrontendCount * kOperationCount> latency_{};
+  static constexpr size_t kSeries = Frontend::kMax * kOperationCount;
+  std::array<std::atomic<uint64_t>, kSeries * kOutcomeCount> requests_{};
+  std::array<LatencyHistogram, kSeries> latency_{};
   std::atomic<uint64_t> total_{0};
 };
 
@@ -94,15 +95,5 @@ struct ConnectionMetrics {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};  // refused at the connection limit
 };
-
-// Appends one sample line: `name{labels} value\n`. `labels` is empty or `a="x",b="y"`.
-void AppendSample(std::string& out, std::string_view name, std::string_view labels, double value);
-// `value` as a label value: quotes, backslashes and newlines escaped, and any byte that is
-// not printable ASCII replaced by '_' (key segments are arbitrary bytes; the exposition
-// format wants UTF-8).
-std::string LabelValue(std::string_view value);
-// Appends the `# HELP` and `# TYPE` lines of a family.
-void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
-                        std::string_view help);
 
 }  // namespace tiercache

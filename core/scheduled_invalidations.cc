@@ -88,7 +88,7 @@ Result<InvalidateRequest> DecodeInvalidateRequest(std::string_view bytes) {
   return request;
 }
 
-ScheduledInvalidations::ScheduledInvalidations(CacheService& service, Scheduler& scheduler,
+ScheduledInvalidations::ScheduledInvalidations(Service& service, Scheduler& scheduler,
                                                JobStore* store)
     : service_(service), scheduler_(scheduler), store_(store) {}
 
@@ -117,7 +117,7 @@ std::function<void()> ScheduledInvalidations::RunnerFor(std::string id,
     // The run waits for its invalidation, so that a job listed as running is still at work
     // and a stop lets it finish.
     std::promise<void> finished;
-    service_.Invalidate(Frontend::kInternal, request,
+    service_.Invalidate(Frontend::Internal(), request,
                         [&finished](Result<InvalidateResult>) { finished.set_value(); });
     finished.get_future().wait();
     if (store_) store_->Remove(id, [](Status) {});
@@ -140,20 +140,19 @@ void ScheduledInvalidations::Add(const std::string& id, WallTime due, Invalidate
 }
 
 void ScheduledInvalidations::Schedule(Duration delay, InvalidateRequest request,
-                                      Callback<Result<Scheduled>> done) {
+                                      Callback<Result<ScheduledJob>> done) {
   if (delay < Duration::zero()) {
     return done(Status::InvalidArgument("delay_seconds must not be negative"));
   }
-  if (Status s = service_.ValidateInvalidate(request); !s.ok()) return done(std::move(s));
   const WallTime due = std::chrono::system_clock::now() +
                        std::chrono::duration_cast<std::chrono::system_clock::duration>(delay);
   std::string encoded = store_ ? EncodeInvalidateRequest(request) : std::string();
   const std::string id = NewId();
   Add(id, due, std::move(request));
-  if (!store_) return done(Scheduled{id, due, false});
+  if (!store_) return done(ScheduledJob{id, due, false});
   store_->Save(StoredJob{id, due, std::move(encoded)},
                [id, due, done = std::move(done)](Status s) {
-                 done(Scheduled{id, due, s.ok()});
+                 done(ScheduledJob{id, due, s.ok()});
                });
 }
 

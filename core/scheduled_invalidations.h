@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/cache_service.h"
 #include "core/scheduler.h"
+#include "core/service.h"
 #include "core/status.h"
 
 namespace tiercache {
@@ -32,20 +32,16 @@ class JobStore {
 std::string EncodeInvalidateRequest(const InvalidateRequest& request);
 Result<InvalidateRequest> DecodeInvalidateRequest(std::string_view bytes);
 
-// Invalidations run later: validated when scheduled, run once on the scheduler, kept in the
-// store (when there is one) from scheduling until they ran or were cancelled.
+// Invalidations run later, once, on the scheduler, through `service` (as the daemon's own
+// requests), and kept in the store (when there is one) from scheduling until they ran or
+// were cancelled. The service checks a request before it is scheduled.
 class ScheduledInvalidations {
  public:
   // `store` may be null: jobs then live in memory only.
-  ScheduledInvalidations(CacheService& service, Scheduler& scheduler, JobStore* store);
+  ScheduledInvalidations(Service& service, Scheduler& scheduler, JobStore* store);
 
-  struct Scheduled {
-    std::string job_id;
-    WallTime due;
-    bool persisted = false;  // in the store, so it survives a restart
-  };
-  // kInvalidArgument (or what Invalidate would refuse the request with) changes nothing.
-  void Schedule(Duration delay, InvalidateRequest request, Callback<Result<Scheduled>> done);
+  // kInvalidArgument for a negative delay.
+  void Schedule(Duration delay, InvalidateRequest request, Callback<Result<ScheduledJob>> done);
   // Schedules again what the store holds; jobs that fell due meanwhile run at once.
   // Blocks for at most `timeout` (called once, at start). The jobs restored.
   Result<size_t> Restore(Duration timeout);
@@ -60,7 +56,7 @@ class ScheduledInvalidations {
   std::function<void()> RunnerFor(std::string id, InvalidateRequest request);
   static std::string Describe(const InvalidateRequest& request);
 
-  CacheService& service_;
+  Service& service_;
   Scheduler& scheduler_;
   JobStore* const store_;
 };

@@ -34,8 +34,8 @@ StatsSampler::Counters StatsSampler::Read() const {
   Counters c;
   c.at = clock_.Now();
   const RequestMetrics& metrics = service_.request_metrics();
-  for (size_t f = 0; f < kFrontendCount; ++f) {
-    const auto frontend = static_cast<Frontend>(f);
+  for (size_t f = 0; f < Frontend::Count(); ++f) {
+    const Frontend frontend = Frontend::At(f);
     for (size_t op = 0; op < kOperationCount; ++op) {
       for (size_t o = 0; o < kOutcomeCount; ++o) {
         c.requests += metrics.Requests(frontend, static_cast<Operation>(op), static_cast<Outcome>(o));

@@ -132,7 +132,7 @@ class WarmingEngine::Sink final : public WarmSink {
       in_flight_ += n;
     }
     std::vector<std::string> keys;
-    if (engine_.publish_) {
+    if (engine_.publisher_ != nullptr) {
       keys.reserve(n);
       for (const TieredWrite& w : batch_) keys.push_back(w.key);
     }
@@ -151,8 +151,8 @@ class WarmingEngine::Sink final : public WarmSink {
             run_->failures += r.failed;
             if (!r.error.empty()) run_->error = r.error;
           }
-          if (engine_.publish_ && !keys.empty()) {
-            engine_.publish_(CoherenceMessage::Kind::kKeys, std::move(keys));
+          if (engine_.publisher_ != nullptr && !keys.empty()) {
+            engine_.publisher_->Publish(CoherenceMessage::Kind::kKeys, std::move(keys));
           }
           std::lock_guard lock(mu_);
           in_flight_ -= n;
@@ -199,11 +199,11 @@ class WarmingEngine::Sink final : public WarmSink {
 };
 
 WarmingEngine::WarmingEngine(TieredCache& cache, Scheduler& scheduler,
-                             unsigned max_concurrent_runs, Publisher publish)
+                             unsigned max_concurrent_runs, ChangePublisher* publisher)
     : cache_(cache),
       scheduler_(scheduler),
       max_concurrent_runs_(std::max(1u, max_concurrent_runs)),
-      publish_(std::move(publish)) {}
+      publisher_(publisher) {}
 
 WarmingEngine::~WarmingEngine() { stopping_.store(true, std::memory_order_release); }
 

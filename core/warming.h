@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/coherence_bus.h"
+#include "core/instance_coherence.h"
 #include "core/scheduler.h"
 #include "core/status.h"
 #include "core/tiered_cache.h"
@@ -65,13 +66,12 @@ struct WarmSourceStatus {
 // once (a run that finds no free slot is tried again a second later), so warming leaves
 // the scheduler's other workers, and the serving threads, to their work. Entries are
 // written through the TieredCache like any write, within the source's rate and in-flight
-// bounds, and told to other instances through `publish` in batches.
+// bounds, and told to other instances through the publisher in batches.
 class WarmingEngine {
  public:
-  using Publisher = std::function<void(CoherenceMessage::Kind, std::vector<std::string>)>;
-
+  // `publisher` (null: one instance) is told what the runs wrote.
   WarmingEngine(TieredCache& cache, Scheduler& scheduler, unsigned max_concurrent_runs,
-                Publisher publish = {});
+                ChangePublisher* publisher = nullptr);
   ~WarmingEngine();  // stops every run (they end at their next Put)
 
   // While the front ends serve at least `busy_requests_per_second` (as counted by
@@ -109,7 +109,7 @@ class WarmingEngine {
   TieredCache& cache_;
   Scheduler& scheduler_;
   const unsigned max_concurrent_runs_;
-  const Publisher publish_;
+  ChangePublisher* const publisher_;
   std::vector<std::unique_ptr<Source>> sources_;
   mutable std::mutex mu_;
   unsigned running_ = 0;  // guarded by mu_

@@ -10,8 +10,8 @@
 #include <memory>
 #include <vector>
 
-#include "server/process_metrics.h"
-#include "server/status_json.h"
+#include "server/exposition/prometheus_text.h"
+#include "server/exposition/status_json.h"
 #include "tiercache/v1/cache.grpc.pb.h"
 
 namespace tiercache {
@@ -67,6 +67,21 @@ Result<InvalidateRequest> FromProto(const v1::InvalidateRequest& req) {
   return request;
 }
 
+// A reactor finished with a status of core's, for the calls that answer nothing else.
+auto FinishWith(grpc::ServerUnaryReactor* reactor) {
+  return [reactor](const tiercache::Status& s) { reactor->Finish(ToGrpc(s)); };
+}
+
+void ToProto(const std::vector<TierRemoval>& removals,
+             google::protobuf::RepeatedPtrField<v1::TierRemoval>* out) {
+  for (const auto& t : removals) {
+    v1::TierRemoval* removal = out->Add();
+    removal->set_tier(t.tier);
+    removal->set_removed(t.removed);
+    removal->set_error(t.error);
+  }
+}
+
 int64_t UnixMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -99,50 +114,37 @@ void ToProto(const WarmSourceStatus& w, v1::WarmSourceStatus* out) {
 // answers and from a tier's thread otherwise; no handler blocks on I/O.
 class CacheServiceImpl final : public v1::Cache::CallbackService {
  public:
-  CacheServiceImpl(CacheService& service, GrpcJobs jobs) : service_(service), jobs_(jobs) {}
+  explicit CacheServiceImpl(Service& service) : service_(service) {}
 
   grpc::ServerUnaryReactor* ScheduleInvalidation(grpc::CallbackServerContext* ctx,
                                                  const v1::ScheduleInvalidationRequest* req,
                                                  v1::ScheduleInvalidationResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!jobs_.invalidations) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no scheduler"));
-      return reactor;
-    }
-    if (!(req->delay_seconds() >= 0) || req->delay_seconds() > 10.0 * 365 * 86400) {
-      reactor->Finish(ToGrpc(
-          Status::InvalidArgument("delay_seconds must be a number of seconds from 0 to ten years")));
-      return reactor;
-    }
     auto request = FromProto(req->criteria());
     if (!request.ok()) {
       reactor->Finish(ToGrpc(request.status()));
       return reactor;
     }
-    const auto delay = std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double>(req->delay_seconds()));
-    jobs_.invalidations->Schedule(
-        delay, std::move(request).value(),
-        [reactor, resp](Result<ScheduledInvalidations::Scheduled> r) {
-          if (r.ok()) resp->set_job_id(r->job_id);
-          reactor->Finish(ToGrpc(r.status()));
-        });
+    service_.ScheduleInvalidation(GrpcServer::Id(), req->delay_seconds(),
+                                  std::move(request).value(),
+                                  [reactor, resp](Result<ScheduledJob> r) {
+                                    if (r.ok()) resp->set_job_id(r->job_id);
+                                    reactor->Finish(ToGrpc(r.status()));
+                                  });
     return reactor;
   }
 
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest*,
                                      v1::ListJobsResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    if (jobs_.scheduler) {
-      for (const JobInfo& j : jobs_.scheduler->List()) {
-        v1::Job* job = resp->add_jobs();
-        job->set_id(j.id);
-        job->set_kind(j.kind);
-        job->set_description(j.description);
-        job->set_due_unix_ms(UnixMs(j.due));
-        job->set_period_seconds(ToSeconds(j.period));
-        job->set_runs(j.runs);
-      }
+    for (const JobInfo& j : service_.ListJobs()) {
+      v1::Job* job = resp->add_jobs();
+      job->set_id(j.id);
+      job->set_kind(j.kind);
+      job->set_description(j.description);
+      job->set_due_unix_ms(UnixMs(j.due));
+      job->set_period_seconds(ToSeconds(j.period));
+      job->set_runs(j.runs);
     }
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -152,12 +154,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
                                       const v1::CancelJobRequest* req,
                                       v1::CancelJobResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!jobs_.invalidations || !jobs_.invalidations->Cancel(req->id())) {
-      reactor->Finish(ToGrpc(Status::NotFound("no pending job '" + req->id() +
-                                              "' (unknown, running or done)")));
-    } else {
-      reactor->Finish(grpc::Status::OK);
-    }
+    reactor->Finish(ToGrpc(service_.CancelJob(req->id())));
     return reactor;
   }
 
@@ -172,9 +169,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       return reactor;
     }
     if (!req->source().empty()) {
-      const tiercache::Status s =
-          jobs_.warming ? jobs_.warming->RunNow(req->source())
-                        : Status::NotFound("no warming source named '" + req->source() + "'");
+      const tiercache::Status s = service_.StartWarm(req->source());
       if (s.code() == StatusCode::kUnavailable) {
         reactor->Finish(grpc::Status(grpc::StatusCode::ABORTED, s.message()));
       } else {
@@ -190,7 +185,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
                                 v1::GetResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    service_.Get(Frontend::kGrpc, req->key(), [reactor, resp](Result<Hit> hit) {
+    service_.Get(GrpcServer::Id(), req->key(), [reactor, resp](Result<Hit> hit) {
       if (hit.ok()) {
         resp->set_found(true);
         resp->set_value(*hit->value);
@@ -226,16 +221,14 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     set.tags.assign(req->tags().begin(), req->tags().end());
     set.strategy = StrategyOf(req->strategy());
     set.content_type = req->content_type();
-    service_.Set(Frontend::kGrpc, std::move(set),
-                 [reactor](tiercache::Status s) { reactor->Finish(ToGrpc(s)); });
+    service_.Set(GrpcServer::Id(), std::move(set), FinishWith(reactor));
     return reactor;
   }
 
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const v1::DeleteRequest* req, v1::DeleteResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    service_.Delete(Frontend::kGrpc, req->key(),
-                    [reactor](tiercache::Status s) { reactor->Finish(ToGrpc(s)); });
+    service_.Delete(GrpcServer::Id(), req->key(), FinishWith(reactor));
     return reactor;
   }
 
@@ -248,19 +241,14 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       reactor->Finish(ToGrpc(request.status()));
       return reactor;
     }
-    service_.Invalidate(Frontend::kGrpc, *request,
+    service_.Invalidate(GrpcServer::Id(), *request,
                         [reactor, resp](Result<InvalidateResult> result) {
                           if (result.ok()) {
                             resp->set_invalidated(result->total());
                             resp->set_by_keys(result->by_keys);
                             resp->set_by_tags(result->by_tags);
                             resp->set_by_pattern(result->by_pattern);
-                            for (const auto& t : result->tiers) {
-                              auto* removal = resp->add_tiers();
-                              removal->set_tier(t.tier);
-                              removal->set_removed(t.removed);
-                              removal->set_error(t.error);
-                            }
+                            ToProto(result->tiers, resp->mutable_tiers());
                             for (const auto& m : result->models) resp->add_models(m);
                           }
                           reactor->Finish(ToGrpc(result.status()));
@@ -271,15 +259,10 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Clear(grpc::CallbackServerContext* ctx, const v1::ClearRequest*,
                                   v1::ClearResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    service_.Clear(Frontend::kGrpc, [reactor, resp](Result<ClearResult> removed) {
+    service_.Clear(GrpcServer::Id(), [reactor, resp](Result<ClearResult> removed) {
       if (removed.ok()) {
         resp->set_removed(removed->total());
-        for (const auto& t : removed->tiers) {
-          auto* removal = resp->add_tiers();
-          removal->set_tier(t.tier);
-          removal->set_removed(t.removed);
-          removal->set_error(t.error);
-        }
+        ToProto(removed->tiers, resp->mutable_tiers());
       }
       reactor->Finish(ToGrpc(removed.status()));
     });
@@ -289,7 +272,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const v1::StatusRequest* req,
                                    v1::StatusResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    const ServiceStatus status = service_.GetStatus(Frontend::kGrpc);
+    const ServiceStatus status = service_.GetStatus(GrpcServer::Id());
     resp->set_version(status.version);
     resp->set_uptime_seconds(ToSeconds(status.uptime));
     v1::TierStatus* l1 = resp->add_tiers();
@@ -317,86 +300,61 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     }
     for (const WarmSourceStatus& w : status.warming) ToProto(w, resp->add_warming());
     resp->set_json(StatusToJson(status));
-    if (req->include_metrics()) {
-      std::string metrics = service_.RenderMetrics();
-      AppendProcessMetrics(metrics);
-      resp->set_metrics(std::move(metrics));
-    }
+    if (req->include_metrics()) resp->set_metrics(RenderPrometheus(service_.Metrics()));
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
-  // Validates every entry, then writes them all; finishes once every write has answered.
+  // Decodes the entries; the service checks and writes them.
   void BulkLoad(const v1::WarmRequest& req, v1::WarmResponse* resp,
                 grpc::ServerUnaryReactor* reactor) {
-    const uint64_t max_keys = service_.limits().max_keys_per_request;
-    if (static_cast<uint64_t>(req.entries_size()) > max_keys) {
-      reactor->Finish(ToGrpc(Status::TooLarge(
-          std::to_string(req.entries_size()) + " entries exceed the limit of " +
-          std::to_string(max_keys) + " (limits.max_keys_per_request)")));
-      return;
-    }
     std::vector<SetRequest> requests;
     requests.reserve(static_cast<size_t>(req.entries_size()));
     for (int i = 0; i < req.entries_size(); ++i) {
       const v1::WarmEntry& e = req.entries(i);
-      const std::string at = "entries[" + std::to_string(i) + "]";
-      if (!(e.ttl_seconds() >= 0) || e.ttl_seconds() > 10.0 * 365 * 86400) {
+      const std::optional<Duration> ttl = RequestSeconds(e.ttl_seconds());
+      if (!ttl) {
         reactor->Finish(ToGrpc(Status::InvalidArgument(
-            at + ": ttl_seconds must be 0 (default) or more, up to ten years")));
+            "entries[" + std::to_string(i) +
+            "]: ttl_seconds must be 0 (default) or more, up to ten years")));
         return;
       }
-      SetRequest r;
+      SetRequest& r = requests.emplace_back();
       r.key = e.key();
       r.value = e.value();
-      if (e.ttl_seconds() > 0) r.ttl = Seconds(e.ttl_seconds());
+      if (*ttl > Duration::zero()) r.ttl = *ttl;
       r.tags.assign(e.tags().begin(), e.tags().end());
       r.content_type = e.content_type();
-      if (tiercache::Status s = service_.ValidateSet(r); !s.ok()) {
-        const grpc::Status g = ToGrpc(s);
-        reactor->Finish(grpc::Status(g.error_code(), at + ": " + s.message()));
-        return;
-      }
-      requests.push_back(std::move(r));
     }
-    struct Progress {
-      std::atomic<size_t> left;
-      std::atomic<uint64_t> loaded{0};
-    };
-    auto progress = std::make_shared<Progress>();
-    progress->left = requests.size() + 1;
-    const auto finish = [resp, reactor](const std::shared_ptr<Progress>& p) {
-      if (p->left.fetch_sub(1) != 1) return;
-      resp->set_loaded(p->loaded.load());
-      reactor->Finish(grpc::Status::OK);
-    };
-    for (SetRequest& r : requests) {
-      service_.Set(Frontend::kGrpc, std::move(r), [progress, finish](tiercache::Status s) {
-        if (s.ok()) progress->loaded.fetch_add(1);
-        finish(progress);
-      });
-    }
-    finish(progress);
+    service_.BulkLoad(GrpcServer::Id(), std::move(requests),
+                      [resp, reactor](Result<uint64_t> loaded) {
+                        if (loaded.ok()) resp->set_loaded(*loaded);
+                        reactor->Finish(ToGrpc(loaded.status()));
+                      });
   }
 
-  CacheService& service_;
-  const GrpcJobs jobs_;
+  Service& service_;
 };
 
 }  // namespace
 
 struct GrpcServer::Impl {
-  Impl(GrpcServerOptions o, CacheService& s, GrpcJobs jobs)
-      : options(std::move(o)), service(s), impl(s, jobs) {}
+  Impl(GrpcServerOptions o, Service& s) : options(std::move(o)), impl(s) {}
   GrpcServerOptions options;
-  CacheService& service;
   CacheServiceImpl impl;
   std::unique_ptr<grpc::Server> server;
 };
 
-GrpcServer::GrpcServer(GrpcServerOptions options, CacheService& service, GrpcJobs jobs)
-    : impl_(std::make_unique<Impl>(std::move(options), service, jobs)) {}
+Frontend GrpcServer::Id() {
+  static const Frontend grpc = Frontend::Named("grpc");
+  return grpc;
+}
+
+GrpcServer::GrpcServer(GrpcServerOptions options, Service& service)
+    : impl_(std::make_unique<Impl>(std::move(options), service)) {
+  Id();  // named from the start, so that /metrics shows its (zero) series before any call
+}
 
 GrpcServer::~GrpcServer() {
   if (impl_->server) Shutdown(std::chrono::seconds(0));

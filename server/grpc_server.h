@@ -3,11 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "core/cache_service.h"
-#include "core/scheduled_invalidations.h"
-#include "core/scheduler.h"
+#include "core/service.h"
 #include "core/status.h"
-#include "core/warming.h"
 
 namespace tiercache {
 
@@ -17,22 +14,17 @@ struct GrpcServerOptions {
   Duration idle_timeout = std::chrono::seconds(60);  // idle connections are closed after it
 };
 
-// Scheduled work the gRPC front end lists and changes; null members answer as if none.
-struct GrpcJobs {
-  ScheduledInvalidations* invalidations = nullptr;
-  Scheduler* scheduler = nullptr;
-  // Runs warming sources for rpc Warm {source}; null: every source is NOT_FOUND.
-  WarmingEngine* warming = nullptr;
-};
-
-// The gRPC front end: service tiercache.v1.Cache over the CacheService facade, and the
-// standard grpc.health.v1.Health service. gRPC headers stay inside grpc_server.cc.
+// The gRPC front end: service tiercache.v1.Cache over the service seam (core/service.h),
+// and the standard grpc.health.v1.Health service. gRPC headers stay inside grpc_server.cc.
 class GrpcServer {
  public:
-  GrpcServer(GrpcServerOptions options, CacheService& service, GrpcJobs jobs = {});
+  GrpcServer(GrpcServerOptions options, Service& service);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
+
+  // How the gRPC front end's requests are counted.
+  static Frontend Id();
 
   // kUnavailable if the address can't be bound.
   Status Start();

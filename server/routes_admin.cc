@@ -1,10 +1,10 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "server/exposition/prometheus_text.h"
+#include "server/exposition/status_json.h"
 #include "server/http_status_map.h"
-#include "server/process_metrics.h"
 #include "server/routes.h"
-#include "server/status_json.h"
 
 namespace tiercache::http_api {
 
@@ -122,19 +122,20 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
   return ParseInvalidateFields(std::get<nlohmann::json>(parsed));
 }
 
-void Invalidate(CacheService& service, const Request& req, Router::Respond respond) {
+// The one thing an invalidation cannot find is a model's rule.
+Response InvalidationError(const Status& status) {
+  if (status.code() == StatusCode::kNotFound) {
+    return ErrorResponse(404, "unknown_model", status.message());
+  }
+  return ErrorResponse(status);
+}
+
+void Invalidate(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseInvalidate(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
-  service.Invalidate(Frontend::kHttp, std::get<InvalidateRequest>(parsed),
+  service.Invalidate(HttpFrontend(), std::get<InvalidateRequest>(parsed),
                      [respond = std::move(respond)](Result<InvalidateResult> result) {
-                       if (!result.ok()) {
-                         // The one thing an invalidation cannot find is a model's rule.
-                         if (result.status().code() == StatusCode::kNotFound) {
-                           return respond(ErrorResponse(404, "unknown_model",
-                                                        result.status().message()));
-                         }
-                         return respond(ErrorResponse(result.status()));
-                       }
+                       if (!result.ok()) return respond(InvalidationError(result.status()));
                        nlohmann::json body = {
                            {"invalidated", result->total()},
                            {"by_keys", result->by_keys},
@@ -151,33 +152,24 @@ int64_t UnixMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-void ScheduleInvalidation(ScheduledInvalidations& jobs, const Request& req,
-                          Router::Respond respond) {
+void ScheduleInvalidation(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
   const auto& doc = std::get<nlohmann::json>(parsed);
-  if (!doc.contains("delay_seconds") || !doc.at("delay_seconds").is_number() ||
-      !(doc.at("delay_seconds").get<double>() >= 0) ||
-      doc.at("delay_seconds").get<double>() > 10.0 * 365 * 86400) {
+  if (!doc.contains("delay_seconds") || !doc.at("delay_seconds").is_number()) {
     return respond(BadRequest("delay_seconds must be a number of seconds from 0 to ten years"));
   }
   auto criteria = ParseInvalidateFields(doc, "delay_seconds");
   if (auto* error = std::get_if<Response>(&criteria)) return respond(std::move(*error));
-  const auto delay = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double>(doc.at("delay_seconds").get<double>()));
-  jobs.Schedule(delay, std::get<InvalidateRequest>(std::move(criteria)),
-                [respond = std::move(respond)](Result<ScheduledInvalidations::Scheduled> r) {
-                  if (!r.ok()) {
-                    if (r.status().code() == StatusCode::kNotFound) {
-                      return respond(ErrorResponse(404, "unknown_model", r.status().message()));
-                    }
-                    return respond(ErrorResponse(r.status()));
-                  }
-                  nlohmann::json body = {{"job_id", r->job_id},
-                                         {"due_unix_ms", UnixMs(r->due)},
-                                         {"persisted", r->persisted}};
-                  respond(JsonResponse(202, body.dump()));
-                });
+  service.ScheduleInvalidation(HttpFrontend(), doc.at("delay_seconds").get<double>(),
+                               std::get<InvalidateRequest>(std::move(criteria)),
+                               [respond = std::move(respond)](Result<ScheduledJob> r) {
+                                 if (!r.ok()) return respond(InvalidationError(r.status()));
+                                 nlohmann::json body = {{"job_id", r->job_id},
+                                                        {"due_unix_ms", UnixMs(r->due)},
+                                                        {"persisted", r->persisted}};
+                                 respond(JsonResponse(202, body.dump()));
+                               });
 }
 
 nlohmann::json JobsJson(const std::vector<JobInfo>& jobs) {
@@ -194,28 +186,25 @@ nlohmann::json JobsJson(const std::vector<JobInfo>& jobs) {
   return {{"jobs", list}};
 }
 
-// POST /v1/warm {"entries": [{key, value, ttl, tags}, ...]}: validated whole, then written.
-void BulkLoad(CacheService& service, const nlohmann::json& entries, Router::Respond respond) {
+// POST /v1/warm {"entries": [{key, value, ttl, tags, content_type}, ...]}.
+void BulkLoad(Service& service, const nlohmann::json& entries, Router::Respond respond) {
   if (!entries.is_array()) return respond(BadRequest("entries must be an array"));
-  if (entries.size() > service.limits().max_keys_per_request) {
-    return respond(ErrorResponse(Status::TooLarge(
-        std::to_string(entries.size()) + " entries exceed the limit of " +
-        std::to_string(service.limits().max_keys_per_request) + " (limits.max_keys_per_request)")));
-  }
   std::vector<SetRequest> requests;
+  requests.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const nlohmann::json& e = entries[i];
     const std::string at = "entries[" + std::to_string(i) + "]";
     if (!e.is_object()) return respond(BadRequest(at + " must be an object"));
-    SetRequest r;
+    SetRequest& r = requests.emplace_back();
     for (const auto& [field, value] : e.items()) {
+      const std::optional<Duration> ttl =
+          field == "ttl" && value.is_number() ? RequestSeconds(value.get<double>()) : std::nullopt;
       if (field == "key" && value.is_string()) {
         r.key = value.get<std::string>();
       } else if (field == "value" && value.is_string()) {
         r.value = value.get<std::string>();
-      } else if (field == "ttl" && value.is_number() && value.get<double>() > 0 &&
-                 value.get<double>() <= 10.0 * 365 * 86400) {
-        r.ttl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(value.get<double>()));
+      } else if (ttl && *ttl > Duration::zero()) {
+        r.ttl = *ttl;
       } else if (field == "tags") {
         if (auto error = ReadStringArray(value, at + ".tags", r.tags)) return respond(BadRequest(*error));
       } else if (field == "content_type" && value.is_string()) {
@@ -229,35 +218,15 @@ void BulkLoad(CacheService& service, const nlohmann::json& entries, Router::Resp
     if (!e.contains("key") || !e.contains("value")) {
       return respond(BadRequest(at + " needs a key and a value"));
     }
-    if (Status s = service.ValidateSet(r); !s.ok()) {
-      return respond(ErrorResponse(HttpStatusOf(s.code()), StatusCodeName(s.code()),
-                                   at + ": " + s.message()));
-    }
-    requests.push_back(std::move(r));
   }
-  struct Progress {
-    std::atomic<size_t> left;
-    std::atomic<uint64_t> loaded{0};
-    Router::Respond respond;
-  };
-  auto progress = std::make_shared<Progress>();
-  progress->left = requests.size() + 1;
-  progress->respond = std::move(respond);
-  const auto finish = [](const std::shared_ptr<Progress>& p) {
-    if (p->left.fetch_sub(1) != 1) return;
-    p->respond(JsonResponse(200, nlohmann::json{{"loaded", p->loaded.load()}}.dump()));
-  };
-  for (SetRequest& r : requests) {
-    service.Set(Frontend::kHttp, std::move(r), [progress, finish](Status s) {
-      if (s.ok()) progress->loaded.fetch_add(1);
-      finish(progress);
-    });
-  }
-  finish(progress);
+  service.BulkLoad(HttpFrontend(), std::move(requests),
+                   [respond = std::move(respond)](Result<uint64_t> loaded) {
+                     if (!loaded.ok()) return respond(ErrorResponse(loaded.status()));
+                     respond(JsonResponse(200, nlohmann::json{{"loaded", *loaded}}.dump()));
+                   });
 }
 
-void Warm(CacheService& service, WarmingEngine& warming, const Request& req,
-          Router::Respond respond) {
+void Warm(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
   const auto& doc = std::get<nlohmann::json>(parsed);
@@ -267,7 +236,7 @@ void Warm(CacheService& service, WarmingEngine& warming, const Request& req,
   if (doc.contains("entries")) return BulkLoad(service, doc.at("entries"), std::move(respond));
   if (!doc.at("source").is_string()) return respond(BadRequest("source must be a string"));
   const std::string name = doc.at("source").get<std::string>();
-  const Status s = warming.RunNow(name);
+  const Status s = service.StartWarm(name);
   if (s.code() == StatusCode::kNotFound) {
     return respond(ErrorResponse(404, "unknown_source", s.message()));
   }
@@ -280,35 +249,30 @@ void Warm(CacheService& service, WarmingEngine& warming, const Request& req,
 
 }  // namespace
 
-void RegisterWarmRoutes(Router& router, CacheService& service, WarmingEngine& warming) {
+void RegisterWarmRoutes(Router& router, Service& service) {
   router.AddAsync(Method::kPost, "/v1/warm",
-                  [&service, &warming](Request& req, std::string_view, Router::Respond respond) {
-                    Warm(service, warming, req, std::move(respond));
+                  [&service](Request& req, std::string_view, Router::Respond respond) {
+                    Warm(service, req, std::move(respond));
                   });
 }
 
-void RegisterJobRoutes(Router& router, ScheduledInvalidations& invalidations,
-                       Scheduler& scheduler) {
+void RegisterJobRoutes(Router& router, Service& service) {
   router.AddAsync(Method::kPost, "/v1/invalidations/scheduled",
-                  [&invalidations](Request& req, std::string_view, Router::Respond respond) {
-                    ScheduleInvalidation(invalidations, req, std::move(respond));
+                  [&service](Request& req, std::string_view, Router::Respond respond) {
+                    ScheduleInvalidation(service, req, std::move(respond));
                   });
-  router.Add(Method::kGet, "/v1/jobs", [&scheduler](Request&, std::string_view) {
-    return JsonResponse(200, JobsJson(scheduler.List()).dump());
+  router.Add(Method::kGet, "/v1/jobs", [&service](Request&, std::string_view) {
+    return JsonResponse(200, JobsJson(service.ListJobs()).dump());
   });
-  router.Add(Method::kDelete, "/v1/jobs/", [&invalidations](Request&, std::string_view id) {
-    if (!invalidations.Cancel(id)) {
-      return ErrorResponse(404, "not_found",
-                           "no pending job '" + std::string(id) + "' (unknown, running or done)");
-    }
+  router.Add(Method::kDelete, "/v1/jobs/", [&service](Request&, std::string_view id) {
+    if (Status s = service.CancelJob(id); !s.ok()) return ErrorResponse(404, "not_found", s.message());
     Response r;
     r.status = 204;
     return r;
   });
 }
 
-void RegisterAdminRoutes(Router& router, CacheService& service,
-                         const std::atomic<bool>& ready) {
+void RegisterAdminRoutes(Router& router, Service& service, const std::atomic<bool>& ready) {
   router.AddAsync(Method::kPost, "/v1/invalidate",
                   [&service](Request& req, std::string_view, Router::Respond respond) {
                     Invalidate(service, req, std::move(respond));
@@ -316,7 +280,7 @@ void RegisterAdminRoutes(Router& router, CacheService& service,
 
   router.AddAsync(Method::kPost, "/v1/clear",
                   [&service](Request&, std::string_view, Router::Respond respond) {
-    service.Clear(Frontend::kHttp, [respond = std::move(respond)](Result<ClearResult> removed) {
+    service.Clear(HttpFrontend(), [respond = std::move(respond)](Result<ClearResult> removed) {
       if (!removed.ok()) return respond(ErrorResponse(removed.status()));
       nlohmann::json body = {{"removed", removed->total()},
                              {"tiers", RemovalsByTier(removed->tiers)}};
@@ -325,14 +289,13 @@ void RegisterAdminRoutes(Router& router, CacheService& service,
   });
 
   router.Add(Method::kGet, "/v1/status", [&service](Request&, std::string_view) {
-    return JsonResponse(200, StatusToJson(service.GetStatus(Frontend::kHttp)));
+    return JsonResponse(200, StatusToJson(service.GetStatus(HttpFrontend())));
   });
 
   router.Add(Method::kGet, "/metrics", [&service](Request&, std::string_view) {
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = service.RenderMetrics();
-    AppendProcessMetrics(r.body);
+    r.body = RenderPrometheus(service.Metrics());
     return r;
   });
 

@@ -7,7 +7,7 @@
 #include "server/dashboard_page.h"
 #include "server/http_status_map.h"
 #include "server/routes.h"
-#include "server/stats_history_json.h"
+#include "server/exposition/stats_history_json.h"
 #include "server/url.h"
 
 namespace tiercache::http_api {
@@ -48,20 +48,17 @@ std::variant<std::optional<WallTime>, Response> ParseSince(std::string_view quer
 
 }  // namespace
 
-void RegisterDashboardRoutes(Router& router, CacheService& service, const StatsHistory& history) {
-  router.Add(Method::kGet, "/v1/stats/history",
-             [&service, &history](Request& req, std::string_view) {
+void RegisterDashboardRoutes(Router& router, Service& service) {
+  router.Add(Method::kGet, "/v1/stats/history", [&service](Request& req, std::string_view) {
     auto since = ParseSince(SplitTarget(req.target).second);
     if (auto* error = std::get_if<Response>(&since)) return std::move(*error);
     const auto& after = std::get<std::optional<WallTime>>(since);
     Response r;
     r.content_type = "application/json";
     r.headers.emplace_back("Cache-Control", "no-store");
-    // Straight from the tiers rather than through GetStatus, which would count the
-    // dashboard's polls as status requests in the very figures it shows.
-    r.body = StatsHistoryToJson(after ? history.Since(*after) : history.Snapshot(),
-                                history.capacity(), service.cache().l1().Stats(),
-                                service.cache().LowerTiers());
+    // Not through GetStatus, which would count the dashboard's polls as status requests
+    // in the very figures it shows.
+    r.body = StatsHistoryToJson(service.History(after));
     return r;
   });
 

@@ -64,12 +64,12 @@ Response NoContent() {
 
 }  // namespace
 
-void RegisterKeyRoutes(Router& router, CacheService& service) {
+void RegisterKeyRoutes(Router& router, Service& service) {
   router.AddAsync(Method::kGet, "/v1/keys/",
                   [&service](Request&, std::string_view rest, Router::Respond respond) {
     auto key = PercentDecode(rest);
     if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
-    service.Get(Frontend::kHttp, *key, [respond = std::move(respond)](Result<Hit> hit) {
+    service.Get(HttpFrontend(), *key, [respond = std::move(respond)](Result<Hit> hit) {
       if (!hit.ok()) return respond(ErrorResponse(hit.status()));
       Response r;
       // As stored by its writer; bytes of no stated type otherwise.
@@ -93,7 +93,7 @@ void RegisterKeyRoutes(Router& router, CacheService& service) {
     }
     set.value = std::move(req.body);
     set.content_type = req.content_type;
-    service.Set(Frontend::kHttp, std::move(set), [respond = std::move(respond)](Status s) {
+    service.Set(HttpFrontend(), std::move(set), [respond = std::move(respond)](Status s) {
       respond(s.ok() ? NoContent() : ErrorResponse(s));
     });
   });
@@ -102,7 +102,7 @@ void RegisterKeyRoutes(Router& router, CacheService& service) {
                   [&service](Request&, std::string_view rest, Router::Respond respond) {
     auto key = PercentDecode(rest);
     if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
-    service.Delete(Frontend::kHttp, *key, [respond = std::move(respond)](Status s) {
+    service.Delete(HttpFrontend(), *key, [respond = std::move(respond)](Status s) {
       respond(s.ok() ? NoContent() : ErrorResponse(s));
     });
   });

@@ -72,7 +72,7 @@ class CacheServiceTest {
   StatusCode Set(std::string key, std::string value, std::vector<std::string> tags = {},
                  std::optional<Duration> ttl = std::nullopt,
                  std::optional<StrategyKind> strategy = std::nullopt,
-                 Frontend from = Frontend::kHttp) {
+                 Frontend from = Frontend::Named("http")) {
     SetRequest request;
     request.key = std::move(key);
     request.value = std::move(value);
@@ -82,30 +82,30 @@ class CacheServiceTest {
     return test::SyncSet(*service_, from, std::move(request)).code();
   }
 
-  StatusCode GetCode(std::string_view key, Frontend from = Frontend::kHttp) {
+  StatusCode GetCode(std::string_view key, Frontend from = Frontend::Named("http")) {
     return test::SyncGet(*service_, from, key).status().code();
   }
 
   // The value served for `key`, or "<miss>".
   std::string ValueOf(std::string_view key) {
-    auto hit = test::SyncGet(*service_, Frontend::kHttp, key);
+    auto hit = test::SyncGet(*service_, Frontend::Named("http"), key);
     return hit.ok() ? *hit->value : std::string("<miss>");
   }
 
   // Seconds left reported by a Get of `key`, or -1 on a miss.
   double TtlLeft(std::string_view key) {
-    auto hit = test::SyncGet(*service_, Frontend::kHttp, key);
+    auto hit = test::SyncGet(*service_, Frontend::Named("http"), key);
     return hit.ok() ? ToSeconds(hit->ttl_left) : -1.0;
   }
 
-  StatusCode DeleteCode(std::string_view key, Frontend from = Frontend::kHttp) {
+  StatusCode DeleteCode(std::string_view key, Frontend from = Frontend::Named("http")) {
     return test::SyncDelete(*service_, from, key).code();
   }
 
   Result<InvalidateResult> Invalidate(std::vector<std::string> keys,
                                       std::vector<std::string> tags = {},
                                       std::optional<std::string> pattern = std::nullopt,
-                                      Frontend from = Frontend::kHttp) {
+                                      Frontend from = Frontend::Named("http")) {
     InvalidateRequest request;
     request.keys = std::move(keys);
     request.tags = std::move(tags);
@@ -138,7 +138,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: GetHitComesFromL1WithTheTimeLe
                  "[service]") {
   REQUIRE(Set("k", "value", {}, 100s) == StatusCode::kOk);
   Advance(40s);
-  auto hit = test::SyncGet(*service_, Frontend::kHttp, "k");
+  auto hit = test::SyncGet(*service_, Frontend::Named("http"), "k");
   REQUIRE(hit.ok());
   REQUIRE(*hit->value == "value");
   REQUIRE(hit->tier == "L1");
@@ -301,7 +301,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: ClearReturnsTheLiveCountAndEmp
   REQUIRE(Set("c", "v") == StatusCode::kOk);
   REQUIRE(Set("short", "v", {}, 1s) == StatusCode::kOk);
   Advance(1s);
-  auto cleared = test::SyncClear(*service_, Frontend::kGrpc);
+  auto cleared = test::SyncClear(*service_, Frontend::Named("grpc"));
   REQUIRE(cleared.ok());
   REQUIRE(cleared->total() == 3);
   REQUIRE(StoredEntries() == 0);
@@ -347,42 +347,42 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: AdaptiveRequestTtlIsTheBaseTim
 TEST_CASE_METHOD(CacheServiceTest, "CacheService: StatusReportsL1StatsAndLimits", "[service]") {
   REQUIRE(Set("a", "v") == StatusCode::kOk);
   REQUIRE(Set("b", "v") == StatusCode::kOk);
-  const ServiceStatus status = service_->GetStatus(Frontend::kGrpc);
+  const ServiceStatus status = service_->GetStatus(Frontend::Named("grpc"));
   REQUIRE(status.version == TIERCACHE_VERSION);
   REQUIRE(status.l1.entries == 2);
   REQUIRE(status.l1.max_entries == 10'000);
   REQUIRE(status.limits.max_key_bytes == 16);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kStatus, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kStatus, Outcome::kOk) == 1);
 }
 
 TEST_CASE_METHOD(CacheServiceTest, "CacheService: RequestsAreCountedPerFrontendOperationOutcome",
                  "[service][metrics]") {
   REQUIRE(GetCode("absent") == StatusCode::kNotFound);
   REQUIRE(GetCode("absent") == StatusCode::kNotFound);
-  REQUIRE(Set("k", "v", {}, std::nullopt, std::nullopt, Frontend::kGrpc) == StatusCode::kOk);
-  REQUIRE(Set("big", std::string(65, 'x'), {}, std::nullopt, std::nullopt, Frontend::kGrpc) ==
+  REQUIRE(Set("k", "v", {}, std::nullopt, std::nullopt, Frontend::Named("grpc")) == StatusCode::kOk);
+  REQUIRE(Set("big", std::string(65, 'x'), {}, std::nullopt, std::nullopt, Frontend::Named("grpc")) ==
           StatusCode::kTooLarge);
-  REQUIRE(GetCode("k", Frontend::kGrpc) == StatusCode::kOk);
-  REQUIRE(GetCode("", Frontend::kGrpc) == StatusCode::kInvalidArgument);
+  REQUIRE(GetCode("k", Frontend::Named("grpc")) == StatusCode::kOk);
+  REQUIRE(GetCode("", Frontend::Named("grpc")) == StatusCode::kInvalidArgument);
   REQUIRE(DeleteCode("absent") == StatusCode::kNotFound);
   REQUIRE(DeleteCode("k") == StatusCode::kOk);
   REQUIRE(Invalidate({}, {}, "(").status().code() == StatusCode::kInvalidArgument);
   REQUIRE(Invalidate({"k"}).ok());
-  REQUIRE(test::SyncClear(*service_, Frontend::kGrpc).ok());
+  REQUIRE(test::SyncClear(*service_, Frontend::Named("grpc")).ok());
 
-  REQUIRE(Requests(Frontend::kHttp, Operation::kGet, Outcome::kMiss) == 2);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kMiss) == 0);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kHit) == 1);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kGet, Outcome::kInvalidArgument) == 1);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kSet, Outcome::kOk) == 1);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kSet, Outcome::kTooLarge) == 1);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kSet, Outcome::kOk) == 0);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kDelete, Outcome::kNotFound) == 1);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kDelete, Outcome::kOk) == 1);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kInvalidate, Outcome::kInvalidArgument) == 1);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kInvalidate, Outcome::kOk) == 1);
-  REQUIRE(Requests(Frontend::kGrpc, Operation::kClear, Outcome::kOk) == 1);
-  REQUIRE(Requests(Frontend::kHttp, Operation::kClear, Outcome::kOk) == 0);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kGet, Outcome::kMiss) == 2);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kGet, Outcome::kMiss) == 0);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kGet, Outcome::kHit) == 1);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kGet, Outcome::kInvalidArgument) == 1);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kSet, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kSet, Outcome::kTooLarge) == 1);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kSet, Outcome::kOk) == 0);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kDelete, Outcome::kNotFound) == 1);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kDelete, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kInvalidate, Outcome::kInvalidArgument) == 1);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kInvalidate, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::Named("grpc"), Operation::kClear, Outcome::kOk) == 1);
+  REQUIRE(Requests(Frontend::Named("http"), Operation::kClear, Outcome::kOk) == 0);
 }
 
 }  // namespace

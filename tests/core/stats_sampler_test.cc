@@ -47,9 +47,9 @@ class StatsSamplerTest {
     SetRequest r;
     r.key = key;
     r.value = "value";
-    REQUIRE(test::SyncSet(*service_, Frontend::kHttp, r).ok());
+    REQUIRE(test::SyncSet(*service_, Frontend::Named("http"), r).ok());
   }
-  bool Get(const std::string& key) { return test::SyncGet(*service_, Frontend::kHttp, key).ok(); }
+  bool Get(const std::string& key) { return test::SyncGet(*service_, Frontend::Named("http"), key).ok(); }
 
   // Advances the clock by `d` and takes a sample of that interval.
   StatsSample TickAfter(Duration d) {

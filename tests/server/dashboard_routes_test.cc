@@ -19,9 +19,9 @@ class DashboardRoutesFixture {
   DashboardRoutesFixture()
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
         cache_(store_, 1.0, {}, TierHealthOptions{}),
-        service_(Limits{}, StrategyOptions{}, cache_),
-        history_(3) {
-    RegisterDashboardRoutes(router_, service_, history_);
+        history_(3),
+        service_(ServiceOptions{}, cache_, ServiceParts{.history = &history_}) {
+    RegisterDashboardRoutes(router_, service_);
   }
 
   Response Get(std::string target) {
@@ -44,8 +44,8 @@ class DashboardRoutesFixture {
   FakeClock clock_;
   L1Store store_;
   TieredCache cache_;
-  CacheService service_;
   StatsHistory history_;
+  CacheService service_;
   Router router_;
 };
 
@@ -140,7 +140,7 @@ TEST_CASE_METHOD(DashboardRoutesFixture, "PollingTheHistoryIsNotCountedAsAReques
                  "[dashboard]") {
   Get("/v1/stats/history");
   for (Outcome o : {Outcome::kOk, Outcome::kHit}) {
-    CHECK(service_.request_metrics().Requests(Frontend::kHttp, Operation::kStatus, o) == 0);
+    CHECK(service_.request_metrics().Requests(Frontend::Named("http"), Operation::kStatus, o) == 0);
   }
 }
 

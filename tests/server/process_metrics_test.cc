@@ -1,6 +1,6 @@
 // The standard process families of /metrics, read from /proc.
 
-#include "server/process_metrics.h"
+#include "server/exposition/process_metrics.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "server/stats_history_json.h"
+#include "server/exposition/stats_history_json.h"
 
 #include <chrono>
 #include <cmath>
@@ -34,8 +34,11 @@ nlohmann::json SampleJson(const StatsSample& s) {
 
 }  // namespace
 
-std::string StatsHistoryToJson(const std::vector<StatsSample>& samples, size_t capacity,
-                               const L1Stats& l1, const std::vector<LowerTierStatus>& tiers) {
+std::string StatsHistoryToJson(const HistorySnapshot& history) {
+  const std::vector<StatsSample>& samples = history.samples;
+  const size_t capacity = history.capacity;
+  const L1Stats& l1 = history.l1;
+  const std::vector<LowerTierStatus>& tiers = history.lower_tiers;
   nlohmann::json now = nlohmann::json::array();
   now.push_back({{"name", "L1"},
                  {"kind", "memory"},

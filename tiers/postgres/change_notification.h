@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "core/cache_service.h"
+#include "core/service.h"
 #include "core/status.h"
 
 namespace tiercache {

@@ -1,4 +1,4 @@
-#include "server/process_metrics.h"
+#include "server/exposition/process_metrics.h"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -11,7 +11,7 @@
 #include <iterator>
 #include <vector>
 
-#include "core/metrics.h"
+#include "server/exposition/prometheus_text.h"
 
 namespace tiercache {
 

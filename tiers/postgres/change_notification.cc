@@ -1,4 +1,4 @@
-#include "server/change_notification.h"
+#include "tiers/postgres/change_notification.h"
 
 #include <nlohmann/json.hpp>
 

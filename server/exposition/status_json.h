@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/cache_service.h"
+#include "core/service.h"
 
 namespace tiercache {
 

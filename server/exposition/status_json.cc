@@ -1,4 +1,4 @@
-#include "server/status_json.h"
+#include "server/exposition/status_json.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,0 +1,208 @@
+#include "server/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/config_json.h"
+#include "server/routes.h"
+#include "server/tier_factory.h"
+#include "tiers/postgres/change_notification.h"
+
+namespace tiercache {
+
+namespace {
+
+void LogTierState(std::string_view tier, TierState state, std::string_view error) {
+  if (state == TierState::kDown) {
+    spdlog::warn("tier {} is down: {}", tier, error);
+  } else if (state == TierState::kDegraded) {
+    spdlog::warn("tier {} is degraded: {}", tier, error);
+  } else {
+    spdlog::info("tier {} is up", tier);
+  }
+}
+
+unsigned IoThreads(const config::ServerConfig& server) {
+  return server.io_threads > 0 ? server.io_threads
+                               : std::max(1u, std::thread::hardware_concurrency() / 2);
+}
+
+HttpServerOptions HttpOptions(const config::Config& cfg) {
+  HttpServerOptions o;
+  o.host = cfg.server.http_listen.host;
+  o.port = cfg.server.http_listen.port;
+  o.io_threads = IoThreads(cfg.server);
+  o.max_connections = cfg.server.max_connections;
+  o.idle_timeout = cfg.server.idle_timeout;
+  o.max_request_body_bytes = cfg.limits.max_request_body_bytes;
+  // A maximal key, fully percent-encoded, must fit in the request line.
+  o.max_header_bytes =
+      static_cast<uint32_t>(std::max<uint64_t>(16 * 1024, 3 * cfg.limits.max_key_bytes + 8192));
+  return o;
+}
+
+GrpcServerOptions GrpcOptions(const config::Config& cfg) {
+  GrpcServerOptions o;
+  o.address = cfg.server.grpc_listen.ToString();
+  o.max_message_bytes = cfg.limits.max_request_body_bytes;
+  o.idle_timeout = cfg.server.idle_timeout;
+  return o;
+}
+
+ServiceOptions ServiceOptionsOf(const config::Config& cfg) {
+  ServiceOptions o;
+  o.limits = cfg.limits;
+  o.strategies = cfg.strategies;
+  o.model_rules = cfg.invalidation.models;
+  o.monitoring = cfg.monitoring.enabled;
+  o.config_json =
+      EffectiveConfigJson(cfg).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& cfg) {
+  Backends b;
+  auto lower = MakeLowerTiers(cfg.tiers);
+  if (!lower.ok()) return lower.status();
+  b.lower_tiers = std::move(lower).value();
+  auto bus = MakeCoherenceBus(cfg);
+  if (!bus.ok()) return bus.status();
+  b.bus = std::move(bus).value();
+  // Scheduled invalidations, kept in the first PostgreSQL tier's database when there is one.
+  auto store = MakeJobStore(cfg);
+  if (!store.ok()) return store.status();
+  b.job_store = std::move(store).value();
+  auto feed = MakeChangeFeed(cfg);
+  if (!feed.ok()) return feed.status();
+  b.change_feed = std::move(feed).value();
+  std::unique_ptr<Daemon> daemon(new Daemon(cfg, std::move(b)));
+  if (Status s = AddWarmSources(cfg, daemon->cache_, daemon->warming_); !s.ok()) return s;
+  return daemon;
+}
+
+Daemon::Daemon(const config::Config& cfg, Backends backends)
+    : config_(cfg),
+      key_stats_(cfg.monitoring.enabled ? std::make_unique<KeyStats>(cfg.monitoring.key_patterns,
+                                                                     cfg.monitoring.max_patterns)
+                                        : nullptr),
+      l1_(cfg.l1, cfg.strategies.adaptive, Clock::System(), key_stats_.get(),
+          cfg.monitoring.miss_history),
+      cache_(l1_, cfg.l1.ttl_factor, std::move(backends.lower_tiers), cfg.tier_health,
+             &LogTierState),
+      sweeper_(l1_, cfg.l1.sweep_interval),
+      coherence_(backends.bus ? std::make_unique<InstanceCoherence>(
+                                    cache_, std::move(backends.bus),
+                                    CoherenceOptions{cfg.coherence.instance_id,
+                                                     cfg.coherence.max_staleness})
+                              : nullptr),
+      job_store_(std::move(backends.job_store)),
+      scheduler_(cfg.scheduler),
+      warming_(cache_, scheduler_, cfg.warming.max_concurrent_runs, coherence_.get()),
+      service_(ServiceOptionsOf(cfg), cache_,
+               ServiceParts{&scheduler_, job_store_.get(), &warming_, coherence_.get(),
+                            &history_}),
+      stop_jobs_{[this] {
+        warming_.Stop();
+        scheduler_.Stop();
+      }},
+      change_feed_(std::move(backends.change_feed)),
+      sampler_(service_, history_, Clock::System()),
+      http_(HttpOptions(cfg), router_, service_.Connections(http_api::HttpFrontend())),
+      grpc_(GrpcOptions(cfg), service_) {
+  warming_.YieldToServing([this] { return service_.request_metrics().total(); },
+                          cfg.warming.busy_requests_per_second, cfg.warming.busy_share);
+  http_api::RegisterKeyRoutes(router_, service_);
+  http_api::RegisterAdminRoutes(router_, service_, ready_);
+  http_api::RegisterJobRoutes(router_, service_);
+  http_api::RegisterWarmRoutes(router_, service_);
+  http_api::RegisterDashboardRoutes(router_, service_);
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::OnDatabaseChange(const std::string& payload) {
+  auto change = ParseChangeNotification(payload);
+  if (!change.ok()) {
+    spdlog::warn("database change ignored: {}: {}", change.status().message(), payload);
+    return;
+  }
+  InvalidateRequest request;
+  request.model = std::move(change).value();
+  service_.Invalidate(Frontend::Internal(), request, [payload](Result<InvalidateResult> r) {
+    if (!r.ok()) {
+      spdlog::warn("database change {} not applied: {}", payload, r.status().message());
+    } else {
+      spdlog::debug("database change {} invalidated {}", payload, r->total());
+    }
+  });
+}
+
+Status Daemon::Start() {
+  if (coherence_) {
+    coherence_->Start();
+    spdlog::info("coherence: instance {} on channel {}", coherence_->instance_id(),
+                 config_.coherence.channel);
+  }
+  if (change_feed_) {
+    change_feed_->Start([this](std::string payload) { OnDatabaseChange(payload); },
+                        [channel = config_.invalidation.listen->channel](bool listening) {
+                          if (listening) {
+                            spdlog::info("listening for database changes on {}", channel);
+                          } else {
+                            spdlog::warn("not listening for database changes on {}: reconnecting",
+                                         channel);
+                          }
+                        });
+  }
+  if (job_store_) {
+    auto restored = service_.RestoreScheduledInvalidations(std::chrono::seconds(5));
+    if (restored.ok()) {
+      if (*restored > 0) spdlog::info("restored {} scheduled invalidation(s)", *restored);
+    } else {
+      spdlog::warn("scheduled invalidations not restored: {}", restored.status().message());
+    }
+  }
+  warming_.Start();
+  // The dashboard's last 15 minutes, one sample a second.
+  sampler_.Start();
+
+  if (Status s = http_.Start(); !s.ok()) return Status::Unavailable("http: " + s.message());
+  if (Status s = grpc_.Start(); !s.ok()) {
+    http_.Shutdown(Duration::zero());
+    return Status::Unavailable("grpc: " + s.message());
+  }
+  ready_.store(true, std::memory_order_release);
+  std::string tier_names = "L1";
+  for (const auto& t : config_.tiers) tier_names += " > " + t.name;
+  spdlog::info("tiercached {} serving HTTP on {} and gRPC on {} ({} I/O threads, tiers {}, "
+               "L1: {} shards, {} entries, {} bytes)",
+               TIERCACHE_VERSION, config_.server.http_listen.ToString(),
+               config_.server.grpc_listen.ToString(), IoThreads(config_.server),
+               tier_names, l1_.shard_count(), config_.l1.max_entries, config_.l1.max_bytes);
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  return Status::Ok();
+}
+
+void Daemon::Drain(std::string_view why) {
+  const Duration timeout = config_.server.shutdown_timeout;
+  spdlog::info("{}, draining (up to {:.1f} s)", why, ToSeconds(timeout));
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
+  ready_.store(false, std::memory_order_release);
+  std::thread grpc_stop([&] { grpc_.Shutdown(timeout); });
+  http_.Shutdown(timeout);
+  grpc_stop.join();
+  // Every write acknowledged so far is in L1 and, for async tiers, in a write-behind
+  // queue: flush them before the tiers go away.
+  if (const uint64_t left = cache_.FlushWriteBehind(timeout); left > 0) {
+    spdlog::error("write-behind: {} writes could not be flushed before the shutdown timeout",
+                  left);
+  }
+}
+
+}  // namespace tiercache
