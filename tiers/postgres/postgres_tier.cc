@@ -1,7 +1,6 @@
 #include "tiers/postgres/postgres_tier.h"
 
 #include <libpq-fe.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,7 +12,9 @@
 
 #include "core/thread_annotations.h"
 #include "tiers/postgres/entry_table.h"
-#include "tiers/postgres/event_fd.h"
+#include "tiers/common/event_fd.h"
+#include "tiers/common/reconnect_backoff.h"
+#include "tiers/common/stop_wait.h"
 #include "tiers/postgres/jobs.h"
 #include "tiers/postgres/key_range.h"
 #include "tiers/postgres/pg_codec.h"
@@ -36,9 +37,6 @@ using postgres::RangeRemovalJob;
 using postgres::SweepJob;
 using postgres::WorkQueue;
 
-// Reconnection backoff: quick after a blip, at most a second apart while PostgreSQL is away.
-constexpr Duration kFirstBackoff = 50ms;
-constexpr Duration kMaxBackoff = 1s;
 // Creating or migrating the schema may wait for another server's migration (advisory lock).
 constexpr Duration kSchemaTimeout = 30s;
 // Lets PostgreSQL notice soon that we dropped a connection mid-statement (after a timeout)
@@ -201,19 +199,18 @@ class PostgresTier final : public Tier {
     KeepServing(conn, maintenance_, MeasureTimeout(), [&] { ServeMaintenance(conn); });
   }
 
-  // Connects, serves `queue` with `serve` until the connection is lost, and again, with
-  // backoff between failed attempts, until the tier stops.
+  // Connects, serves `queue` with `serve` until the connection is lost, and again (at once
+  // after a lost connection, with backoff after a failed attempt) until the tier stops.
   template <class Serve>
   void KeepServing(PgConnection& conn, WorkQueue& queue, Duration statement_timeout, Serve serve) {
-    Duration backoff = Duration::zero();
+    backend::ReconnectBackoff backoff;
     while (!stopping_.load()) {
-      if (backoff > Duration::zero() && !SleepUnlessStopping(backoff)) return;
       if (Status opened = Open(conn, statement_timeout); !opened.ok()) {
         queue.ConnectFailed(opened);
-        backoff = std::clamp<Duration>(2 * backoff, kFirstBackoff, kMaxBackoff);
+        if (!backend::SleepUnlessStopping(backoff.Next(), stop_, stopping_)) return;
         continue;
       }
-      backoff = Duration::zero();
+      backoff.Reset();
       queue.ConnectionUp();
       serve();
       conn.Close();
@@ -236,18 +233,6 @@ class PostgresTier final : public Tier {
     if (s.ok()) s = table_.Prepare(conn, Now() + options_.command_timeout);
     if (!s.ok()) conn.Close();
     return s;
-  }
-
-  // False if the tier started stopping meanwhile.
-  bool SleepUnlessStopping(Duration d) {
-    const TimePoint until = Now() + d;
-    pollfd stop{stop_.fd(), POLLIN, 0};
-    while (!stopping_.load()) {
-      const int64_t ms = Millis(until - Now());
-      if (ms <= 0) return true;
-      if (::poll(&stop, 1, static_cast<int>(ms)) > 0) return false;  // else timeout or EINTR
-    }
-    return false;
   }
 
   void ServePool(PgConnection& conn) {
@@ -298,7 +283,7 @@ class PostgresTier final : public Tier {
   const EntryTable table_;
   WorkQueue pool_;         // reads, writes, deletes, tag invalidation, ping
   WorkQueue maintenance_;  // clear, pattern invalidation, the sweep
-  postgres::EventFd stop_;
+  backend::EventFd stop_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> sweeping_{false};
   std::atomic<TimePoint> next_sweep_;

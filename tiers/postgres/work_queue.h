@@ -7,7 +7,7 @@
 
 #include "core/status.h"
 #include "core/thread_annotations.h"
-#include "tiers/postgres/event_fd.h"
+#include "tiers/common/event_fd.h"
 #include "tiers/postgres/pg_connection.h"
 
 namespace tiercache::postgres {
@@ -63,7 +63,7 @@ class WorkQueue {
 
   const std::string label_;
   const size_t capacity_;
-  EventFd wake_;
+  backend::EventFd wake_;
   Mutex mu_;
   std::deque<std::unique_ptr<Job>> jobs_ TC_GUARDED_BY(mu_);
   unsigned connected_ TC_GUARDED_BY(mu_) = 0;  // threads with a live connection
