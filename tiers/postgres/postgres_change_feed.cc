@@ -59,8 +59,7 @@ Status Validate(const PostgresChangeFeedOptions &o) {
 class ListenConnection {
  public:
   ListenConnection(const PostgresChangeFeedOptions &options, std::string endpoint, int stop_fd)
-      : options_(options),
-        conn_(options.dsn, std::move(endpoint), stop_fd, kStopping) {}
+      : options_(options), conn_(options.dsn, std::move(endpoint), stop_fd, kStopping) {}
 
   // Connects and LISTENs.
   Status Open() {

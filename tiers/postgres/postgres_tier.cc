@@ -15,7 +15,7 @@
 #include "tiers/common/event_fd.h"
 #include "tiers/common/reconnect_backoff.h"
 #include "tiers/common/stop_wait.h"
-#include "tiers/postgres/jobs.h"
+#include "tiers/postgres/tasks.h"
 #include "tiers/postgres/key_range.h"
 #include "tiers/postgres/pg_codec.h"
 #include "tiers/postgres/pg_connection.h"
@@ -27,14 +27,14 @@ namespace tiercache {
 namespace {
 
 using namespace std::chrono_literals;
-using postgres::CallJob;
+using postgres::CallTask;
 using postgres::EntryTable;
-using postgres::Job;
+using postgres::Task;
 using postgres::KeyRange;
 using postgres::Now;
 using postgres::PgConnection;
-using postgres::RangeRemovalJob;
-using postgres::SweepJob;
+using postgres::RangeRemovalTask;
+using postgres::SweepTask;
 using postgres::WorkQueue;
 
 // Creating or migrating the schema may wait for another server's migration (advisory lock).
@@ -157,12 +157,12 @@ class PostgresTier final : public Tier {
                           Callback<Result<uint64_t>> done) override {
     if (pattern == nullptr) return done(Status::InvalidArgument("no pattern"));
     KeyRange range = postgres::CandidateKeys(pattern->pattern());
-    maintenance_.Submit(std::make_unique<RangeRemovalJob>(
+    maintenance_.Submit(std::make_unique<RangeRemovalTask>(
         table_, options_.command_timeout, std::move(range), std::move(pattern), std::move(done)));
   }
 
   void Clear(Callback<Result<uint64_t>> done) override {
-    maintenance_.Submit(std::make_unique<RangeRemovalJob>(table_, options_.command_timeout,
+    maintenance_.Submit(std::make_unique<RangeRemovalTask>(table_, options_.command_timeout,
                                                           KeyRange{}, nullptr, std::move(done)));
   }
 
@@ -179,8 +179,8 @@ class PostgresTier final : public Tier {
  private:
   template <class T, class Work>
   void Call(Callback<T> done, Work work) {
-    pool_.Submit(std::make_unique<CallJob<T, Work>>(Now() + options_.command_timeout,
-                                                    std::move(work), std::move(done)));
+    pool_.Submit(std::make_unique<CallTask<T, Work>>(Now() + options_.command_timeout,
+                                                     std::move(work), std::move(done)));
   }
 
   // The statement timeout of the maintenance connection: measuring the tag bookkeeping
@@ -238,22 +238,22 @@ class PostgresTier final : public Tier {
   void ServePool(PgConnection& conn) {
     while (!stopping_.load() && conn.connected()) {
       pool_.ClearWake();
-      while (std::unique_ptr<Job> job = pool_.Take()) {
-        if (!job->Step(conn)) pool_.Requeue(std::move(job));
+      while (std::unique_ptr<Task> task = pool_.Take()) {
+        if (!task->Step(conn)) pool_.Requeue(std::move(task));
         if (!conn.connected()) return;
       }
       if (!conn.WaitIdle(pool_.wake_fd(), Now() + 1h).ok()) return;
     }
   }
 
-  // Like ServePool, one step of one job at a time (so a long pattern invalidation, a clear
+  // Like ServePool, one step of one task at a time (so a long pattern invalidation, a clear
   // and the sweep take turns), and starts the sweep when it is due.
   void ServeMaintenance(PgConnection& conn) {
     while (!stopping_.load() && conn.connected()) {
       maintenance_.ClearWake();
       StartSweepIfDue();
-      if (std::unique_ptr<Job> job = maintenance_.Take()) {
-        if (!job->Step(conn)) maintenance_.Requeue(std::move(job));
+      if (std::unique_ptr<Task> task = maintenance_.Take()) {
+        if (!task->Step(conn)) maintenance_.Requeue(std::move(task));
         continue;
       }
       const TimePoint until = sweeping_.load() ? Now() + 1h : next_sweep_.load();
@@ -264,7 +264,7 @@ class PostgresTier final : public Tier {
   void StartSweepIfDue() {
     if (sweeping_.load() || Now() < next_sweep_.load()) return;
     sweeping_.store(true);
-    maintenance_.Submit(std::make_unique<SweepJob>(
+    maintenance_.Submit(std::make_unique<SweepTask>(
         table_, options_.sweep_batch, options_.command_timeout, MeasureTimeout(),
         [this](std::optional<TagIndexStats> stats) { SweepFinished(stats); }));
   }
