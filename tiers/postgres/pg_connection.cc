@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tiers/common/stop_wait.h"
+
 namespace tiercache::postgres {
 
 namespace {
@@ -42,21 +44,17 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
-// Milliseconds until `deadline`, rounded up so that poll() never wakes just before it.
-int MillisUntil(TimePoint deadline) {
-  const auto left = deadline - steady_clock::now();
-  if (left <= Duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms > 60'000 ? 60'000 : static_cast<int>(ms);
-}
-
 // Notices ("relation already exists, skipping") would go to stderr by default.
 void IgnoreNotice(void*, const PGresult*) {}
 
 }  // namespace
 
-PgConnection::PgConnection(std::string conninfo, std::string label, int stop_fd)
-    : conninfo_(std::move(conninfo)), label_(std::move(label)), stop_fd_(stop_fd) {}
+PgConnection::PgConnection(std::string conninfo, std::string label, int stop_fd,
+                           std::string_view stopping)
+    : conninfo_(std::move(conninfo)),
+      label_(std::move(label)),
+      stop_fd_(stop_fd),
+      stopping_(label_ + ": " + std::string(stopping)) {}
 
 PgConnection::~PgConnection() { Close(); }
 
@@ -97,11 +95,11 @@ Status PgConnection::Connect(TimePoint deadline) {
 Status PgConnection::Wait(short events, TimePoint deadline) {
   while (true) {
     pollfd fds[2] = {{PQsocket(conn_), events, 0}, {stop_fd_, POLLIN, 0}};
-    const int timeout = MillisUntil(deadline);
+    const int timeout = backend::PollTimeoutMs(deadline);
     const int n = ::poll(fds, 2, timeout);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::Unavailable(label_ + ": poll: " + std::strerror(errno));
-    if (fds[1].revents != 0) return Status::Unavailable(label_ + ": the tier is shutting down");
+    if (fds[1].revents != 0) return Status::Unavailable(stopping_);
     // Errors and hang-ups count as ready: libpq reads them and reports the broken connection.
     if (fds[0].revents != 0) return Status::Ok();
     if (timeout == 0 || steady_clock::now() >= deadline) {
@@ -111,24 +109,43 @@ Status PgConnection::Wait(short events, TimePoint deadline) {
 }
 
 Status PgConnection::WaitIdle(int wake_fd, TimePoint until) {
+  while (true) {
+    // With no command running, the server speaks only to say it is closing the connection
+    // (an administrator command, a shutdown), to send a notice or to notify a listener.
+    Result<IdleEvent> event = NextIdleEvent(wake_fd, until);
+    if (!event.ok()) return event.status();
+    if (*event != IdleEvent::kInput) return Status::Ok();
+  }
+}
+
+Result<PgConnection::IdleEvent> PgConnection::NextIdleEvent(int wake_fd, TimePoint until) {
   if (conn_ == nullptr) return Status::Unavailable(label_ + ": not connected");
   while (true) {
+    // A negative fd (no wake_fd) is ignored by poll().
     pollfd fds[3] = {{PQsocket(conn_), POLLIN, 0}, {stop_fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    const int timeout = MillisUntil(until);
+    const int timeout = backend::PollTimeoutMs(until);
     const int n = ::poll(fds, 3, timeout);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::Unavailable(label_ + ": poll: " + std::strerror(errno));
-    if (fds[1].revents != 0) return Status::Unavailable(label_ + ": the tier is shutting down");
+    if (fds[1].revents != 0) return Status::Unavailable(stopping_);
     if (fds[0].revents != 0) {
-      // With no command running, the server speaks only to say it is closing the connection
-      // (an administrator command, a shutdown) or to send a notice.
       if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) == CONNECTION_BAD) {
         return Lost("connection lost");
       }
-      continue;
+      return IdleEvent::kInput;
     }
-    if (n > 0 || timeout == 0 || steady_clock::now() >= until) return Status::Ok();
+    if (n > 0) return IdleEvent::kWoken;
+    if (timeout == 0 || steady_clock::now() >= until) return IdleEvent::kTimeout;
   }
+}
+
+std::optional<std::string> PgConnection::TakeNotification() {
+  if (conn_ == nullptr) return std::nullopt;
+  PGnotify* notification = PQnotifies(conn_);
+  if (notification == nullptr) return std::nullopt;
+  std::string payload(notification->extra);
+  PQfreemem(notification);
+  return payload;
 }
 
 Result<PgResult> PgConnection::Exec(const std::string& sql, TimePoint deadline) {

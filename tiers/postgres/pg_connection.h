@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,7 +32,8 @@ Result<std::string> EndpointOf(const std::string& dsn);
 
 // One libpq connection driven through the non-blocking API (PQconnectPoll, PQsendQuery*,
 // PQflush, PQconsumeInput), so every wait polls the socket with a deadline and ends at once
-// when `stop_fd` turns readable (the tier shutting down).
+// when `stop_fd` turns readable (its owner stopping: the tier, the change feed), with
+// kUnavailable and `stopping` as the message.
 //
 // A command that misses its deadline, or that finds the connection broken, closes the
 // connection: the server may still be working on it, and a half-read reply cannot be
@@ -41,7 +43,8 @@ Result<std::string> EndpointOf(const std::string& dsn);
 // Not thread-safe: each connection belongs to one thread.
 class PgConnection {
  public:
-  PgConnection(std::string conninfo, std::string label, int stop_fd);
+  PgConnection(std::string conninfo, std::string label, int stop_fd,
+               std::string_view stopping = "the tier is shutting down");
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -69,6 +72,18 @@ class PgConnection {
   // or the tier is stopping.
   Status WaitIdle(int wake_fd, TimePoint until);
 
+  // What ended one wait of NextIdleEvent.
+  enum class IdleEvent {
+    kInput,   // the server sent something, now read: notifications, a notice
+    kWoken,   // `wake_fd` turned readable
+    kTimeout  // `until` passed
+  };
+  // Waits once, with no command running, for the server, `wake_fd` (-1: none) or `until`.
+  // Fails as WaitIdle does.
+  Result<IdleEvent> NextIdleEvent(int wake_fd, TimePoint until);
+  // The payload of the oldest notification (LISTEN) that libpq has read, if any.
+  std::optional<std::string> TakeNotification();
+
  private:
   Status Wait(short events, TimePoint deadline);
   Result<PgResult> Collect(TimePoint deadline);
@@ -81,6 +96,7 @@ class PgConnection {
   const std::string conninfo_;
   const std::string label_;
   const int stop_fd_;
+  const std::string stopping_;  // label: why a wait ended on `stop_fd`
   PGconn* conn_ = nullptr;
   std::string close_reason_;
 };

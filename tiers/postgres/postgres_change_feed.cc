@@ -1,41 +1,29 @@
 #include "tiers/postgres/postgres_change_feed.h"
 
-#include <libpq-fe.h>
-#include <poll.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
 
-#include "tiers/postgres/event_fd.h"
+#include "tiers/common/event_fd.h"
+#include "tiers/common/reconnect_backoff.h"
+#include "tiers/common/stop_wait.h"
 #include "tiers/postgres/pg_connection.h"
 
 namespace tiercache {
 
 namespace {
 
-using namespace std::chrono_literals;
-using postgres::PgResult;
+using postgres::PgConnection;
 using std::chrono::steady_clock;
 
-// Reconnection backoff, as the tier's: quick after a blip, at most a second apart while the
-// database is away.
-constexpr Duration kFirstBackoff = 50ms;
-constexpr Duration kMaxBackoff = 1s;
 // PostgreSQL's identifier limit (NAMEDATALEN - 1): LISTEN would truncate a longer name and
 // listen on another channel than the triggers notify.
 constexpr size_t kMaxChannelLength = 63;
-
-struct NotifyDeleter {
-  void operator()(PGnotify *n) const { PQfreemem(n); }
-};
-using Notification = std::unique_ptr<PGnotify, NotifyDeleter>;
+constexpr const char *kStopping = "the change feed is stopping";
 
 bool ValidChannel(std::string_view channel) {
   if (channel.empty() || channel.size() > kMaxChannelLength) return false;
@@ -45,24 +33,8 @@ bool ValidChannel(std::string_view channel) {
   });
 }
 
-// Parsing the DSN up front turns a typo into a configuration error instead of an endless
-// series of failed connection attempts.
-Status ValidateDsn(const std::string &dsn) {
-  if (dsn.empty()) return Status::InvalidArgument("dsn must not be empty");
-  char *error = nullptr;
-  PQconninfoOption *parsed = PQconninfoParse(dsn.c_str(), &error);
-  if (parsed == nullptr) {
-    std::string message = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return Status::InvalidArgument("dsn: " + message);
-  }
-  PQconninfoFree(parsed);
-  return Status::Ok();
-}
-
+// Everything but the DSN, which EndpointOf parses.
 Status Validate(const PostgresChangeFeedOptions &o) {
-  if (Status s = ValidateDsn(o.dsn); !s.ok()) return s;
   if (!ValidChannel(o.channel)) {
     return Status::InvalidArgument(
         "channel must be a lower-case SQL "
@@ -81,44 +53,27 @@ Status Validate(const PostgresChangeFeedOptions &o) {
   return Status::Ok();
 }
 
-// Milliseconds until `deadline`, rounded up so that poll() never wakes just before it.
-int MillisUntil(TimePoint deadline) {
-  const auto left = deadline - steady_clock::now();
-  if (left <= Duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms > 60'000 ? 60'000 : static_cast<int>(ms);
-}
-
-void IgnoreNotice(void *, const PGresult *) {}
-
-// The feed's one connection. PgConnection cannot serve here: it offers no access to the
-// notifications libpq collects, and its idle wait swallows the input that carries them.
-// Same non-blocking discipline: every wait polls the socket with a deadline and the stop
-// fd, so neither a dead server nor a hung one holds the thread.
+// The feed's one connection: LISTENs, then waits for notifications, asking the server with
+// a keepalive whether it is still there after a silence. Every wait polls the socket with a
+// deadline and the stop fd, so neither a dead server nor a hung one holds the thread.
 class ListenConnection {
  public:
-  ListenConnection(const PostgresChangeFeedOptions &options, int stop_fd)
-      : options_(options), stop_fd_(stop_fd) {}
-  ~ListenConnection() { Close(); }
-  ListenConnection(const ListenConnection &) = delete;
-  ListenConnection &operator=(const ListenConnection &) = delete;
+  ListenConnection(const PostgresChangeFeedOptions &options, std::string endpoint, int stop_fd)
+      : options_(options), conn_(options.dsn, std::move(endpoint), stop_fd, kStopping) {}
 
   // Connects and LISTENs.
   Status Open() {
-    if (Status s = Connect(steady_clock::now() + options_.connect_timeout); !s.ok()) return s;
-    const std::string listen = "LISTEN \"" + options_.channel + "\"";
-    if (Status s = Command(listen.c_str(), steady_clock::now() + options_.command_timeout);
-        !s.ok()) {
-      Close();
+    if (Status s = conn_.Connect(steady_clock::now() + options_.connect_timeout); !s.ok()) {
+      return s;
+    }
+    if (Status s = Command("LISTEN \"" + options_.channel + "\""); !s.ok()) {
+      conn_.Close();
       return s;
     }
     return Status::Ok();
   }
 
-  void Close() {
-    if (conn_ != nullptr) PQfinish(conn_);
-    conn_ = nullptr;
-  }
+  void Close() { conn_.Close(); }
 
   // Hands each notification's payload to `deliver` until the connection breaks (the error)
   // or the feed stops (kUnavailable).
@@ -126,130 +81,38 @@ class ListenConnection {
   Status Serve(Deliver deliver) {
     TimePoint quiet_until = steady_clock::now() + options_.keepalive_interval;
     while (true) {
-      while (Notification n{PQnotifies(conn_)}) {
-        if (!deliver(std::string(n->extra))) return Stopping();
+      while (std::optional<std::string> payload = conn_.TakeNotification()) {
+        if (!deliver(std::move(*payload))) return Stopping();
       }
-      pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-      const int n = ::poll(fds, 2, MillisUntil(quiet_until));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Lost(std::string("poll: ") + std::strerror(errno));
-      if (fds[1].revents != 0) return Stopping();
-      if (fds[0].revents != 0) {
-        // Notifications, or the server saying that it closes the connection.
-        if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) == CONNECTION_BAD) {
-          return Lost("connection lost");
-        }
+      // Notifications, or the server saying that it closes the connection.
+      Result<PgConnection::IdleEvent> event = conn_.NextIdleEvent(-1, quiet_until);
+      if (!event.ok()) return event.status();
+      if (*event == PgConnection::IdleEvent::kInput) {
         quiet_until = steady_clock::now() + options_.keepalive_interval;
         continue;
       }
-      if (steady_clock::now() < quiet_until) continue;
       // Silence proves nothing on a listening connection: ask.
-      if (Status s = Command("SELECT 1", steady_clock::now() + options_.command_timeout); !s.ok()) {
-        return s;
-      }
+      if (Status s = Command("SELECT 1"); !s.ok()) return s;
       quiet_until = steady_clock::now() + options_.keepalive_interval;
     }
   }
 
  private:
-  Status Connect(TimePoint deadline) {
-    Close();
-    // As PgConnection: the DSN may be a conninfo string or a URI.
-    const char *const keys[] = {"dbname", "fallback_application_name", nullptr};
-    const char *const values[] = {options_.dsn.c_str(), "tiercached", nullptr};
-    conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
-    if (conn_ == nullptr) return Status::Unavailable("out of memory");
-    if (PQstatus(conn_) == CONNECTION_BAD) return Lost("cannot connect");
-    PQsetNoticeReceiver(conn_, IgnoreNotice, nullptr);
-    PostgresPollingStatusType state = PGRES_POLLING_WRITING;
-    while (state != PGRES_POLLING_OK) {
-      if (state == PGRES_POLLING_FAILED) return Lost("cannot connect");
-      if (Status ready = Wait(state == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
-          !ready.ok()) {
-        Close();
-        return ready;
-      }
-      state = PQconnectPoll(conn_);
-    }
-    // Non-blocking, so that PQfinish and PQflush never wait on a server that stopped
-    // reading.
-    if (PQsetnonblocking(conn_, 1) != 0) return Lost("cannot switch to non-blocking mode");
-    return Status::Ok();
+  // Runs `sql`; notifications arriving meanwhile stay queued in libpq for Serve.
+  Status Command(const std::string &sql) {
+    return conn_.Exec(sql, steady_clock::now() + options_.command_timeout).status();
   }
 
-  // Runs `sql` and reads its results; notifications arriving meanwhile stay queued in libpq
-  // for Serve.
-  Status Command(const char *sql, TimePoint deadline) {
-    if (PQsendQuery(conn_, sql) == 0) return Lost("cannot send a query");
-    while (true) {
-      const int pending = PQflush(conn_);
-      if (pending == 0) break;
-      if (pending < 0) return Lost("cannot send");
-      if (Status ready = Wait(POLLIN | POLLOUT, deadline); !ready.ok()) return Abandon(ready);
-      if (PQconsumeInput(conn_) == 0) return Lost("connection lost");
-    }
-    Status error;
-    while (true) {
-      while (PQisBusy(conn_)) {
-        if (Status ready = Wait(POLLIN, deadline); !ready.ok()) return Abandon(ready);
-        if (PQconsumeInput(conn_) == 0) return Lost("connection lost");
-      }
-      PgResult result(PQgetResult(conn_));
-      if (result == nullptr) break;
-      const ExecStatusType status = PQresultStatus(result.get());
-      if (error.ok() && (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR ||
-                         status == PGRES_BAD_RESPONSE)) {
-        error = Status::Unavailable(PQresultErrorMessage(result.get()));
-      }
-    }
-    if (PQstatus(conn_) == CONNECTION_BAD) return Lost("connection lost");
-    // A failed LISTEN or keepalive leaves the feed deaf either way: start over.
-    if (!error.ok()) return Abandon(error);
-    return Status::Ok();
-  }
-
-  // Ok once the socket is ready for `events`; kDeadlineExceeded, or kUnavailable when the
-  // feed stops.
-  Status Wait(short events, TimePoint deadline) {
-    while (true) {
-      pollfd fds[2] = {{PQsocket(conn_), events, 0}, {stop_fd_, POLLIN, 0}};
-      const int timeout = MillisUntil(deadline);
-      const int n = ::poll(fds, 2, timeout);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
-      if (fds[1].revents != 0) return Stopping();
-      // Errors and hang-ups count as ready: libpq reads them and reports the broken
-      // connection.
-      if (fds[0].revents != 0) return Status::Ok();
-      if (timeout == 0 || steady_clock::now() >= deadline) {
-        return Status::DeadlineExceeded("no answer in time");
-      }
-    }
-  }
-
-  static Status Stopping() { return Status::Unavailable("the change feed is stopping"); }
-
-  Status Lost(std::string_view what) {
-    std::string message(what);
-    if (conn_ != nullptr) message += std::string(": ") + PQerrorMessage(conn_);
-    Close();
-    return Status::Unavailable(std::move(message));
-  }
-
-  // The server may still be answering the command: the reply cannot be resumed later.
-  Status Abandon(Status why) {
-    Close();
-    return why;
-  }
+  Status Stopping() const { return Status::Unavailable(conn_.label() + ": " + kStopping); }
 
   const PostgresChangeFeedOptions &options_;
-  const int stop_fd_;
-  PGconn *conn_ = nullptr;
+  PgConnection conn_;
 };
 
 class PostgresChangeFeed final : public ChangeFeed {
  public:
-  explicit PostgresChangeFeed(PostgresChangeFeedOptions options) : options_(std::move(options)) {}
+  PostgresChangeFeed(PostgresChangeFeedOptions options, std::string endpoint)
+      : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
 
   ~PostgresChangeFeed() override {
     stopping_.store(true);
@@ -276,16 +139,15 @@ class PostgresChangeFeed final : public ChangeFeed {
 
  private:
   void Run() {
-    ListenConnection conn(options_, stop_.fd());
-    Duration backoff = Duration::zero();
+    ListenConnection conn(options_, endpoint_, stop_.fd());
+    backend::ReconnectBackoff backoff;
     while (!stopping_.load()) {
-      if (backoff > Duration::zero() && !SleepUnlessStopping(backoff)) return;
       if (!conn.Open().ok()) {
         Report(false);
-        backoff = std::clamp<Duration>(2 * backoff, kFirstBackoff, kMaxBackoff);
+        if (!backend::SleepUnlessStopping(backoff.Next(), stop_, stopping_)) return;
         continue;
       }
-      backoff = Duration::zero();
+      backoff.Reset();
       Report(true);
       // Serve returns only when listening ended; why does not matter here, as the interface
       // reports the state and not the cause.
@@ -306,20 +168,9 @@ class PostgresChangeFeed final : public ChangeFeed {
     if (on_state_) on_state_(listening);
   }
 
-  // False if the feed started stopping meanwhile.
-  bool SleepUnlessStopping(Duration d) {
-    const TimePoint until = steady_clock::now() + d;
-    pollfd stop{stop_.fd(), POLLIN, 0};
-    while (!stopping_.load()) {
-      const int ms = MillisUntil(until);
-      if (ms <= 0) return true;
-      if (::poll(&stop, 1, ms) > 0) return false;  // else timeout or EINTR
-    }
-    return false;
-  }
-
   const PostgresChangeFeedOptions options_;
-  postgres::EventFd stop_;
+  const std::string endpoint_;  // host:port, for messages
+  backend::EventFd stop_;
   std::atomic<bool> stopping_{false};
   // Set by Start before the thread exists, then only the thread touches them.
   std::function<void(std::string)> on_change_;
@@ -331,8 +182,13 @@ class PostgresChangeFeed final : public ChangeFeed {
 }  // namespace
 
 Result<std::unique_ptr<ChangeFeed>> MakePostgresChangeFeed(PostgresChangeFeedOptions options) {
+  // Parsing the DSN up front turns a typo into a configuration error instead of an endless
+  // series of failed connection attempts.
+  if (options.dsn.empty()) return Status::InvalidArgument("dsn must not be empty");
+  Result<std::string> endpoint = postgres::EndpointOf(options.dsn);
+  if (!endpoint.ok()) return endpoint.status();
   if (Status s = Validate(options); !s.ok()) return s;
-  auto feed = std::make_unique<PostgresChangeFeed>(std::move(options));
+  auto feed = std::make_unique<PostgresChangeFeed>(std::move(options), std::move(*endpoint));
   if (Status s = feed->Init(); !s.ok()) return s;
   return std::unique_ptr<ChangeFeed>(std::move(feed));
 }

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tiers/postgres/event_fd.h"
+#include "tiers/common/event_fd.h"
 #include "tiers/postgres/pg_connection.h"
 #include "tiers/postgres/schema.h"
 
@@ -143,7 +143,7 @@ class PostgresJobStore final : public JobStore {
 
   const PostgresTierOptions options_;
   const std::string jobs_table_;
-  postgres::EventFd stop_;
+  backend::EventFd stop_;
   PgConnection conn_;
   std::mutex mu_;
   std::condition_variable wake_;

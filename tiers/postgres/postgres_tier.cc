@@ -1,7 +1,6 @@
 #include "tiers/postgres/postgres_tier.h"
 
 #include <libpq-fe.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,8 +12,10 @@
 
 #include "core/thread_annotations.h"
 #include "tiers/postgres/entry_table.h"
-#include "tiers/postgres/event_fd.h"
-#include "tiers/postgres/jobs.h"
+#include "tiers/common/event_fd.h"
+#include "tiers/common/reconnect_backoff.h"
+#include "tiers/common/stop_wait.h"
+#include "tiers/postgres/tasks.h"
 #include "tiers/postgres/key_range.h"
 #include "tiers/postgres/pg_codec.h"
 #include "tiers/postgres/pg_connection.h"
@@ -26,19 +27,16 @@ namespace tiercache {
 namespace {
 
 using namespace std::chrono_literals;
-using postgres::CallJob;
+using postgres::CallTask;
 using postgres::EntryTable;
-using postgres::Job;
+using postgres::Task;
 using postgres::KeyRange;
 using postgres::Now;
 using postgres::PgConnection;
-using postgres::RangeRemovalJob;
-using postgres::SweepJob;
+using postgres::RangeRemovalTask;
+using postgres::SweepTask;
 using postgres::WorkQueue;
 
-// Reconnection backoff: quick after a blip, at most a second apart while PostgreSQL is away.
-constexpr Duration kFirstBackoff = 50ms;
-constexpr Duration kMaxBackoff = 1s;
 // Creating or migrating the schema may wait for another server's migration (advisory lock).
 constexpr Duration kSchemaTimeout = 30s;
 // Lets PostgreSQL notice soon that we dropped a connection mid-statement (after a timeout)
@@ -159,12 +157,12 @@ class PostgresTier final : public Tier {
                           Callback<Result<uint64_t>> done) override {
     if (pattern == nullptr) return done(Status::InvalidArgument("no pattern"));
     KeyRange range = postgres::CandidateKeys(pattern->pattern());
-    maintenance_.Submit(std::make_unique<RangeRemovalJob>(
+    maintenance_.Submit(std::make_unique<RangeRemovalTask>(
         table_, options_.command_timeout, std::move(range), std::move(pattern), std::move(done)));
   }
 
   void Clear(Callback<Result<uint64_t>> done) override {
-    maintenance_.Submit(std::make_unique<RangeRemovalJob>(table_, options_.command_timeout,
+    maintenance_.Submit(std::make_unique<RangeRemovalTask>(table_, options_.command_timeout,
                                                           KeyRange{}, nullptr, std::move(done)));
   }
 
@@ -181,8 +179,8 @@ class PostgresTier final : public Tier {
  private:
   template <class T, class Work>
   void Call(Callback<T> done, Work work) {
-    pool_.Submit(std::make_unique<CallJob<T, Work>>(Now() + options_.command_timeout,
-                                                    std::move(work), std::move(done)));
+    pool_.Submit(std::make_unique<CallTask<T, Work>>(Now() + options_.command_timeout,
+                                                     std::move(work), std::move(done)));
   }
 
   // The statement timeout of the maintenance connection: measuring the tag bookkeeping
@@ -201,19 +199,18 @@ class PostgresTier final : public Tier {
     KeepServing(conn, maintenance_, MeasureTimeout(), [&] { ServeMaintenance(conn); });
   }
 
-  // Connects, serves `queue` with `serve` until the connection is lost, and again, with
-  // backoff between failed attempts, until the tier stops.
+  // Connects, serves `queue` with `serve` until the connection is lost, and again (at once
+  // after a lost connection, with backoff after a failed attempt) until the tier stops.
   template <class Serve>
   void KeepServing(PgConnection& conn, WorkQueue& queue, Duration statement_timeout, Serve serve) {
-    Duration backoff = Duration::zero();
+    backend::ReconnectBackoff backoff;
     while (!stopping_.load()) {
-      if (backoff > Duration::zero() && !SleepUnlessStopping(backoff)) return;
       if (Status opened = Open(conn, statement_timeout); !opened.ok()) {
         queue.ConnectFailed(opened);
-        backoff = std::clamp<Duration>(2 * backoff, kFirstBackoff, kMaxBackoff);
+        if (!backend::SleepUnlessStopping(backoff.Next(), stop_, stopping_)) return;
         continue;
       }
-      backoff = Duration::zero();
+      backoff.Reset();
       queue.ConnectionUp();
       serve();
       conn.Close();
@@ -238,37 +235,25 @@ class PostgresTier final : public Tier {
     return s;
   }
 
-  // False if the tier started stopping meanwhile.
-  bool SleepUnlessStopping(Duration d) {
-    const TimePoint until = Now() + d;
-    pollfd stop{stop_.fd(), POLLIN, 0};
-    while (!stopping_.load()) {
-      const int64_t ms = Millis(until - Now());
-      if (ms <= 0) return true;
-      if (::poll(&stop, 1, static_cast<int>(ms)) > 0) return false;  // else timeout or EINTR
-    }
-    return false;
-  }
-
   void ServePool(PgConnection& conn) {
     while (!stopping_.load() && conn.connected()) {
       pool_.ClearWake();
-      while (std::unique_ptr<Job> job = pool_.Take()) {
-        if (!job->Step(conn)) pool_.Requeue(std::move(job));
+      while (std::unique_ptr<Task> task = pool_.Take()) {
+        if (!task->Step(conn)) pool_.Requeue(std::move(task));
         if (!conn.connected()) return;
       }
       if (!conn.WaitIdle(pool_.wake_fd(), Now() + 1h).ok()) return;
     }
   }
 
-  // Like ServePool, one step of one job at a time (so a long pattern invalidation, a clear
+  // Like ServePool, one step of one task at a time (so a long pattern invalidation, a clear
   // and the sweep take turns), and starts the sweep when it is due.
   void ServeMaintenance(PgConnection& conn) {
     while (!stopping_.load() && conn.connected()) {
       maintenance_.ClearWake();
       StartSweepIfDue();
-      if (std::unique_ptr<Job> job = maintenance_.Take()) {
-        if (!job->Step(conn)) maintenance_.Requeue(std::move(job));
+      if (std::unique_ptr<Task> task = maintenance_.Take()) {
+        if (!task->Step(conn)) maintenance_.Requeue(std::move(task));
         continue;
       }
       const TimePoint until = sweeping_.load() ? Now() + 1h : next_sweep_.load();
@@ -279,7 +264,7 @@ class PostgresTier final : public Tier {
   void StartSweepIfDue() {
     if (sweeping_.load() || Now() < next_sweep_.load()) return;
     sweeping_.store(true);
-    maintenance_.Submit(std::make_unique<SweepJob>(
+    maintenance_.Submit(std::make_unique<SweepTask>(
         table_, options_.sweep_batch, options_.command_timeout, MeasureTimeout(),
         [this](std::optional<TagIndexStats> stats) { SweepFinished(stats); }));
   }
@@ -298,7 +283,7 @@ class PostgresTier final : public Tier {
   const EntryTable table_;
   WorkQueue pool_;         // reads, writes, deletes, tag invalidation, ping
   WorkQueue maintenance_;  // clear, pattern invalidation, the sweep
-  postgres::EventFd stop_;
+  backend::EventFd stop_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> sweeping_{false};
   std::atomic<TimePoint> next_sweep_;

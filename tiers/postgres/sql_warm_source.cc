@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "core/model_rules.h"
-#include "tiers/postgres/event_fd.h"
+#include "tiers/common/event_fd.h"
 #include "tiers/postgres/pg_codec.h"
 #include "tiers/postgres/pg_connection.h"
 
@@ -245,7 +245,7 @@ class SqlWarmSource final : public WarmSource {
     // PgConnection also ends its waits when a stop fd turns readable. A run is stopped
     // through the sink between batches instead, and each wait is bounded by a deadline, so
     // this one is never signalled.
-    postgres::EventFd never;
+    backend::EventFd never;
     if (!never.ok()) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
     PgConnection conn(options_.dsn, endpoint_, never.fd());
     if (Status s = conn.Connect(steady_clock::now() + options_.connect_timeout); !s.ok()) {

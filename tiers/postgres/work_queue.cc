@@ -4,8 +4,8 @@ namespace tiercache::postgres {
 
 namespace {
 
-void FailAll(std::deque<std::unique_ptr<Job>> jobs, const Status& status) {
-  for (auto& job : jobs) job->Fail(status);
+void FailAll(std::deque<std::unique_ptr<Task>> tasks, const Status& status) {
+  for (auto& task : tasks) task->Fail(status);
 }
 
 }  // namespace
@@ -17,17 +17,17 @@ Status WorkQueue::NotConnectedLocked() const {
   return Status::Unavailable("PostgreSQL is not connected: " + last_error_);
 }
 
-std::deque<std::unique_ptr<Job>> WorkQueue::TakeAllLocked() {
-  std::deque<std::unique_ptr<Job>> all;
-  all.swap(jobs_);
+std::deque<std::unique_ptr<Task>> WorkQueue::TakeAllLocked() {
+  std::deque<std::unique_ptr<Task>> all;
+  all.swap(tasks_);
   return all;
 }
 
-void WorkQueue::Submit(std::unique_ptr<Job> job) { Enqueue(std::move(job), /*is_new=*/true); }
+void WorkQueue::Submit(std::unique_ptr<Task> task) { Enqueue(std::move(task), /*is_new=*/true); }
 
-void WorkQueue::Requeue(std::unique_ptr<Job> job) { Enqueue(std::move(job), /*is_new=*/false); }
+void WorkQueue::Requeue(std::unique_ptr<Task> task) { Enqueue(std::move(task), /*is_new=*/false); }
 
-void WorkQueue::Enqueue(std::unique_ptr<Job> job, bool is_new) {
+void WorkQueue::Enqueue(std::unique_ptr<Task> task, bool is_new) {
   Status refused;
   {
     MutexLock lock(mu_);
@@ -35,25 +35,25 @@ void WorkQueue::Enqueue(std::unique_ptr<Job> job, bool is_new) {
       refused = Status::Unavailable(label_ + ": the tier is shutting down");
     } else if (connected_ == 0 && first_attempt_done_) {
       refused = NotConnectedLocked();
-    } else if (is_new && jobs_.size() >= capacity_) {
-      // A job coming back for another step was admitted once already: it is never refused.
-      refused = Status::Unavailable(label_ + ": " + std::to_string(jobs_.size()) +
+    } else if (is_new && tasks_.size() >= capacity_) {
+      // A task coming back for another step was admitted once already: it is never refused.
+      refused = Status::Unavailable(label_ + ": " + std::to_string(tasks_.size()) +
                                     " operations already waiting for a connection");
     } else {
-      jobs_.push_back(std::move(job));
+      tasks_.push_back(std::move(task));
     }
   }
-  if (!refused.ok()) return job->Fail(std::move(refused));
+  if (!refused.ok()) return task->Fail(std::move(refused));
   wake_.Signal();
 }
 
-std::unique_ptr<Job> WorkQueue::Take() {
+std::unique_ptr<Task> WorkQueue::Take() {
   MutexLock lock(mu_);
-  if (jobs_.empty()) return nullptr;
-  std::unique_ptr<Job> job = std::move(jobs_.front());
-  jobs_.pop_front();
-  if (!jobs_.empty()) wake_.Signal();
-  return job;
+  if (tasks_.empty()) return nullptr;
+  std::unique_ptr<Task> task = std::move(tasks_.front());
+  tasks_.pop_front();
+  if (!tasks_.empty()) wake_.Signal();
+  return task;
 }
 
 void WorkQueue::ConnectionUp() {
@@ -63,7 +63,7 @@ void WorkQueue::ConnectionUp() {
 }
 
 void WorkQueue::ConnectionDown(const Status& error) {
-  std::deque<std::unique_ptr<Job>> orphans;
+  std::deque<std::unique_ptr<Task>> orphans;
   Status status;
   {
     MutexLock lock(mu_);
@@ -77,12 +77,12 @@ void WorkQueue::ConnectionDown(const Status& error) {
 }
 
 void WorkQueue::ConnectFailed(const Status& error) {
-  std::deque<std::unique_ptr<Job>> orphans;
+  std::deque<std::unique_ptr<Task>> orphans;
   Status status;
   {
     MutexLock lock(mu_);
     last_error_ = error.message();
-    // Jobs queued while the very first attempt was under way fail with it.
+    // Tasks queued while the very first attempt was under way fail with it.
     const bool first = !first_attempt_done_;
     first_attempt_done_ = true;
     if (!first || connected_ > 0) return;
@@ -93,7 +93,7 @@ void WorkQueue::ConnectFailed(const Status& error) {
 }
 
 void WorkQueue::Stop() {
-  std::deque<std::unique_ptr<Job>> orphans;
+  std::deque<std::unique_ptr<Task>> orphans;
   {
     MutexLock lock(mu_);
     stopped_ = true;

@@ -14,9 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,6 +27,9 @@
 #include <thread>
 #include <utility>
 
+#include "tiers/common/event_fd.h"
+#include "tiers/common/reconnect_backoff.h"
+#include "tiers/common/stop_wait.h"
 #include "tiers/redis/redis_command.h"
 #include "tiers/redis/redis_connection.h"
 #include "tiers/redis/redis_pool.h"
@@ -44,8 +45,6 @@ using redis::ReplyResult;
 using std::chrono::milliseconds;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-constexpr Duration kFirstBackoff = milliseconds(50);
-constexpr Duration kMaxBackoff = milliseconds(1000);
 // How often an idle subscription proves it is alive: detection of a hung Redis takes at
 // most this plus command_timeout.
 constexpr Duration kPingInterval = milliseconds(1000);
@@ -97,16 +96,13 @@ class RedisCoherenceBus final : public CoherenceBus {
         endpoint_(std::move(endpoint)),
         label_("redis " + endpoint_.Label()),
         publisher_({endpoint_, options_.connect_timeout, options_.command_timeout}, 1,
-                   kMaxQueuedPublications, clock_),
-        wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+                   kMaxQueuedPublications, clock_) {}
 
   ~RedisCoherenceBus() override {
     stopping_.store(true);
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+    stop_.Signal();
     publisher_.Stop();
     if (thread_.joinable()) thread_.join();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
   void Start(std::function<void(CoherenceMessage)> on_message,
@@ -143,7 +139,6 @@ class RedisCoherenceBus final : public CoherenceBus {
   Result<ReplyPtr> NextReply();
   void Append(std::initializer_list<std::string_view> args);
   void Report(bool subscribed);
-  void BackOff(Duration delay);
   Status Unavailable(const std::string& what) const {
     return Status::Unavailable(label_ + ": " + what);
   }
@@ -154,7 +149,7 @@ class RedisCoherenceBus final : public CoherenceBus {
   const std::string label_;   // "redis host:port"
   redis::ServerClock clock_;  // measured by the publisher's login; the bus has no use for it
   redis::Pool publisher_;
-  const int wake_fd_;
+  backend::EventFd stop_;
   std::atomic<bool> stopping_{false};
 
   // Set by Start() before the thread exists, then used by the thread only.
@@ -169,12 +164,12 @@ class RedisCoherenceBus final : public CoherenceBus {
 void RedisCoherenceBus::Run() {
   redis::BlockSigpipeOnThisThread();
 
-  Duration backoff = kFirstBackoff;
+  backend::ReconnectBackoff backoff;
   while (!stopping_.load()) {
     Status status = Connect();
     if (status.ok()) status = Subscribe();
     if (status.ok()) {
-      backoff = kFirstBackoff;
+      backoff.Reset();
       Report(true);
       status = Listen();
     }
@@ -183,8 +178,7 @@ void RedisCoherenceBus::Run() {
     if (stopping_.load()) break;
     // Once per break, however many attempts fail after it.
     Report(false);
-    BackOff(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    backend::SleepUnlessStopping(backoff.Next(), stop_, stopping_);
   }
 }
 
@@ -296,7 +290,7 @@ Status RedisCoherenceBus::Await(short events, SteadyTime deadline) {
     if (stopping_.load()) return Stopping();
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= Duration::zero()) return Status::DeadlineExceeded(label_ + ": timed out");
-    pollfd fds[2] = {{context_->fd, events, 0}, {wake_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{context_->fd, events, 0}, {stop_.fd(), POLLIN, 0}};
     // Rounded up: waking a little early would only mean waiting again.
     const int n = ::poll(fds, 2, static_cast<int>(std::chrono::ceil<milliseconds>(left).count()));
     if (n > 0 && (fds[0].revents & (events | POLLHUP | POLLERR)) != 0) return Status::Ok();
@@ -343,16 +337,6 @@ void RedisCoherenceBus::Report(bool subscribed) {
   if (reported_ == subscribed) return;
   reported_ = subscribed;
   if (on_state_) on_state_(subscribed);
-}
-
-void RedisCoherenceBus::BackOff(Duration delay) {
-  const SteadyTime until = std::chrono::steady_clock::now() + delay;
-  while (!stopping_.load()) {
-    const auto left = std::chrono::ceil<milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return;
-    pollfd wake{wake_fd_, POLLIN, 0};
-    ::poll(&wake, 1, static_cast<int>(left.count()));
-  }
 }
 
 }  // namespace

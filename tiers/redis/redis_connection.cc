@@ -4,9 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "tiers/common/reconnect_backoff.h"
+#include "tiers/common/stop_wait.h"
 #include "tiers/redis/redis_layout.h"
 #include "tiers/redis/redis_scripts.h"
 
@@ -23,9 +23,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-constexpr Duration kFirstBackoff = milliseconds(50);
-constexpr Duration kMaxBackoff = milliseconds(1000);
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -39,16 +36,6 @@ int64_t WholeMs(Duration d) { return std::chrono::duration_cast<milliseconds>(d)
 std::string LowerFirst(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
-}
-
-void SignalFd(int fd) {
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);
-}
-
-void ClearFd(int fd) {
-  uint64_t count;
-  [[maybe_unused]] const ssize_t n = ::read(fd, &count, sizeof count);  // EAGAIN: was clear
 }
 
 // What a wait on the socket and the wake fd saw.
@@ -107,20 +94,16 @@ void Connection::ContextDeleter::operator()(redisContext* c) const { redisFree(c
 Connection::Connection(ConnectionOptions options, ServerClock& clock)
     : options_(std::move(options)),
       label_("redis " + options_.endpoint.Label()),
-      clock_(clock),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+      clock_(clock) {
   thread_ = std::thread([this] { Run(); });
 }
 
-Connection::~Connection() {
-  Stop();
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+Connection::~Connection() { Stop(); }
 
 void Connection::Stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true);
-  SignalFd(wake_fd_);
+  wake_.Signal();
   thread_.join();
 }
 
@@ -156,7 +139,7 @@ void Connection::Submit(std::vector<Command>&& commands) {
     return;
   }
   // Only the first command of a batch needs to wake the thread: it takes the whole queue.
-  if (was_idle) SignalFd(wake_fd_);
+  if (was_idle) wake_.Signal();
 }
 
 // Connection: the thread --------------------------------------------------------------------
@@ -174,12 +157,12 @@ void BlockSigpipeOnThisThread() {
 void Connection::Run() {
   BlockSigpipeOnThisThread();
 
-  Duration backoff = kFirstBackoff;
+  backend::ReconnectBackoff backoff;
   while (!stopping_.load()) {
     const bool first_attempt = state_.load() == State::kConnecting;
     Status status = Connect();
     if (status.ok()) {
-      backoff = kFirstBackoff;
+      backoff.Reset();
       SetState(State::kUp);
       status = Serve();
       Disconnect();
@@ -191,8 +174,7 @@ void Connection::Run() {
       // What waited for the first attempt shares its outcome (a hung Redis: a timeout).
       GoDown(status, first_attempt ? status : Status::Unavailable(status.message()));
     }
-    BackOff(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    backend::SleepUnlessStopping(backoff.Next(), wake_, stopping_);
   }
   Shutdown();
 }
@@ -211,8 +193,8 @@ Status Connection::Connect() {
 Status Connection::WaitConnected() {
   const SteadyTime deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
   while (true) {
-    const Readiness r = Wait(context_->fd, POLLOUT, wake_fd_, &deadline);
-    if (r.woken) ClearFd(wake_fd_);  // commands queued meanwhile wait for the login
+    const Readiness r = Wait(context_->fd, POLLOUT, wake_.fd(), &deadline);
+    if (r.woken) wake_.Clear();  // commands queued meanwhile wait for the login
     if (stopping_.load()) return Unavailable("the tier is shutting down");
     if (r.timed_out) {
       return Unavailable("connect timed out after " +
@@ -279,7 +261,7 @@ Status Connection::Serve() {
 
 Status Connection::NextBatch(std::deque<Command>& batch) {
   while (true) {
-    ClearFd(wake_fd_);
+    wake_.Clear();
     {
       MutexLock lock(mu_);
       size_t bytes = 0;
@@ -293,7 +275,7 @@ Status Connection::NextBatch(std::deque<Command>& batch) {
     if (stopping_.load()) return Unavailable("the tier is shutting down");
     // Idle: watch the socket too, so a Redis that goes away is noticed now rather than by
     // the next command.
-    const Readiness r = Wait(context_->fd, POLLIN, wake_fd_, nullptr);
+    const Readiness r = Wait(context_->fd, POLLIN, wake_.fd(), nullptr);
     if (r.readable) {
       if (redisBufferRead(context_.get()) != REDIS_OK) {
         return Unavailable(LowerFirst(context_->errstr));
@@ -316,8 +298,8 @@ Status Connection::Exchange(std::deque<Command>& batch) {
     if (output_pending_) status = Flush();
     if (!status.ok()) break;
     const Readiness r =
-        Wait(context_->fd, output_pending_ ? POLLIN | POLLOUT : POLLIN, wake_fd_, &deadline);
-    if (r.woken) ClearFd(wake_fd_);  // new work: taken after this batch
+        Wait(context_->fd, output_pending_ ? POLLIN | POLLOUT : POLLIN, wake_.fd(), &deadline);
+    if (r.woken) wake_.Clear();  // new work: taken after this batch
     if (stopping_.load()) {
       status = Unavailable("the tier is shutting down");
       break;
@@ -415,17 +397,6 @@ void Connection::GoDown(const Status& why, const Status& queued_status) {
     queued.swap(queue_);
   }
   FailAll(queued, queued_status);
-}
-
-void Connection::BackOff(Duration delay) {
-  const SteadyTime until = std::chrono::steady_clock::now() + delay;
-  while (!stopping_.load() && std::chrono::steady_clock::now() < until) {
-    pollfd wake{wake_fd_, POLLIN, 0};
-    const auto left = std::chrono::ceil<milliseconds>(until - std::chrono::steady_clock::now());
-    if (::poll(&wake, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) > 0) {
-      ClearFd(wake_fd_);
-    }
-  }
 }
 
 void Connection::Shutdown() {

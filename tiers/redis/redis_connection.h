@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "core/thread_annotations.h"
+#include "tiers/common/event_fd.h"
 #include "tiers/redis/redis_command.h"
 #include "tiers/redis/redis_url.h"
 
@@ -102,7 +103,6 @@ class Connection {
   void SetState(State state);
   // Down after `why`: queued commands fail with `queued_status`.
   void GoDown(const Status& why, const Status& queued_status);
-  void BackOff(Duration delay);
   void Shutdown();
 
   void Finish(Command& command, ReplyResult result);
@@ -112,9 +112,9 @@ class Connection {
   const ConnectionOptions options_;
   const std::string label_;  // "redis host:port"
   ServerClock& clock_;
-  // eventfd: work queued, or stopping. Whoever clears it checks stopping_ before waiting
-  // again, or a stop could go unnoticed until a timeout.
-  const int wake_fd_;
+  // Work queued, or stopping. Whoever clears it checks stopping_ before waiting again, or a
+  // stop could go unnoticed until a timeout.
+  backend::EventFd wake_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> load_{0};
   std::atomic<State> state_{State::kConnecting};

@@ -17,11 +17,11 @@ Maintenance::Maintenance(Duration sweep_interval, Sweep sweep)
 
 Maintenance::~Maintenance() { Join(); }
 
-void Maintenance::Post(Job job, Abort abort) {
+void Maintenance::Post(Walk walk, Abort abort) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_.load()) {
-      jobs_.push_back({std::move(job), std::move(abort)});
+      walks_.push_back({std::move(walk), std::move(abort)});
       cv_.notify_one();
       return;
     }
@@ -41,7 +41,7 @@ void Maintenance::Join() {
   std::deque<Pending> never_ran;
   {
     std::lock_guard lock(mu_);
-    never_ran.swap(jobs_);
+    never_ran.swap(walks_);
   }
   for (Pending& p : never_ran) p.abort(Status::Unavailable("the tier is shutting down"));
 }
@@ -54,17 +54,17 @@ void Maintenance::Run() {
     bool sweep_due = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_sweep, [&] { return stopping_.load() || !jobs_.empty(); });
+      cv_.wait_until(lock, next_sweep, [&] { return stopping_.load() || !walks_.empty(); });
       if (stopping_.load()) return;
-      // A due sweep goes first, so that a stream of jobs cannot starve it.
+      // A due sweep goes first, so that a stream of walks cannot starve it.
       sweep_due = std::chrono::steady_clock::now() >= next_sweep;
       if (!sweep_due) {
-        pending = std::move(jobs_.front());
-        jobs_.pop_front();
+        pending = std::move(walks_.front());
+        walks_.pop_front();
       }
     }
     if (!sweep_due) {
-      pending.job(stopping_);
+      pending.walk(stopping_);
       continue;
     }
     const bool swept = sweep_(stopping_);

@@ -12,13 +12,14 @@
 
 namespace tiercache::redis {
 
-// The tier's thread for work that walks the keyspace (clear, pattern invalidation) and for
-// the periodic sweep. Unlike connection threads it may block waiting for replies, so each
-// job is a plain loop of round trips. Jobs run one at a time, in order; the sweep runs
-// between jobs, every `sweep_interval` (sooner again after a failed one).
+// The tier's thread for the walks over its keyspace (clear, pattern invalidation:
+// redis_keyspace_walks.h) and for the periodic sweep. Unlike connection threads it may block
+// waiting for replies, so each walk is a plain loop of round trips. Walks run one at a time,
+// in order; the sweep runs between walks, every `sweep_interval` (sooner again after a
+// failed one).
 class Maintenance {
  public:
-  using Job = std::function<void(const std::atomic<bool>& stopping)>;
+  using Walk = std::function<void(const std::atomic<bool>& stopping)>;
   using Abort = std::function<void(Status)>;
   // Returns whether the sweep could run (Redis reachable).
   using Sweep = std::function<bool(const std::atomic<bool>& stopping)>;
@@ -28,17 +29,17 @@ class Maintenance {
   Maintenance(const Maintenance&) = delete;
   Maintenance& operator=(const Maintenance&) = delete;
 
-  // Runs `job` on the thread, or `abort` with kUnavailable (here, or at Join) if it never
-  // will. A running job should stop early once `stopping` is set.
-  void Post(Job job, Abort abort);
-  // No further job starts; the running one sees `stopping`.
+  // Runs `walk` on the thread, or `abort` with kUnavailable (here, or at Join) if it never
+  // will. A running walk should stop early once `stopping` is set.
+  void Post(Walk walk, Abort abort);
+  // No further walk starts; the running one sees `stopping`.
   void Stop();
-  // Stop(), then waits for the thread; jobs that never ran are aborted.
+  // Stop(), then waits for the thread; walks that never ran are aborted.
   void Join();
 
  private:
   struct Pending {
-    Job job;
+    Walk walk;
     Abort abort;
   };
   void Run();
@@ -48,7 +49,7 @@ class Maintenance {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> jobs_;  // guarded by mu_
+  std::deque<Pending> walks_;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -26,7 +26,7 @@
 
 #include "core/thread_annotations.h"
 #include "tiers/redis/redis_connection.h"
-#include "tiers/redis/redis_jobs.h"
+#include "tiers/redis/redis_keyspace_walks.h"
 #include "tiers/redis/redis_layout.h"
 #include "tiers/redis/redis_maintenance.h"
 #include "tiers/redis/redis_pool.h"
@@ -70,7 +70,7 @@ class RedisTier final : public Tier {
                      [this](const std::atomic<bool>& stopping) { return Sweep(stopping); }) {}
 
   ~RedisTier() override {
-    // Connections first: a job waiting for a reply then gets kUnavailable at once.
+    // Connections first: a walk waiting for a reply then gets kUnavailable at once.
     maintenance_.Stop();
     pool_.Stop();
     maintenance_.Join();
@@ -155,7 +155,7 @@ class RedisTier final : public Tier {
   Command SetCommand(TierWrite&& write, redis::ReplyCallback done) const;
   // One kSetBatchScript call; takes the keys, values and tags out of `writes`.
   Command SetBatchCommand(const std::vector<TierWrite*>& writes) const;
-  void InvalidateStep(std::shared_ptr<TagInvalidation> job);
+  void InvalidateStep(std::shared_ptr<TagInvalidation> invalidation);
   Result<TierEntry> EntryOf(const redisReply& reply) const;
   bool Sweep(const std::atomic<bool>& stopping);
   Status Unexpected(const char* what) const {
@@ -310,27 +310,27 @@ void RedisTier::InvalidateTags(std::vector<std::string> tags, Callback<Result<ui
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   if (tags.empty()) return done(uint64_t{0});
-  auto job = std::make_shared<TagInvalidation>();
-  job->set_keys.Add(std::to_string(tags.size()));
-  for (const std::string& tag : tags) job->set_keys.Add(layout_.TagKey(tag));
-  job->done = std::move(done);
-  InvalidateStep(std::move(job));
+  auto invalidation = std::make_shared<TagInvalidation>();
+  invalidation->set_keys.Add(std::to_string(tags.size()));
+  for (const std::string& tag : tags) invalidation->set_keys.Add(layout_.TagKey(tag));
+  invalidation->done = std::move(done);
+  InvalidateStep(std::move(invalidation));
 }
 
 // One batch of the tag invalidation; the reply's callback sends the next until the tag sets
 // are empty, so no thread waits meanwhile.
-void RedisTier::InvalidateStep(std::shared_ptr<TagInvalidation> job) {
-  Command step{job->set_keys, redis::kInvalidateTagsScript};
+void RedisTier::InvalidateStep(std::shared_ptr<TagInvalidation> invalidation) {
+  Command step{invalidation->set_keys, redis::kInvalidateTagsScript};
   step.args.Add(layout_.entry_prefix()).Add(layout_.tag_prefix()).Add(kInvalidateBatch);
-  step.done = [this, job](ReplyResult r) {
-    if (!r.ok()) return job->done(r.status());
+  step.done = [this, invalidation](ReplyResult r) {
+    if (!r.ok()) return invalidation->done(r.status());
     const redisReply& reply = **r;
     if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) {
-      return job->done(Unexpected("the tag invalidation script"));
+      return invalidation->done(Unexpected("the tag invalidation script"));
     }
-    job->removed += static_cast<uint64_t>(reply.element[0]->integer);
-    if (reply.element[1]->integer > 0) return InvalidateStep(job);
-    job->done(job->removed);
+    invalidation->removed += static_cast<uint64_t>(reply.element[0]->integer);
+    if (reply.element[1]->integer > 0) return InvalidateStep(invalidation);
+    invalidation->done(invalidation->removed);
   };
   pool_.Submit(std::move(step));
 }

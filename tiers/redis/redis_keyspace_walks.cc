@@ -1,4 +1,4 @@
-#include "tiers/redis/redis_jobs.h"
+#include "tiers/redis/redis_keyspace_walks.h"
 
 #include <chrono>
 #include <string>

@@ -1,4 +1,4 @@
-#include "tiers/postgres/jobs.h"
+#include "tiers/postgres/tasks.h"
 
 namespace tiercache::postgres {
 
@@ -15,7 +15,7 @@ Result<uint64_t> DeleteAllTagged(PgConnection& conn, const EntryTable& table,
   }
 }
 
-RangeRemovalJob::RangeRemovalJob(const EntryTable& table, Duration timeout, KeyRange range,
+RangeRemovalTask::RangeRemovalTask(const EntryTable& table, Duration timeout, KeyRange range,
                                  std::shared_ptr<const KeyPattern> pattern,
                                  Callback<Result<uint64_t>> done)
     : table_(table),
@@ -24,7 +24,7 @@ RangeRemovalJob::RangeRemovalJob(const EntryTable& table, Duration timeout, KeyR
       pattern_(std::move(pattern)),
       done_(std::move(done)) {}
 
-bool RangeRemovalJob::Step(PgConnection& conn) {
+bool RangeRemovalTask::Step(PgConnection& conn) {
   Result<std::vector<std::string>> keys = table_.Keys(conn, range_, kPageSize, Now() + timeout_);
   if (!keys.ok()) return Answer(keys.status());
   const bool last_page = keys->size() < kPageSize;
@@ -39,18 +39,18 @@ bool RangeRemovalJob::Step(PgConnection& conn) {
   return last_page ? Answer(removed_) : false;
 }
 
-std::vector<std::string> RangeRemovalJob::Doomed(std::vector<std::string> keys) const {
+std::vector<std::string> RangeRemovalTask::Doomed(std::vector<std::string> keys) const {
   if (pattern_ == nullptr) return keys;
   std::erase_if(keys, [&](const std::string& key) { return !pattern_->Matches(key); });
   return keys;
 }
 
-bool RangeRemovalJob::Answer(Result<uint64_t> result) {
+bool RangeRemovalTask::Answer(Result<uint64_t> result) {
   done_(std::move(result));
   return true;
 }
 
-SweepJob::SweepJob(const EntryTable& table, size_t batch, Duration timeout,
+SweepTask::SweepTask(const EntryTable& table, size_t batch, Duration timeout,
                    Duration measure_timeout, Finished finished)
     : table_(table),
       batch_(batch),
@@ -58,15 +58,15 @@ SweepJob::SweepJob(const EntryTable& table, size_t batch, Duration timeout,
       measure_timeout_(measure_timeout),
       finished_(std::move(finished)) {}
 
-bool SweepJob::Step(PgConnection& conn) {
+bool SweepTask::Step(PgConnection& conn) {
   Result<uint64_t> deleted = table_.DeleteExpired(conn, batch_, Now() + timeout_);
   if (!deleted.ok()) return Finish(std::nullopt);
-  if (*deleted >= batch_) return false;  // more left: other jobs take their turn first
+  if (*deleted >= batch_) return false;  // more left: other tasks take their turn first
   Result<TagIndexStats> stats = table_.MeasureTags(conn, Now() + measure_timeout_);
   return Finish(stats.ok() ? std::optional(*stats) : std::nullopt);
 }
 
-bool SweepJob::Finish(std::optional<TagIndexStats> stats) {
+bool SweepTask::Finish(std::optional<TagIndexStats> stats) {
   finished_(stats);
   return true;
 }

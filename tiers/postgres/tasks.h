@@ -18,7 +18,7 @@
 #include "tiers/postgres/work_queue.h"
 
 // The work a PostgreSQL tier's connection threads do (work_queue.h): single calls on the
-// pool, and the bulk jobs of the maintenance connection, which go a bounded step at a time.
+// pool, and the bulk tasks of the maintenance connection, which go a bounded step at a time.
 namespace tiercache::postgres {
 
 inline TimePoint Now() { return std::chrono::steady_clock::now(); }
@@ -26,9 +26,9 @@ inline TimePoint Now() { return std::chrono::steady_clock::now(); }
 // An operation of the connection pool: one call of `work`, whose result answers `done`.
 // Its deadline counts from when it was queued, so waiting for a busy pool counts too.
 template <class T, class Work>
-class CallJob final : public Job {
+class CallTask final : public Task {
  public:
-  CallJob(TimePoint deadline, Work work, Callback<T> done)
+  CallTask(TimePoint deadline, Work work, Callback<T> done)
       : deadline_(deadline), work_(std::move(work)), done_(std::move(done)) {}
 
   bool Step(PgConnection& conn) override {
@@ -58,11 +58,11 @@ Result<uint64_t> DeleteAllTagged(PgConnection& conn, const EntryTable& table,
 // Clear and pattern invalidation: pages through the keys of `range` in key order, a page
 // per step, and deletes those that `pattern` matches (every one without a pattern). The
 // pattern is RE2's, tested here, never translated to PostgreSQL's regular expressions.
-class RangeRemovalJob final : public Job {
+class RangeRemovalTask final : public Task {
  public:
   static constexpr size_t kPageSize = 5000;
 
-  RangeRemovalJob(const EntryTable& table, Duration timeout, KeyRange range,
+  RangeRemovalTask(const EntryTable& table, Duration timeout, KeyRange range,
                   std::shared_ptr<const KeyPattern> pattern, Callback<Result<uint64_t>> done);
 
   bool Step(PgConnection& conn) override;
@@ -82,11 +82,11 @@ class RangeRemovalJob final : public Job {
 
 // Deletes expired rows a batch per step, then measures the tag bookkeeping; hands the
 // measurement (nullopt when the sweep failed or never ran) to `finished`.
-class SweepJob final : public Job {
+class SweepTask final : public Task {
  public:
   using Finished = std::function<void(std::optional<TagIndexStats>)>;
 
-  SweepJob(const EntryTable& table, size_t batch, Duration timeout, Duration measure_timeout,
+  SweepTask(const EntryTable& table, size_t batch, Duration timeout, Duration measure_timeout,
            Finished finished);
 
   bool Step(PgConnection& conn) override;

@@ -5,10 +5,11 @@
 
 #include <cstdint>
 
-namespace tiercache::postgres {
+namespace tiercache::backend {
 
 // A Linux eventfd: a file descriptor that poll() sees as readable once Signal() was called,
 // until Clear(). Lets a thread wait on a socket and on "something happened" at once.
+// Signal() and Clear() are safe from any thread.
 class EventFd {
  public:
   EventFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
@@ -18,6 +19,7 @@ class EventFd {
   EventFd(const EventFd&) = delete;
   EventFd& operator=(const EventFd&) = delete;
 
+  // False if the kernel refused the eventfd; fd() is then -1, which poll() ignores.
   bool ok() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   void Signal() const {
@@ -33,4 +35,4 @@ class EventFd {
   int fd_;
 };
 
-}  // namespace tiercache::postgres
+}  // namespace tiercache::backend
