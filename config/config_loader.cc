@@ -486,9 +486,8 @@ class Loader {
       loader_.ReadSection(item_, loader_.FieldsOf(fields));
     }
     void ForEach(const std::function<void(const Setting&)>& read) const override {
-      loader_.ForEachListed(item_, "a list", [&](const Item& listed) {
-        read(ItemSetting(loader_, listed));
-      });
+      loader_.ForEachListed(item_, "a list",
+                            [&](const Item& listed) { read(ItemSetting(loader_, listed)); });
     }
     [[noreturn]] void Fail(std::string_view message) const override {
       loader_.Fail(item_, std::string(message));
@@ -897,8 +896,8 @@ class Loader {
 
   TierConfig ReadTier(const Item& section, size_t index) const {
     if (!section.value.IsMap()) {
-      Fail(section, "expected a map with a type (" + KindList() + "), got " +
-                        Describe(section.value));
+      Fail(section,
+           "expected a map with a type (" + KindList() + "), got " + Describe(section.value));
     }
     TierConfig tier;
     tier.name = "L" + std::to_string(index + 2);

@@ -70,8 +70,8 @@ class TierKind {
   virtual bool OffersCoherenceBus() const;
   // The coherence bus on `channel` over the server of a tier with `settings`. Called only
   // when OffersCoherenceBus.
-  virtual Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(
-      const TierSettings& settings, std::string_view channel) const;
+  virtual Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const TierSettings& settings,
+                                                                 std::string_view channel) const;
 
   // Whether scheduled invalidations can be kept in this tier's store; the first tier whose
   // kind offers it keeps them.

@@ -35,9 +35,7 @@ class JsonSettingsWriter final : public SettingsWriter {
   void Duration(std::string_view name, tiercache::Duration value) override {
     Set(name, FormatDuration(value));
   }
-  void Url(std::string_view name, std::string_view value) override {
-    Set(name, RedactUrl(value));
-  }
+  void Url(std::string_view name, std::string_view value) override { Set(name, RedactUrl(value)); }
   void PostgresDsn(std::string_view name, std::string_view value) override {
     Set(name, RedactPostgresDsn(value));
   }

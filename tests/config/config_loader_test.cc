@@ -463,11 +463,11 @@ namespace tiercache::config {
 namespace {
 
 TEST_CASE("RejectsMaxBytesUnderOneKibPerShard", "[config][l1]") {
-  CHECK_THROWS_WITH(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 8KiB\n", "t.yaml", BackendKinds()),
-                    Catch::Contains("t.yaml:3:14:") &&
-                        Catch::Contains("at least 1024 bytes per shard"));
-  CHECK(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 16KiB\n", "t.yaml", BackendKinds()).l1.max_bytes ==
-        16 * 1024);
+  CHECK_THROWS_WITH(
+      LoadConfigString("l1:\n  shards: 16\n  max_bytes: 8KiB\n", "t.yaml", BackendKinds()),
+      Catch::Contains("t.yaml:3:14:") && Catch::Contains("at least 1024 bytes per shard"));
+  CHECK(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 16KiB\n", "t.yaml", BackendKinds())
+            .l1.max_bytes == 16 * 1024);
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {
   CheckSameConfig(LoadConfigString("", "empty.yaml", BackendKinds()), Config{});
-  CheckSameConfig(LoadConfigString("# only a comment\n\n", "comment.yaml", BackendKinds()), Config{});
+  CheckSameConfig(LoadConfigString("# only a comment\n\n", "comment.yaml", BackendKinds()),
+                  Config{});
   CheckSameConfig(LoadConfigString("---\n", "marker.yaml", BackendKinds()), Config{});
 }
 
@@ -101,7 +102,8 @@ logging: {level: info, format: text}
 }
 
 TEST_CASE("DeployYamlEqualsDefaults", "[config][defaults]") {
-  const Config config = LoadConfigFile(TIERCACHE_SOURCE_DIR "/deploy/tiercache.yaml", BackendKinds());
+  const Config config =
+      LoadConfigFile(TIERCACHE_SOURCE_DIR "/deploy/tiercache.yaml", BackendKinds());
   CheckSameConfig(config, Config{});
 }
 

@@ -20,7 +20,8 @@ class PostgresKind final : public TierKind {
         {"dsn", [&](const Setting& s) { p.dsn = s.Text(); }},
         // 56, not PostgreSQL's 63: the tier names its indexes after the table plus a suffix.
         {"table", [&](const Setting& s) { p.table = s.Identifier(56); }},
-        {"pool_size", [&](const Setting& s) { p.pool_size = static_cast<unsigned>(s.Count(1, 256)); }},
+        {"pool_size",
+         [&](const Setting& s) { p.pool_size = static_cast<unsigned>(s.Count(1, 256)); }},
         {"connect_timeout", [&](const Setting& s) { p.connect_timeout = s.PositiveDuration(); }},
         {"command_timeout", [&](const Setting& s) { p.command_timeout = s.PositiveDuration(); }},
         {"sweep_interval", [&](const Setting& s) { p.sweep_interval = s.PositiveDuration(); }},
