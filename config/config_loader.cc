@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/units.h"
+#include "core/settings.h"
 
 namespace tiercache::config {
 namespace {
@@ -68,7 +69,8 @@ std::string FormatNumber(double value) {
 // first problem, positioned at the node responsible.
 class Loader {
  public:
-  explicit Loader(std::string_view source_name) : source_name_(source_name) {}
+  Loader(std::string_view source_name, const TierKinds& kinds)
+      : source_name_(source_name), kinds_(kinds) {}
 
   Config Load(std::string_view yaml) {
     Config config;
@@ -201,7 +203,7 @@ class Loader {
     return value;
   }
 
-  std::string OneOf(const Item& item, std::initializer_list<std::string_view> choices) const {
+  std::string OneOf(const Item& item, const std::vector<std::string_view>& choices) const {
     std::string list;
     for (std::string_view choice : choices) {
       list += (list.empty() ? "" : ", ") + std::string(choice);
@@ -451,6 +453,98 @@ class Loader {
                          });
   }
 
+  // --- Settings of components that read their own keys (core/settings.h) ---------------
+
+  // One value, read with the loader's own rules and messages.
+  class ItemSetting final : public Setting {
+   public:
+    ItemSetting(const Loader& loader, const Item& item) : loader_(loader), item_(item) {}
+
+    std::string_view name() const override { return item_.name; }
+    std::string Text() const override { return loader_.Text(item_); }
+    std::vector<std::string> Texts() const override { return loader_.Texts(item_); }
+    uint64_t Count(uint64_t min, uint64_t max) const override {
+      const uint64_t value = loader_.Count(item_);
+      if (value < min) {
+        loader_.Fail(item_, min == 1 ? std::string("must be greater than 0")
+                                     : "must be at least " + std::to_string(min));
+      }
+      if (value > max) loader_.Fail(item_, "must be at most " + std::to_string(max));
+      return value;
+    }
+    uint64_t PositiveSize() const override { return loader_.PositiveSize(item_); }
+    Duration PositiveDuration() const override { return loader_.PositiveDuration(item_); }
+    double Number() const override { return loader_.Number(item_); }
+    bool Bool() const override { return loader_.Bool(item_); }
+    std::string Identifier(size_t max_length) const override {
+      return loader_.Identifier(item_, max_length);
+    }
+    std::string OneOf(std::initializer_list<std::string_view> choices) const override {
+      return loader_.OneOf(item_, std::vector<std::string_view>(choices));
+    }
+    void Fields(const std::vector<SettingField>& fields) const override {
+      loader_.ReadSection(item_, loader_.FieldsOf(fields));
+    }
+    void ForEach(const std::function<void(const Setting&)>& read) const override {
+      loader_.ForEachListed(item_, "a list",
+                            [&](const Item& listed) { read(ItemSetting(loader_, listed)); });
+    }
+    [[noreturn]] void Fail(std::string_view message) const override {
+      loader_.Fail(item_, std::string(message));
+    }
+
+   private:
+    const Loader& loader_;
+    const Item& item_;
+  };
+
+  // A section whose owner reads some keys (`own`) and a component the rest.
+  class ItemSection final : public SettingsReader {
+   public:
+    ItemSection(const Loader& loader, const Item& section, std::vector<Field> own)
+        : loader_(loader), section_(section), own_(std::move(own)) {}
+
+    std::string_view path() const override { return section_.path; }
+    void Read(const std::vector<SettingField>& fields) const override {
+      if (read_) loader_.Fail(section_, "read twice");  // a component's mistake, not the file's
+      read_ = true;
+      std::vector<Field> all = own_;
+      for (Field& field : loader_.FieldsOf(fields)) all.push_back(std::move(field));
+      loader_.ReadSection(section_, all);
+    }
+    [[noreturn]] void Fail(std::string_view message) const override {
+      loader_.Fail(section_, std::string(message));
+    }
+    bool read() const { return read_; }
+
+   private:
+    const Loader& loader_;
+    const Item& section_;
+    std::vector<Field> own_;
+    mutable bool read_ = false;
+  };
+
+  std::vector<Field> FieldsOf(const std::vector<SettingField>& fields) const {
+    std::vector<Field> out;
+    out.reserve(fields.size());
+    for (const SettingField& field : fields) {
+      out.push_back({field.name, [this, read = field.read](const Item& item) {
+                       read(ItemSetting(*this, item));
+                     }});
+    }
+    return out;
+  }
+
+  // "redis or postgres", "redis, postgres or edge".
+  std::string KindList() const {
+    std::string list;
+    for (size_t i = 0; i < kinds_.size(); ++i) {
+      if (i > 0) list += i + 1 == kinds_.size() ? " or " : ", ";
+      list += kinds_[i]->name();
+    }
+    return list;
+  }
+
   // --- Tiers ---------------------------------------------------------------------------
 
   void ReadTierHealth(const Item& section, TierHealthOptions& health) const {
@@ -463,13 +557,6 @@ class Loader {
     const std::string& text = Scalar(item, "a string");
     if (text.empty()) Fail(item, "must not be empty");
     return text;
-  }
-
-  unsigned PoolSize(const Item& item) const {
-    constexpr uint64_t kMaxPool = 256;
-    const uint64_t n = PositiveCount(item);
-    if (n > kMaxPool) Fail(item, "must be at most " + std::to_string(kMaxPool));
-    return static_cast<unsigned>(n);
   }
 
   // A sequence item by item, each with its path ("models[2]"); fails on anything else.
@@ -809,20 +896,22 @@ class Loader {
 
   TierConfig ReadTier(const Item& section, size_t index) const {
     if (!section.value.IsMap()) {
-      Fail(section, "expected a map with a type (redis or postgres), got " +
-                        Describe(section.value));
+      Fail(section,
+           "expected a map with a type (" + KindList() + "), got " + Describe(section.value));
     }
     TierConfig tier;
     tier.name = "L" + std::to_string(index + 2);
     // The seed's factors: L2 keeps the timeout, L3 and below ten times it.
     tier.options.ttl_factor = index == 0 ? 1.0 : 10.0;
     const YAML::Node type = section.value["type"];
-    if (!type.IsDefined()) Fail(section, "every tier needs a type: redis or postgres");
+    if (!type.IsDefined()) Fail(section, "every tier needs a type: " + KindList());
     const Item type_item{type, type, "type", section.path + ".type"};
-    tier.type = OneOf(type_item, {"redis", "postgres"}) == "redis" ? TierType::kRedis
-                                                                    : TierType::kPostgres;
+    std::vector<std::string_view> names;
+    for (const TierKind* kind : kinds_) names.push_back(kind->name());
+    tier.kind = FindTierKind(kinds_, OneOf(type_item, names));
 
-    std::vector<Field> fields = {
+    // The keys every tier has; its kind reads the rest.
+    std::vector<Field> common = {
         {"type", [](const Item&) {}},
         {"name",
          [&](const Item& item) {
@@ -851,41 +940,9 @@ class Loader {
         {"write_behind",
          [&](const Item& item) { ReadWriteBehind(item, tier.options.write_behind); }},
     };
-    if (tier.type == TierType::kRedis) {
-      RedisTierOptions& r = tier.redis;
-      fields.insert(fields.end(), {
-          {"url", [&](const Item& item) { r.url = Text(item); }},
-          {"database",
-           [&](const Item& item) {
-             const uint64_t db = Count(item);
-             if (db > 65535) Fail(item, "must be at most 65535");
-             r.database = static_cast<int>(db);
-           }},
-          {"key_prefix", [&](const Item& item) { r.key_prefix = Text(item); }},
-          {"pool_size", [&](const Item& item) { r.pool_size = PoolSize(item); }},
-          {"connect_timeout", [&](const Item& item) { r.connect_timeout = PositiveDuration(item); }},
-          {"command_timeout", [&](const Item& item) { r.command_timeout = PositiveDuration(item); }},
-          {"sweep_interval", [&](const Item& item) { r.sweep_interval = PositiveDuration(item); }},
-          {"max_queued", [&](const Item& item) { r.max_queued = PositiveCount(item); }},
-      });
-    } else {
-      PostgresTierOptions& p = tier.postgres;
-      fields.insert(fields.end(), {
-          {"dsn", [&](const Item& item) { p.dsn = Text(item); }},
-          {"table",
-           [&](const Item& item) {
-             // 56, not PostgreSQL's 63: the tier names its indexes after the table plus a suffix.
-             p.table = Identifier(item, 56);
-           }},
-          {"pool_size", [&](const Item& item) { p.pool_size = PoolSize(item); }},
-          {"connect_timeout", [&](const Item& item) { p.connect_timeout = PositiveDuration(item); }},
-          {"command_timeout", [&](const Item& item) { p.command_timeout = PositiveDuration(item); }},
-          {"sweep_interval", [&](const Item& item) { p.sweep_interval = PositiveDuration(item); }},
-          {"sweep_batch", [&](const Item& item) { p.sweep_batch = PositiveCount(item); }},
-          {"max_queued", [&](const Item& item) { p.max_queued = PositiveCount(item); }},
-      });
-    }
-    ReadSection(section, fields);
+    const ItemSection reader(*this, section, std::move(common));
+    tier.settings = tier.kind->Read(reader);
+    if (!reader.read()) reader.Read({});  // a kind without keys of its own
     return tier;
   }
 
@@ -915,15 +972,17 @@ class Loader {
   }
 
   std::string_view source_name_;
+  const TierKinds& kinds_;
 };
 
 }  // namespace
 
-Config LoadConfigString(std::string_view yaml, std::string_view source_name) {
-  return Loader(source_name).Load(yaml);
+Config LoadConfigString(std::string_view yaml, std::string_view source_name,
+                        const TierKinds& kinds) {
+  return Loader(source_name, kinds).Load(yaml);
 }
 
-Config LoadConfigFile(const std::string& path) {
+Config LoadConfigFile(const std::string& path, const TierKinds& kinds) {
   const auto cannot_read = [&path](int error) {
     return ConfigError(path + ": cannot read: " + std::strerror(error));
   };
@@ -936,7 +995,7 @@ Config LoadConfigFile(const std::string& path) {
   while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) text.append(buffer, n);
   // A directory opens fine and fails on the first read (EISDIR).
   if (std::ferror(file.get())) throw cannot_read(errno);
-  return LoadConfigString(text, path);
+  return LoadConfigString(text, path, kinds);
 }
 
 }  // namespace tiercache::config

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/backend_kind.h"
 
 namespace tiercache::config {
 
@@ -17,10 +18,15 @@ namespace tiercache::config {
 // "FILE: cannot read: <reason>" when the file cannot be read. Only the first error is
 // reported.
 
+//
+// `kinds` are the tier kinds a `tiers:` entry's type may name (tiers/backend_kinds.h); each
+// reads its own keys of the entry. They must outlive the Config (its TierConfig::kind).
+
 // Reads and validates the YAML file at `path`; `path` is the FILE of error messages.
-Config LoadConfigFile(const std::string& path);
+Config LoadConfigFile(const std::string& path, const TierKinds& kinds);
 
 // Reads and validates `yaml`; `source_name` is the FILE of error messages (e.g. "<embedded>").
-Config LoadConfigString(std::string_view yaml, std::string_view source_name);
+Config LoadConfigString(std::string_view yaml, std::string_view source_name,
+                        const TierKinds& kinds);
 
 }  // namespace tiercache::config

@@ -1,24 +1,32 @@
 #pragma once
 
-#include <cstdint>
+#include <memory>
 #include <string>
+#include <typeinfo>
 
+#include "core/backend_kind.h"
 #include "core/tier_options.h"
-#include "tiers/postgres/postgres_tier_options.h"
-#include "tiers/redis/redis_tier_options.h"
 
 namespace tiercache::config {
 
-enum class TierType : uint8_t { kRedis, kPostgres };
-
 // One entry of the `tiers:` list: a lower tier below L1, in read order.
 struct TierConfig {
-  TierType type = TierType::kRedis;
   std::string name;  // "L2", "L3", ... by position unless set
   LowerTierOptions options;
-  // The settings of its type; their `name` is set from `name` when the tier is made.
-  RedisTierOptions redis;
-  PostgresTierOptions postgres;
+  // Its `type`, one of the kinds the loader was given; never null in a loaded config.
+  const TierKind* kind = nullptr;
+  // What `kind` read from the entry's own keys; the tier's name is given to it when the
+  // tier is made (kind->Build(name, *settings)).
+  std::shared_ptr<const TierSettings> settings;
 };
+
+// `tier`'s settings as its kind's options struct (SettingsOf<RedisTierOptions>(tier)).
+// Throws std::bad_cast when they are of another kind.
+template <class Options>
+const Options& SettingsOf(const TierConfig& tier) {
+  const Options* options = tier.settings ? SettingsAs<Options>(*tier.settings) : nullptr;
+  if (options == nullptr) throw std::bad_cast();
+  return *options;
+}
 
 }  // namespace tiercache::config

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "core/warming.h"
-#include "server/http_warm_source.h"
-#include "tiers/postgres/sql_warm_source.h"
+#include "tiers/http/http_warm_options.h"
+#include "tiers/postgres/sql_warm_options.h"
 
 namespace tiercache::config {
 

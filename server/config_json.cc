@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "config/units.h"
+#include "core/settings.h"
 #include "server/secret_redaction.h"
 
 namespace tiercache {
@@ -19,6 +20,34 @@ using nlohmann::json;
 void SetIfNotEmpty(json& object, const char* key, const std::string& value) {
   if (!value.empty()) object[key] = value;
 }
+
+// A kind's settings (core/settings.h) as members of one JSON object, secrets redacted.
+class JsonSettingsWriter final : public SettingsWriter {
+ public:
+  explicit JsonSettingsWriter(json& object) : object_(object) {}
+
+  void Text(std::string_view name, std::string_view value) override {
+    Set(name, std::string(value));
+  }
+  void Count(std::string_view name, uint64_t value) override { Set(name, value); }
+  void Number(std::string_view name, double value) override { Set(name, value); }
+  void Bool(std::string_view name, bool value) override { Set(name, value); }
+  void Duration(std::string_view name, tiercache::Duration value) override {
+    Set(name, FormatDuration(value));
+  }
+  void Url(std::string_view name, std::string_view value) override { Set(name, RedactUrl(value)); }
+  void PostgresDsn(std::string_view name, std::string_view value) override {
+    Set(name, RedactPostgresDsn(value));
+  }
+  void Secret(std::string_view name, std::string_view) override {
+    Set(name, std::string(kRedacted));
+  }
+
+ private:
+  void Set(std::string_view name, json value) { object_[std::string(name)] = std::move(value); }
+
+  json& object_;
+};
 
 json ServerJson(const config::ServerConfig& s) {
   return {
@@ -70,7 +99,7 @@ json StrategiesJson(const StrategyOptions& s) {
 json TierJson(const config::TierConfig& t) {
   const LowerTierOptions& o = t.options;
   json tier = {
-      {"type", t.type == config::TierType::kRedis ? "redis" : "postgres"},
+      {"type", std::string(t.kind->name())},
       {"name", t.name},
       {"ttl_factor", o.ttl_factor},
       {"write_mode", o.write_mode == WriteMode::kSync ? "sync" : "async"},
@@ -84,31 +113,8 @@ json TierJson(const config::TierConfig& t) {
             o.write_behind.overflow == OverflowPolicy::kDropOldest ? "drop_oldest" : "drop_newest"},
        }},
   };
-  if (t.type == config::TierType::kRedis) {
-    const RedisTierOptions& r = t.redis;
-    tier.update({
-        {"url", RedactUrl(r.url)},
-        {"database", r.database},
-        {"key_prefix", r.key_prefix},
-        {"pool_size", r.pool_size},
-        {"connect_timeout", FormatDuration(r.connect_timeout)},
-        {"command_timeout", FormatDuration(r.command_timeout)},
-        {"sweep_interval", FormatDuration(r.sweep_interval)},
-        {"max_queued", r.max_queued},
-    });
-  } else {
-    const PostgresTierOptions& p = t.postgres;
-    tier.update({
-        {"dsn", RedactPostgresDsn(p.dsn)},
-        {"table", p.table},
-        {"pool_size", p.pool_size},
-        {"connect_timeout", FormatDuration(p.connect_timeout)},
-        {"command_timeout", FormatDuration(p.command_timeout)},
-        {"sweep_interval", FormatDuration(p.sweep_interval)},
-        {"sweep_batch", p.sweep_batch},
-        {"max_queued", p.max_queued},
-    });
-  }
+  JsonSettingsWriter writer(tier);
+  t.kind->Show(*t.settings, writer);
   return tier;
 }
 
@@ -145,12 +151,13 @@ json InvalidationJson(const config::InvalidationConfig& invalidation) {
 
 json CoherenceJson(const config::Config& config) {
   const config::CoherenceConfig& c = config.coherence;
-  bool has_redis = false;
+  // As MakeCoherenceBus decides: on when a tier's kind offers a bus (a Redis tier).
+  bool has_bus = false;
   for (const config::TierConfig& t : config.tiers) {
-    has_redis = has_redis || t.type == config::TierType::kRedis;
+    has_bus = has_bus || t.kind->OffersCoherenceBus();
   }
   json out = {
-      {"enabled", c.enabled.value_or(has_redis)},
+      {"enabled", c.enabled.value_or(has_bus)},
       {"channel", c.channel},
       {"max_staleness", FormatDuration(c.max_staleness)},
   };

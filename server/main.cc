@@ -14,6 +14,7 @@
 #include "config/config_loader.h"
 #include "server/daemon.h"
 #include "server/logging.h"
+#include "tiers/backend_kinds.h"
 
 namespace tiercache {
 namespace {
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   }
   if (!check_path.empty()) {
     try {
-      config::LoadConfigFile(check_path);
+      config::LoadConfigFile(check_path, BackendKinds());
       std::cout << check_path << ": OK\n";
       return 0;
     } catch (const config::ConfigError& e) {
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
 
   config::Config cfg;
   try {
-    if (!config_path.empty()) cfg = config::LoadConfigFile(config_path);
+    if (!config_path.empty()) cfg = config::LoadConfigFile(config_path, BackendKinds());
     ApplyListenOverrides(cfg, http_listen, grpc_listen);
   } catch (const config::ConfigError& e) {
     std::cerr << "tiercached: " << e.what() << "\n";

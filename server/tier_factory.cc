@@ -1,36 +1,18 @@
 #include "server/tier_factory.h"
 
 #include "core/hot_key_source.h"
+#include "tiers/http/http_warm_source.h"
 #include "tiers/postgres/postgres_change_feed.h"
-#include "tiers/postgres/postgres_job_store.h"
-#include "tiers/postgres/postgres_tier.h"
 #include "tiers/postgres/sql_warm_source.h"
-#include "server/http_warm_source.h"
 #include "tiers/redis/redis_coherence_bus.h"
-#include "tiers/redis/redis_tier.h"
 
 namespace tiercache {
-
-namespace {
-
-Result<std::unique_ptr<Tier>> MakeTier(const config::TierConfig& c) {
-  if (c.type == config::TierType::kRedis) {
-    RedisTierOptions o = c.redis;
-    o.name = c.name;
-    return MakeRedisTier(std::move(o));
-  }
-  PostgresTierOptions o = c.postgres;
-  o.name = c.name;
-  return MakePostgresTier(std::move(o));
-}
-
-}  // namespace
 
 Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
     const std::vector<config::TierConfig>& configs) {
   std::vector<TieredCache::LowerTier> tiers;
   for (const auto& c : configs) {
-    auto tier = MakeTier(c);
+    auto tier = c.kind->Build(c.name, *c.settings);
     if (!tier.ok()) return Status::InvalidArgument("tier " + c.name + ": " + tier.status().message());
     tiers.push_back(TieredCache::LowerTier{std::move(tier).value(), c.options});
   }
@@ -38,36 +20,34 @@ Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
 }
 
 Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& config) {
-  const config::TierConfig* redis = nullptr;
+  const config::TierConfig* carrier = nullptr;
   for (const auto& t : config.tiers) {
-    if (t.type == config::TierType::kRedis) {
-      redis = &t;
+    if (t.kind->OffersCoherenceBus()) {
+      carrier = &t;
       break;
     }
   }
   const config::CoherenceConfig& c = config.coherence;
-  if (!c.enabled.value_or(redis != nullptr)) return std::unique_ptr<CoherenceBus>();
-  RedisCoherenceOptions o;
+  if (!c.enabled.value_or(carrier != nullptr)) return std::unique_ptr<CoherenceBus>();
+  Result<std::unique_ptr<CoherenceBus>> bus = std::unique_ptr<CoherenceBus>();
   if (!c.url.empty()) {
+    RedisCoherenceOptions o;
     o.url = c.url;
-  } else if (redis != nullptr) {
-    o.url = redis->redis.url;
-    o.database = redis->redis.database;
-    o.connect_timeout = redis->redis.connect_timeout;
-    o.command_timeout = redis->redis.command_timeout;
+    o.channel = c.channel;
+    bus = MakeRedisCoherenceBus(std::move(o));
+  } else if (carrier != nullptr) {
+    bus = carrier->kind->MakeCoherenceBus(*carrier->settings, c.channel);
   } else {
     return Status::InvalidArgument("coherence: give a url, or configure a Redis tier");
   }
-  o.channel = c.channel;
-  auto bus = MakeRedisCoherenceBus(std::move(o));
   if (!bus.ok()) return Status::InvalidArgument("coherence: " + bus.status().message());
   return bus;
 }
 
 Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config) {
   for (const auto& t : config.tiers) {
-    if (t.type == config::TierType::kPostgres) {
-      auto store = MakePostgresJobStore(t.postgres);
+    if (t.kind->OffersJobStore()) {
+      auto store = t.kind->MakeJobStore(*t.settings);
       if (!store.ok()) {
         return Status::InvalidArgument("tier " + t.name + ": " + store.status().message());
       }

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "config/config.h"
-#include "config/tiers_config.h"
 #include "core/change_feed.h"
 #include "core/coherence_bus.h"
 #include "core/scheduled_invalidations.h"
@@ -14,17 +13,23 @@
 
 namespace tiercache {
 
-// Builds the lower tiers named by the `tiers:` list, in order. Connecting happens in the
-// background; only settings a backend rejects (a malformed URL, say) fail here.
+// The daemon's wiring from config to the backends in tiers/. Tiers, the coherence bus over
+// a tier and the job store are built by each tier's kind (core/backend_kind.h), whatever
+// the kinds are; the warming sources, the change feed and a coherence url are known here.
+
+// Builds the lower tiers named by the `tiers:` list, in order, each by its kind. Connecting
+// happens in the background; only settings a backend rejects (a malformed URL, say) fail
+// here.
 Result<std::vector<TieredCache::LowerTier>> MakeLowerTiers(
     const std::vector<config::TierConfig>& configs);
 
-// The coherence channel `coherence:` asks for (by default over the first Redis tier's
-// server), or nullptr when it is off.
+// The coherence channel `coherence:` asks for (over its url, else over the server of the
+// first tier whose kind offers a bus: today the first Redis tier), or nullptr when it is
+// off.
 Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& config);
 
-// Where scheduled invalidations are kept: the first PostgreSQL tier's database, or
-// nullptr (memory only) without one.
+// Where scheduled invalidations are kept: the store of the first tier whose kind offers one
+// (today the first PostgreSQL tier's database), or nullptr (memory only) without one.
 Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config);
 
 // Adds the sources of `warming.sources` to `engine`: kInvalidArgument naming the source

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "tiers/backend_kinds.h"
+
 namespace tiercache::config {
 namespace {
 
@@ -16,7 +18,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kSource = "test.yaml";
 
-Config Load(std::string_view yaml) { return LoadConfigString(yaml, kSource); }
+Config Load(std::string_view yaml) { return LoadConfigString(yaml, kSource, BackendKinds()); }
 
 // The message of the ConfigError that loading `yaml` throws, or "" if it loads.
 std::string ErrorOf(std::string_view yaml) {
@@ -162,7 +164,7 @@ TEST_CASE("IgnoresTrailingDocumentMarker", "[config][loader]") {
 TEST_CASE("RejectsUnknownKeyWithFileLineAndColumn", "[config][loader]") {
   const std::string yaml = "server:\n  http_listen: \"127.0.0.1:8080\"\n  max_conections: 10\n";
   try {
-    LoadConfigString(yaml, "/etc/tiercache.yaml");
+    LoadConfigString(yaml, "/etc/tiercache.yaml", BackendKinds());
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) ==
@@ -424,11 +426,11 @@ TEST_CASE("RejectsSecondDocument", "[config][loader]") {
 
 TEST_CASE("LoadsFileAndNamesItInErrors", "[config][loader]") {
   const TempFile good("server:\n  io_threads: 3\n");
-  CHECK(LoadConfigFile(good.path()).server.io_threads == 3);
+  CHECK(LoadConfigFile(good.path(), BackendKinds()).server.io_threads == 3);
 
   const TempFile bad("server:\n  io_thread: 3\n");
   try {
-    LoadConfigFile(bad.path());
+    LoadConfigFile(bad.path(), BackendKinds());
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK_THAT(e.what(), Catch::StartsWith(bad.path() + ":2:3: unknown key 'io_thread'"));
@@ -437,7 +439,7 @@ TEST_CASE("LoadsFileAndNamesItInErrors", "[config][loader]") {
 
 TEST_CASE("ReportsMissingFile", "[config][loader]") {
   try {
-    LoadConfigFile("/nonexistent/tiercache.yaml");
+    LoadConfigFile("/nonexistent/tiercache.yaml", BackendKinds());
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) ==
@@ -447,7 +449,7 @@ TEST_CASE("ReportsMissingFile", "[config][loader]") {
 
 TEST_CASE("ReportsDirectoryAsUnreadable", "[config][loader]") {
   try {
-    LoadConfigFile("/tmp");
+    LoadConfigFile("/tmp", BackendKinds());
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) == "/tmp: cannot read: Is a directory");
@@ -461,11 +463,11 @@ namespace tiercache::config {
 namespace {
 
 TEST_CASE("RejectsMaxBytesUnderOneKibPerShard", "[config][l1]") {
-  CHECK_THROWS_WITH(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 8KiB\n", "t.yaml"),
-                    Catch::Contains("t.yaml:3:14:") &&
-                        Catch::Contains("at least 1024 bytes per shard"));
-  CHECK(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 16KiB\n", "t.yaml").l1.max_bytes ==
-        16 * 1024);
+  CHECK_THROWS_WITH(
+      LoadConfigString("l1:\n  shards: 16\n  max_bytes: 8KiB\n", "t.yaml", BackendKinds()),
+      Catch::Contains("t.yaml:3:14:") && Catch::Contains("at least 1024 bytes per shard"));
+  CHECK(LoadConfigString("l1:\n  shards: 16\n  max_bytes: 16KiB\n", "t.yaml", BackendKinds())
+            .l1.max_bytes == 16 * 1024);
 }
 
 }  // namespace

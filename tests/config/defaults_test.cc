@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "config/config_loader.h"
+#include "tiers/backend_kinds.h"
 
 namespace tiercache::config {
 namespace {
@@ -72,15 +73,16 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {
-  CheckSameConfig(LoadConfigString("", "empty.yaml"), Config{});
-  CheckSameConfig(LoadConfigString("# only a comment\n\n", "comment.yaml"), Config{});
-  CheckSameConfig(LoadConfigString("---\n", "marker.yaml"), Config{});
+  CheckSameConfig(LoadConfigString("", "empty.yaml", BackendKinds()), Config{});
+  CheckSameConfig(LoadConfigString("# only a comment\n\n", "comment.yaml", BackendKinds()),
+                  Config{});
+  CheckSameConfig(LoadConfigString("---\n", "marker.yaml", BackendKinds()), Config{});
 }
 
 TEST_CASE("LoadsEmptySectionsAsDefaults", "[config][defaults]") {
   CheckSameConfig(
       LoadConfigString("server:\nlimits: {}\nl1:\nstrategies: {adaptive: {}}\nlogging:\n",
-                       "sections.yaml"),
+                       "sections.yaml", BackendKinds()),
       Config{});
 }
 
@@ -96,11 +98,12 @@ strategies: {default_timeout: 300s, default_strategy: ttl, max_timeout: 365d,
              adaptive: {base_timeout: 300s, min_timeout: 60s, max_timeout: 3600s}}
 logging: {level: info, format: text}
 )";
-  CheckSameConfig(LoadConfigString(yaml, "schema.yaml"), Config{});
+  CheckSameConfig(LoadConfigString(yaml, "schema.yaml", BackendKinds()), Config{});
 }
 
 TEST_CASE("DeployYamlEqualsDefaults", "[config][defaults]") {
-  const Config config = LoadConfigFile(TIERCACHE_SOURCE_DIR "/deploy/tiercache.yaml");
+  const Config config =
+      LoadConfigFile(TIERCACHE_SOURCE_DIR "/deploy/tiercache.yaml", BackendKinds());
   CheckSameConfig(config, Config{});
 }
 

@@ -4,11 +4,14 @@
 #include <string_view>
 
 #include "config/config_loader.h"
+#include "tiers/backend_kinds.h"
 
 namespace tiercache::config {
 
 // Loads `yaml` as if read from the file "test.yaml".
-inline Config Load(std::string_view yaml) { return LoadConfigString(yaml, "test.yaml"); }
+inline Config Load(std::string_view yaml) {
+  return LoadConfigString(yaml, "test.yaml", BackendKinds());
+}
 
 // The message of the ConfigError that loading `yaml` throws, or "no error" if it loads.
 inline std::string ErrorOf(std::string_view yaml) {

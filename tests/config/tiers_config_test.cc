@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "tests/config/load_yaml.h"
+#include "tiers/postgres/postgres_tier_options.h"
+#include "tiers/redis/redis_tier_options.h"
 
 namespace tiercache::config {
 namespace {
@@ -13,10 +15,10 @@ TEST_CASE("TiersTakeTheSeedTtlFactorsByPosition", "[config][tiers]") {
   const Config c = Load("tiers:\n  - type: redis\n  - type: postgres\n");
   REQUIRE(c.tiers.size() == 2);
   CHECK(c.tiers[0].name == "L2");
-  CHECK(c.tiers[0].type == TierType::kRedis);
+  CHECK(c.tiers[0].kind->name() == "redis");
   CHECK(c.tiers[0].options.ttl_factor == 1.0);
   CHECK(c.tiers[1].name == "L3");
-  CHECK(c.tiers[1].type == TierType::kPostgres);
+  CHECK(c.tiers[1].kind->name() == "postgres");
   CHECK(c.tiers[1].options.ttl_factor == 10.0);
   CHECK(c.tiers[1].options.write_mode == WriteMode::kSync);
   // With lower tiers L1 keeps a tenth of the lifetime, unless told otherwise.
@@ -44,14 +46,14 @@ tier_health: {interval: 500ms}
 )");
   const TierConfig& r = c.tiers[0];
   CHECK(r.name == "cache-redis");
-  CHECK(r.redis.url == "redis://10.0.0.5:6380/2");
-  CHECK(r.redis.key_prefix == "app:");
-  CHECK(r.redis.pool_size == 4);
-  CHECK(r.redis.command_timeout == 100ms);
+  CHECK(SettingsOf<RedisTierOptions>(r).url == "redis://10.0.0.5:6380/2");
+  CHECK(SettingsOf<RedisTierOptions>(r).key_prefix == "app:");
+  CHECK(SettingsOf<RedisTierOptions>(r).pool_size == 4);
+  CHECK(SettingsOf<RedisTierOptions>(r).command_timeout == 100ms);
   CHECK(r.options.required);
   const TierConfig& p = c.tiers[1];
-  CHECK(p.postgres.dsn == "host=db dbname=cache");
-  CHECK(p.postgres.table == "cache_entries");
+  CHECK(SettingsOf<PostgresTierOptions>(p).dsn == "host=db dbname=cache");
+  CHECK(SettingsOf<PostgresTierOptions>(p).table == "cache_entries");
   CHECK(p.options.write_mode == WriteMode::kAsync);
   CHECK(p.options.ttl_factor == 20.0);
   CHECK(p.options.write_behind.capacity == 5000);

@@ -1,4 +1,4 @@
-#include "server/http_warm_source.h"
+#include "tiers/http/http_warm_source.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "server/http_warm_source.h"
+#include "tiers/http/http_warm_source.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
