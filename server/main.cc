@@ -120,6 +120,7 @@ int Run(const config::Config& cfg) {
     return 1;
   }
   TieredCache cache(l1, cfg.l1.ttl_factor, std::move(lower).value(), cfg.tier_health,
+                    Clock::System(),
                     [](std::string_view tier, TierState state, std::string_view error) {
                       if (state == TierState::kDown) {
                         spdlog::warn("tier {} is down: {}", tier, error);
@@ -190,9 +191,9 @@ int Run(const config::Config& cfg) {
     return 1;
   }
   std::unique_ptr<JobStore> job_store = std::move(store).value();
-  Scheduler scheduler(cfg.scheduler);
+  Scheduler scheduler(cfg.scheduler, Clock::System());
   ScheduledInvalidations scheduled(service, scheduler, job_store.get());
-  WarmingEngine warming(cache, scheduler, cfg.warming.max_concurrent_runs,
+  WarmingEngine warming(cache, scheduler, cfg.warming.max_concurrent_runs, Clock::System(),
                         coherence ? WarmingEngine::Publisher(
                                         [c = coherence.get()](CoherenceMessage::Kind kind,
                                                               std::vector<std::string> items) {

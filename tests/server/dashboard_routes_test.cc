@@ -18,7 +18,7 @@ class DashboardRoutesFixture {
  public:
   DashboardRoutesFixture()
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
-        cache_(store_, 1.0, {}, TierHealthOptions{}),
+        cache_(store_, 1.0, {}, TierHealthOptions{}, clock_),
         service_(Limits{}, StrategyOptions{}, cache_),
         history_(3) {
     RegisterDashboardRoutes(router_, service_, history_);
