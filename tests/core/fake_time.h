@@ -19,14 +19,14 @@ namespace tiercache::test {
 
 inline constexpr Duration kRealTimeBound = std::chrono::seconds(10);
 
-// A flag one thread sets and others wait for.
+// A flag one thread sets and others wait for. Declare it before the threads that use it
+// (a scheduler), so that it outlives them.
 class Flag {
  public:
+  // Notifies under the lock: a waiter may destroy the flag as soon as its Wait returns.
   void Set() {
-    {
-      std::lock_guard lock(mu_);
-      set_ = true;
-    }
+    std::lock_guard lock(mu_);
+    set_ = true;
     cv_.notify_all();
   }
   bool is_set() {

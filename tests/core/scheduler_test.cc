@@ -125,9 +125,9 @@ TEST_CASE("Scheduler: CancelReturnsFalseForAnUnknownId", "[scheduler]") {
 }
 
 TEST_CASE("Scheduler: CancelReturnsFalseForAOneShotJobThatStartedOrFinished", "[scheduler]") {
-  Harness h(1);
   Flag started;
   Flag release;
+  Harness h(1);
   std::string running = h.scheduler.ScheduleAfter(0ms, "test", "running", [&] {
     started.Set();
     release.Wait();
@@ -158,11 +158,11 @@ TEST_CASE("Scheduler: PeriodicJobRunsRepeatedlyAndStopsOnCancel", "[scheduler]")
 }
 
 TEST_CASE("Scheduler: PeriodicJobCancelledWhileRunningFinishesThatRunOnly", "[scheduler]") {
+  Flag first_started;
+  Flag release;
   Harness h(2);
   std::atomic<int> started{0};
   std::atomic<int> finished{0};
-  Flag first_started;
-  Flag release;
   std::string id = h.scheduler.ScheduleEvery(10ms, h.Now(), "test", "slow", [&] {
     ++started;
     first_started.Set();
@@ -234,10 +234,10 @@ TEST_CASE("Scheduler: ListShowsJobsInDueOrderWithTheirDetails", "[scheduler]") {
 }
 
 TEST_CASE("Scheduler: ListCountsPeriodicRunsAndShowsARunningJob", "[scheduler]") {
-  Harness h(2);
-  std::atomic<int> runs{0};
   Flag third_started;
   Flag release;
+  Harness h(2);
+  std::atomic<int> runs{0};
   std::string id = h.scheduler.ScheduleEvery(10ms, h.Now(), "test", "counted", [&] {
     if (++runs == 3) {
       third_started.Set();
@@ -347,9 +347,9 @@ TEST_CASE("Scheduler: JobsScheduledOrCancelledFromInsideAJobWork", "[scheduler]"
 }
 
 TEST_CASE("Scheduler: StopWaitsForRunningJobsAndRunsNothingAfter", "[scheduler]") {
+  Flag started;
   Harness h(2);
   Scheduler& scheduler = h.scheduler;
-  Flag started;
   std::atomic<bool> stop_was_called{false};
   std::atomic<bool> finished{false};
   std::atomic<int> later_runs{0};
@@ -381,8 +381,8 @@ TEST_CASE("Scheduler: StopWaitsForRunningJobsAndRunsNothingAfter", "[scheduler]"
 TEST_CASE("Scheduler: StopFromInsideAJobDoesNotDeadlock", "[scheduler]") {
   std::atomic<int> runs{0};
   {
-    Harness h(1);
     Flag stopped;
+    Harness h(1);
     h.scheduler.ScheduleAfter(0ms, "test", "stopper", [&] {
       h.scheduler.Stop();
       ++runs;
