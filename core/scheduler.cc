@@ -56,19 +56,8 @@ WallTime::duration ToWall(Duration d) {
 
 }  // namespace
 
-// Lets std::condition_variable_any release and retake mu_ while the caller holds it
-// through a MutexLock.
-class TC_CAPABILITY("mutex") Scheduler::Lockable {
- public:
-  explicit Lockable(Mutex& mu) : mu_(mu) {}
-  void lock() TC_ACQUIRE() { mu_.Lock(); }
-  void unlock() TC_RELEASE() { mu_.Unlock(); }
-
- private:
-  Mutex& mu_;
-};
-
-Scheduler::Scheduler(SchedulerOptions options) : wall_clock_(std::move(options.wall_clock)) {
+Scheduler::Scheduler(SchedulerOptions options, const Clock& clock)
+    : clock_(clock), timer_wake_(clock), work_ready_(clock) {
   unsigned workers = std::max(1u, options.workers);
   timer_ = std::thread([this] { TimerLoop(); });
   workers_.reserve(workers);
@@ -76,10 +65,6 @@ Scheduler::Scheduler(SchedulerOptions options) : wall_clock_(std::move(options.w
 }
 
 Scheduler::~Scheduler() { Stop(); }
-
-WallTime Scheduler::WallNow() const {
-  return wall_clock_ ? wall_clock_() : std::chrono::system_clock::now();
-}
 
 std::string Scheduler::NewIdLocked() {
   // A restored caller-chosen id could in theory equal a generated one: skip it.
@@ -92,7 +77,7 @@ void Scheduler::ArmLocked(const std::shared_ptr<Job>& job) {
   job->state = JobState::kWaiting;
   job->timer_key = TimerKey(job->due, next_timer_seq_++);
   auto it = timers_.emplace(job->timer_key, job).first;
-  if (it == timers_.begin()) timer_wake_.notify_one();
+  if (it == timers_.begin()) timer_wake_.NotifyOne();
 }
 
 void Scheduler::AddLocked(std::shared_ptr<Job> job) {
@@ -116,7 +101,7 @@ std::string Scheduler::ScheduleAt(WallTime due, std::string kind, std::string de
 
 std::string Scheduler::ScheduleAfter(Duration delay, std::string kind, std::string description,
                                      std::function<void()> run) {
-  const WallTime now = WallNow();
+  const WallTime now = clock_.WallNow();
   // Saturates: a delay too long for the clock means never in practice, not an overflow.
   const WallTime due =
       ToWall(delay) >= WallTime::max() - now ? WallTime::max() : now + ToWall(delay);
@@ -197,8 +182,8 @@ void Scheduler::Stop() {
     MutexLock lock(mu_);
     stop_ = true;
   }
-  timer_wake_.notify_all();
-  work_ready_.notify_all();
+  timer_wake_.NotifyAll();
+  work_ready_.NotifyAll();
   if (current_scheduler == this) return;  // a job cannot wait for itself
   std::lock_guard join_lock(join_mu_);
   if (timer_.joinable()) timer_.join();
@@ -242,13 +227,12 @@ void Scheduler::ClampPeriodicJobsLocked(WallTime now) {
 }
 
 void Scheduler::TimerLoop() {
-  Lockable lockable(mu_);
   MutexLock lock(mu_);
   WallTime::duration last_offset{};
   bool first = true;
   while (!stop_) {
-    const WallTime now = WallNow();
-    const auto steady_now = std::chrono::steady_clock::now();
+    const WallTime now = clock_.WallNow();
+    const TimePoint steady_now = clock_.Now();
     // The wall clock's offset from the steady clock only moves when the wall clock is set.
     const auto offset = now.time_since_epoch() -
                         std::chrono::duration_cast<WallTime::duration>(steady_now.time_since_epoch());
@@ -265,27 +249,26 @@ void Scheduler::TimerLoop() {
       ++due;
     }
     if (due == 1) {
-      work_ready_.notify_one();
+      work_ready_.NotifyOne();
     } else if (due > 1) {
-      work_ready_.notify_all();
+      work_ready_.NotifyAll();
     }
 
     Duration sleep = kMaxSleep;
     if (!timers_.empty()) {
       sleep = std::min(sleep, std::chrono::duration_cast<Duration>(timers_.begin()->first.first - now));
     }
-    timer_wake_.wait_until(lockable, steady_now + sleep);
+    timer_wake_.WaitUntil(mu_, steady_now + sleep);
   }
 }
 
 void Scheduler::WorkerLoop() {
   current_scheduler = this;
-  Lockable lockable(mu_);
   while (true) {
     std::shared_ptr<Job> job;
     {
       MutexLock lock(mu_);
-      while (!stop_ && ready_.empty()) work_ready_.wait(lockable);
+      while (!stop_ && ready_.empty()) work_ready_.Wait(mu_);
       if (stop_) return;
       job = std::move(ready_.front());
       ready_.pop_front();
@@ -293,13 +276,13 @@ void Scheduler::WorkerLoop() {
       job->state = JobState::kRunning;
     }
     bool threw = false;
-    const auto started = std::chrono::steady_clock::now();
+    const TimePoint started = clock_.Now();
     try {
       job->run();
     } catch (...) {
       threw = true;
     }
-    Finish(job, threw, std::chrono::steady_clock::now() - started);
+    Finish(job, threw, clock_.Now() - started);
   }
 }
 
@@ -317,7 +300,7 @@ void Scheduler::Finish(const std::shared_ptr<Job>& job, bool threw, Duration too
     if (job->cancelled) return;  // a periodic job cancelled while running
     if (job->period != Duration::zero()) {
       // Skip the due times this run overlapped; never pile runs up.
-      const WallTime now = WallNow();
+      const WallTime now = clock_.WallNow();
       const auto period = ToWall(job->period);
       WallTime next = job->due + period;
       if (next <= now) next += ((now - next) / period + 1) * period;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -20,13 +19,8 @@
 
 namespace tiercache {
 
-using WallTime = std::chrono::system_clock::time_point;
-
 struct SchedulerOptions {
   unsigned workers = 2;  // threads running due jobs (0 is taken as 1)
-  // The wall clock due times are measured against; empty means system_clock::now. Tests
-  // inject a movable clock to simulate wall-clock jumps.
-  std::function<WallTime()> wall_clock;
 };
 
 // A snapshot of one job, as List() reports it.
@@ -50,18 +44,19 @@ struct JobKindStats {
 
 // A timer queue with a pool of worker threads running one-shot and periodic jobs.
 //
-// Due times are wall-clock (system_clock) so they can be persisted and restored. The timer
-// thread waits on the steady clock and re-reads the wall clock whenever it wakes, at least
-// once a second: a wall clock jumping forward runs the jobs it passed within a second; one
-// jumping back delays one-shot jobs (their due time is absolute) but never holds a periodic
-// job back by more than one period.
+// Due times are wall-clock (the clock's WallNow) so they can be persisted and restored. The
+// timer thread waits on the clock's monotonic time and re-reads the wall clock whenever it
+// wakes, at least once a second: a wall clock jumping forward runs the jobs it passed within
+// a second; one jumping back delays one-shot jobs (their due time is absolute) but never
+// holds a periodic job back by more than one period. Run times are measured on the clock too.
 //
 // Thread-safe. A job's run() and the OnFinished listener run on a worker thread without any
 // scheduler lock held, so they may call every method (Stop included: called from a job it
 // stops the scheduler without waiting, since the job cannot wait for itself).
 class Scheduler {
  public:
-  explicit Scheduler(SchedulerOptions options);  // starts the timer thread and the workers
+  // Starts the timer thread and the workers. `clock` must outlive the scheduler.
+  Scheduler(SchedulerOptions options, const Clock& clock);
   ~Scheduler();                                  // Stop()
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -126,10 +121,6 @@ class Scheduler {
     bool cancelled = false;
   };
 
-  // A lockable view of mu_ for std::condition_variable_any.
-  class Lockable;
-
-  WallTime WallNow() const;
   std::string NewIdLocked() TC_REQUIRES(mu_);
   void AddLocked(std::shared_ptr<Job> job) TC_REQUIRES(mu_);
   void ArmLocked(const std::shared_ptr<Job>& job) TC_REQUIRES(mu_);
@@ -138,11 +129,11 @@ class Scheduler {
   void WorkerLoop() TC_EXCLUDES(mu_);
   void Finish(const std::shared_ptr<Job>& job, bool threw, Duration took) TC_EXCLUDES(mu_);
 
-  const std::function<WallTime()> wall_clock_;
+  const Clock& clock_;
 
   mutable Mutex mu_;
-  std::condition_variable_any timer_wake_;  // an earlier job, or stop
-  std::condition_variable_any work_ready_;  // a job became due, or stop
+  ClockCondition timer_wake_;  // an earlier job, or stop
+  ClockCondition work_ready_;  // a job became due, or stop
   std::map<std::string, std::shared_ptr<Job>, std::less<>> jobs_ TC_GUARDED_BY(mu_);
   std::map<TimerKey, std::shared_ptr<Job>> timers_ TC_GUARDED_BY(mu_);  // kWaiting jobs
   std::deque<std::shared_ptr<Job>> ready_ TC_GUARDED_BY(mu_);           // kReady jobs

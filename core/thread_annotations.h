@@ -15,6 +15,7 @@
 #define TC_RELEASE(...) TC_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define TC_EXCLUDES(...) TC_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define TC_SCOPED_CAPABILITY TC_THREAD_ANNOTATION(scoped_lockable)
+#define TC_NO_THREAD_SAFETY_ANALYSIS TC_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 #include <mutex>
 

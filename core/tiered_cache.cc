@@ -182,11 +182,14 @@ struct TieredCache::Flight {
 };
 
 TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTier> tiers,
-                         TierHealthOptions health, StateListener on_state_change)
+                         TierHealthOptions health, const Clock& clock,
+                         StateListener on_state_change)
     : l1_(l1),
       l1_ttl_factor_(l1_ttl_factor),
       health_(health),
-      on_state_change_(std::move(on_state_change)) {
+      clock_(clock),
+      on_state_change_(std::move(on_state_change)),
+      probe_wake_(clock) {
   for (auto& t : tiers) {
     auto slot = std::make_unique<Slot>();
     slot->tier = std::move(t.tier);
@@ -207,7 +210,7 @@ TieredCache::~TieredCache() {
     std::lock_guard lock(probe_mu_);
     stop_ = true;
   }
-  probe_wake_.notify_all();
+  probe_wake_.NotifyAll();
   if (prober_.joinable()) prober_.join();
   // Queues first: their flushers call into the tiers.
   for (auto& slot : tiers_) slot->queue.reset();
@@ -638,7 +641,7 @@ void TieredCache::ProbeLoop() {
     lock.unlock();
     for (auto& slot : tiers_) Probe(*slot);
     lock.lock();
-    probe_wake_.wait_for(lock, health_.interval, [&] { return stop_; });
+    probe_wake_.WaitUntil(lock, clock_.Now() + health_.interval, [&] { return stop_; });
   }
 }
 

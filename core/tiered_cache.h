@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/coherence_bus.h"
 #include "core/hot_keys.h"
 #include "core/l1_store.h"
@@ -93,7 +94,8 @@ struct LowerTierStatus {
 // Invalidate and clear: L1 and every lower tier.
 //
 // Callbacks run on the caller's thread when everything is answered from L1, otherwise on
-// a tier's thread. Thread-safe. Lower tiers are pinged every `health.interval`.
+// a tier's thread. Thread-safe. Lower tiers are pinged every `health.interval` of the clock
+// (a probe's own answer is awaited in real time, bounded).
 class TieredCache {
  public:
   struct LowerTier {
@@ -104,8 +106,10 @@ class TieredCache {
   // Told when a lower tier changes state (for the log): tier name, new state, last error.
   using StateListener = std::function<void(std::string_view, TierState, std::string_view)>;
 
+  // The prober waits `health.interval` on `clock` between rounds; `clock` must outlive the
+  // cache.
   TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTier> tiers,
-              TierHealthOptions health, StateListener on_state_change = {});
+              TierHealthOptions health, const Clock& clock, StateListener on_state_change = {});
   ~TieredCache();
   TieredCache(const TieredCache&) = delete;
   TieredCache& operator=(const TieredCache&) = delete;
@@ -184,6 +188,7 @@ class TieredCache {
   const double l1_ttl_factor_;
   std::vector<std::unique_ptr<Slot>> tiers_;
   const TierHealthOptions health_;
+  const Clock& clock_;
   const StateListener on_state_change_;
 
   // Single flight: misses being read from the lower tiers, by key.
@@ -208,8 +213,8 @@ class TieredCache {
   Lifetime CappedL1(Lifetime lifetime) const;
 
   std::mutex probe_mu_;
-  std::condition_variable probe_wake_;
-  bool stop_ = false;
+  ClockCondition probe_wake_;  // stop
+  bool stop_ = false;          // guarded by probe_mu_
   std::thread prober_;
 };
 

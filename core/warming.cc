@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <thread>
 #include <utility>
 
 namespace tiercache {
@@ -25,6 +24,7 @@ struct WarmingEngine::Source {
   WarmSourceStatus totals;   // runs, failures and counts of finished runs
   std::optional<WarmRun> last;
   std::shared_ptr<WarmRun> current;  // while running; the sink updates it under mu
+  TimePoint current_started{};       // of the current run, on the clock
 };
 
 // Writes one run's entries: rate bound, in-flight window, counts, coherence batches.
@@ -32,7 +32,7 @@ class WarmingEngine::Sink final : public WarmSink {
  public:
   Sink(WarmingEngine& engine, Source& source, std::shared_ptr<WarmRun> run)
       : engine_(engine), source_(source), run_(std::move(run)),
-        started_(std::chrono::steady_clock::now()),
+        started_(engine.clock_.Now()),
         load_at_start_(engine.requests_served_ ? engine.requests_served_() : 0) {}
 
   ~Sink() override {
@@ -92,7 +92,7 @@ class WarmingEngine::Sink final : public WarmSink {
         engine_.busy_share_ >= 1.0) {
       return;
     }
-    const auto now = std::chrono::steady_clock::now();
+    const TimePoint now = engine_.clock_.Now();
     if (!load_sampled_) {  // the first look: the rate since the run started
       load_sampled_ = true;
       load_checked_at_ = started_;
@@ -115,9 +115,15 @@ class WarmingEngine::Sink final : public WarmSink {
       answered_.wait(lock, [&] { return in_flight_ == 0; });
     }
     const double share = engine_.busy_share_;
-    std::this_thread::sleep_for(
-        std::chrono::duration<double>(last_round_trip_.load(std::memory_order_relaxed) *
-                                      (1 - share) / share));
+    SleepUntil(engine_.clock_.Now() +
+               std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                   last_round_trip_.load(std::memory_order_relaxed) * (1 - share) / share)));
+  }
+
+  // Waits on the engine's clock until `until`, or until the engine stops.
+  void SleepUntil(TimePoint until) {
+    std::unique_lock lock(engine_.wake_mu_);
+    engine_.wake_.WaitUntil(lock, until, [&] { return cancelled(); });
   }
 
   void Send() {
@@ -138,12 +144,12 @@ class WarmingEngine::Sink final : public WarmSink {
     }
     std::vector<TieredWrite> batch;
     batch.swap(batch_);
-    const auto sent = std::chrono::steady_clock::now();
+    const TimePoint sent = engine_.clock_.Now();
     engine_.cache_.SetBatch(
         std::move(batch), source_.tier_mask,
         [this, n, sent, keys = std::move(keys)](TieredCache::BatchResult r) mutable {
           last_round_trip_.store(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count(),
+              std::chrono::duration<double>(engine_.clock_.Now() - sent).count(),
               std::memory_order_relaxed);
           {
             std::lock_guard lock(source_.mu);
@@ -163,31 +169,24 @@ class WarmingEngine::Sink final : public WarmSink {
   // Keeps the run at max_keys_per_second: a batch goes once its last key is due (the n-th
   // key n / rate seconds in). One wait a batch, not a wakeup a key: paced per key, a
   // 5,000 keys/s run woke its thread 5,000 times a second, each wakeup taking the CPU from a
-  // serving thread. A Stop ends the wait within kStopCheck.
+  // serving thread. A Stop ends the wait at once.
   void Pace(size_t n) {
     const uint64_t rate = source_.options.max_keys_per_second;
     if (rate == 0) return;
     paced_ += n;
-    const auto due = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    std::chrono::duration<double>(static_cast<double>(paced_) /
-                                                                  static_cast<double>(rate)));
-    for (auto now = std::chrono::steady_clock::now(); now < due && !cancelled();
-         now = std::chrono::steady_clock::now()) {
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(due - now,
-                                                                                 kStopCheck));
-    }
+    SleepUntil(started_ + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                              static_cast<double>(paced_) / static_cast<double>(rate))));
   }
-  static constexpr auto kStopCheck = std::chrono::milliseconds(100);
 
   WarmingEngine& engine_;
   Source& source_;
   const std::shared_ptr<WarmRun> run_;
-  const std::chrono::steady_clock::time_point started_;
+  const TimePoint started_;
   uint64_t paced_ = 0;  // the source's thread only
   // Serving load, sampled by the source's thread at most every kLoadWindow.
   static constexpr auto kLoadWindow = std::chrono::milliseconds(100);
   const uint64_t load_at_start_;
-  std::chrono::steady_clock::time_point load_checked_at_{};
+  TimePoint load_checked_at_{};
   uint64_t load_served_ = 0;
   bool load_sampled_ = false, load_decided_ = false;
   bool busy_ = false;
@@ -199,13 +198,24 @@ class WarmingEngine::Sink final : public WarmSink {
 };
 
 WarmingEngine::WarmingEngine(TieredCache& cache, Scheduler& scheduler,
-                             unsigned max_concurrent_runs, ChangePublisher* publisher)
+                             unsigned max_concurrent_runs, const Clock& clock,
+                             ChangePublisher* publisher)
     : cache_(cache),
       scheduler_(scheduler),
       max_concurrent_runs_(std::max(1u, max_concurrent_runs)),
-      publisher_(publisher) {}
+      clock_(clock),
+      publisher_(publisher),
+      wake_(clock) {}
 
-WarmingEngine::~WarmingEngine() { stopping_.store(true, std::memory_order_release); }
+WarmingEngine::~WarmingEngine() { Stop(); }
+
+void WarmingEngine::Stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stopping_.store(true, std::memory_order_release);
+  }
+  wake_.NotifyAll();
+}
 
 uint32_t WarmingEngine::TierMask(const std::vector<std::string>& names, Status& error) const {
   if (names.empty()) return TieredWrite::kAllTiers;
@@ -258,9 +268,8 @@ void WarmingEngine::Start() {
     if (source->options.interval > Duration::zero()) {
       source->job_id = scheduler_.ScheduleEvery(
           source->options.interval,
-          std::chrono::system_clock::now() +
-              std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                  source->options.interval),
+          clock_.WallNow() + std::chrono::duration_cast<WallTime::duration>(
+                                 source->options.interval),
           std::string(kKind), description, [this, source] { Run(*source); });
     }
   }
@@ -305,13 +314,14 @@ void WarmingEngine::Run(Source& source) {
     ++running_;
   }
   auto run = std::make_shared<WarmRun>();
-  run->started = std::chrono::system_clock::now();
+  run->started = clock_.WallNow();
   run->running = true;
+  const TimePoint started = clock_.Now();
   {
     std::lock_guard lock(source.mu);
     source.current = run;
+    source.current_started = started;
   }
-  const auto started = std::chrono::steady_clock::now();
   Status result;
   {
     Sink sink(*this, source, run);
@@ -319,7 +329,7 @@ void WarmingEngine::Run(Source& source) {
   }  // the sink waits for every write
   {
     std::lock_guard lock(source.mu);
-    run->duration = std::chrono::steady_clock::now() - started;
+    run->duration = clock_.Now() - started;
     run->running = false;
     run->ok = result.ok();
     if (!result.ok()) run->error = result.message();
@@ -346,7 +356,7 @@ std::vector<WarmSourceStatus> WarmingEngine::Sources() const {
       status = s->totals;
       if (s->current) {
         status.last = *s->current;
-        status.last->duration = std::chrono::system_clock::now() - s->current->started;
+        status.last->duration = clock_.Now() - s->current_started;
       } else {
         status.last = s->last;
       }

@@ -66,12 +66,14 @@ struct WarmSourceStatus {
 // once (a run that finds no free slot is tried again a second later), so warming leaves
 // the scheduler's other workers, and the serving threads, to their work. Entries are
 // written through the TieredCache like any write, within the source's rate and in-flight
-// bounds, and told to other instances through the publisher in batches.
+// bounds, and told to other instances through the publisher in batches. Its waits (pacing,
+// the pauses while yielding) and times (run starts and durations, due times) are on `clock`.
 class WarmingEngine {
  public:
+  // `clock` must outlive the engine; the scheduler should run on the same clock.
   // `publisher` (null: one instance) is told what the runs wrote.
   WarmingEngine(TieredCache& cache, Scheduler& scheduler, unsigned max_concurrent_runs,
-                ChangePublisher* publisher = nullptr);
+                const Clock& clock, ChangePublisher* publisher = nullptr);
   ~WarmingEngine();  // stops every run (they end at their next Put)
 
   // While the front ends serve at least `busy_requests_per_second` (as counted by
@@ -93,8 +95,9 @@ class WarmingEngine {
   // kUnavailable if it is running already.
   Status RunNow(std::string_view name);
   std::vector<WarmSourceStatus> Sources() const;
-  // Runs going on end at their next Put, and no new run starts.
-  void Stop() { stopping_.store(true, std::memory_order_release); }
+  // Runs going on end at their next Put (a run waiting for its rate bound or pausing for
+  // serving traffic at once), and no new run starts.
+  void Stop();
   bool empty() const { return sources_.empty(); }
 
   static constexpr std::string_view kKind = "warming";
@@ -109,11 +112,14 @@ class WarmingEngine {
   TieredCache& cache_;
   Scheduler& scheduler_;
   const unsigned max_concurrent_runs_;
+  const Clock& clock_;
   ChangePublisher* const publisher_;
   std::vector<std::unique_ptr<Source>> sources_;
   mutable std::mutex mu_;
   unsigned running_ = 0;  // guarded by mu_
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false};  // set under wake_mu_
+  std::mutex wake_mu_;
+  ClockCondition wake_;  // stopping_, for runs that wait
   std::function<uint64_t()> requests_served_;
   uint64_t busy_requests_per_second_ = 0;
   double busy_share_ = 1.0;

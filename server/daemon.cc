@@ -94,7 +94,7 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       l1_(cfg.l1, cfg.strategies.adaptive, Clock::System(), key_stats_.get(),
           cfg.monitoring.miss_history),
       cache_(l1_, cfg.l1.ttl_factor, std::move(backends.lower_tiers), cfg.tier_health,
-             &LogTierState),
+             Clock::System(), &LogTierState),
       sweeper_(l1_, cfg.l1.sweep_interval),
       coherence_(backends.bus ? std::make_unique<InstanceCoherence>(
                                     cache_, std::move(backends.bus),
@@ -102,8 +102,9 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
                                                      cfg.coherence.max_staleness})
                               : nullptr),
       job_store_(std::move(backends.job_store)),
-      scheduler_(cfg.scheduler),
-      warming_(cache_, scheduler_, cfg.warming.max_concurrent_runs, coherence_.get()),
+      scheduler_(cfg.scheduler, Clock::System()),
+      warming_(cache_, scheduler_, cfg.warming.max_concurrent_runs, Clock::System(),
+               coherence_.get()),
       service_(ServiceOptionsOf(cfg), cache_,
                ServiceParts{&scheduler_, job_store_.get(), &warming_, coherence_.get(),
                             &history_}),

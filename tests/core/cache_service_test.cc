@@ -65,7 +65,7 @@ class CacheServiceTest {
     store_ = std::make_unique<L1Store>(options, strategies.adaptive, clock_);
     cache_ = std::make_unique<TieredCache>(*store_, options.ttl_factor,
                                            std::vector<TieredCache::LowerTier>{},
-                                           TierHealthOptions{});
+                                           TierHealthOptions{}, clock_);
     service_ = std::make_unique<CacheService>(SmallLimits(), strategies, *cache_);
   }
 

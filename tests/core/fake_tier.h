@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/tier.h"
 
 namespace tiercache::test {
@@ -25,6 +26,7 @@ class FakeTier final : public Tier {
     worker_ = std::thread([this] { Run(); });
   }
   ~FakeTier() override {
+    ReleaseBatches();
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -62,7 +64,15 @@ class FakeTier final : public Tier {
                                                 !max_batches_pending.compare_exchange_weak(seen, pending);) {
     }
     Post([this, writes, done] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(batch_delay_ms.load()));
+      {
+        std::unique_lock lock(hold_mu_);
+        hold_cv_.wait(lock, [&] { return !hold_batches_; });
+      }
+      if (clock_ != nullptr) {
+        clock_->Advance(std::chrono::milliseconds(batch_delay_ms.load()));
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(batch_delay_ms.load()));
+      }
       batches_pending.fetch_sub(1);
       if (Status s = Failure(); !s.ok()) return done(s);
       for (const auto& w : writes) Put(w);
@@ -98,6 +108,23 @@ class FakeTier final : public Tier {
     });
   }
   TagIndexStats tag_index() const override { return {}; }
+
+  // From now on a batch takes batch_delay_ms of `clock`, which the tier's thread advances,
+  // instead of sleeping that long. Before the first batch.
+  void TakeTimeOn(FakeClock* clock) { clock_ = clock; }
+  // Batches are held on the tier's thread (and everything after them waits) until
+  // ReleaseBatches.
+  void HoldBatches() {
+    std::lock_guard lock(hold_mu_);
+    hold_batches_ = true;
+  }
+  void ReleaseBatches() {
+    {
+      std::lock_guard lock(hold_mu_);
+      hold_batches_ = false;
+    }
+    hold_cv_.notify_all();
+  }
 
   // Direct access for assertions and set-up, bypassing the interface.
   void Store(const std::string& key, const std::string& value, Duration ttl,
@@ -171,6 +198,10 @@ class FakeTier final : public Tier {
   }
 
   const std::string name_;
+  FakeClock* clock_ = nullptr;
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool hold_batches_ = false;
   std::mutex data_mu_;
   std::map<std::string, TierEntry> data_;
   std::mutex mu_;

@@ -32,7 +32,8 @@ class StatsSamplerTest {
     }
     TierHealthOptions health;
     health.interval = 20ms;
-    cache_ = std::make_unique<TieredCache>(*store_, 1.0, std::move(tiers), health);
+    cache_ = std::make_unique<TieredCache>(*store_, 1.0, std::move(tiers), health,
+                                           Clock::System());
     service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *cache_);
     StatsSamplerOptions options;
     options.wall_clock = [this] { return WallTime(clock_.Now().time_since_epoch()); };
@@ -168,7 +169,7 @@ TEST_CASE_METHOD(StatsSamplerWithTierTest, "StatsSampler: SamplesRecordEachLower
 TEST_CASE("StatsSampler: StartSamplesEveryIntervalUntilStop", "[stats]") {
   FakeClock clock;
   L1Store store(L1Options{}, AdaptiveOptions{}, clock);
-  TieredCache cache(store, 1.0, {}, TierHealthOptions{});
+  TieredCache cache(store, 1.0, {}, TierHealthOptions{}, clock);
   CacheService service(Limits{}, StrategyOptions{}, cache);
   StatsHistory history;
   StatsSamplerOptions options;

@@ -1,6 +1,7 @@
 // Unit tests of the multi-tier data path over in-memory lower tiers: read-through with
 // promotion and TTL factors, single flight, write-through and write-behind, failure
-// handling and catching up on what a down tier missed.
+// handling and catching up on what a down tier missed. Health probes run on a fake clock:
+// a test advances it a probe interval at a time instead of waiting for the prober.
 
 #include "core/tiered_cache.h"
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "tests/core/fake_tier.h"
+#include "tests/core/fake_time.h"
 #include "tests/core/status_printer.h"
 #include "tests/core/sync_service.h"
 
@@ -22,7 +24,8 @@ using namespace std::chrono_literals;
 using test::Await;
 using test::FakeTier;
 
-// L1 + L2 (factor 1, sync) + L3 (factor 10, sync or async), on the system clock.
+// L1 + L2 (factor 1, sync) + L3 (factor 10, sync or async); L1 on the system clock, the
+// health probes on a fake one.
 class TieredCacheTest {
  protected:
   explicit TieredCacheTest(WriteMode l3_mode = WriteMode::kSync,
@@ -47,8 +50,10 @@ class TieredCacheTest {
     tiers.push_back({std::move(l2), o2});
     tiers.push_back({std::move(l3), o3});
     TierHealthOptions health;
-    health.interval = 50ms;
-    cache_ = std::make_unique<TieredCache>(*l1_, 0.1, std::move(tiers), health);
+    health.interval = kProbeInterval;
+    cache_ = std::make_unique<TieredCache>(*l1_, 0.1, std::move(tiers), health, clock_);
+    // The first round of probes, at start, is over once the prober waits on the clock.
+    (void)clock_.AwaitWaiters(1);
   }
 
   Result<Hit> Get(const std::string& key) {
@@ -68,17 +73,27 @@ class TieredCacheTest {
     return Await<bool>([&](auto done) { cache_->Delete(key, std::move(done)); });
   }
   TierState StateOf(size_t index) { return cache_->LowerTiers()[index].state; }
-  // Waits up to `bound` for `condition`.
+  // Runs rounds of health probes (the clock advanced one interval, then the prober done
+  // and waiting again) until tier `index` is in `state`; false if it is not within 10 s of
+  // the clock.
+  bool ProbeUntil(size_t index, TierState state) {
+    return probes_.AdvanceUntil([&] { return StateOf(index) == state; }, kProbeInterval);
+  }
+  // Waits up to `bound` of real time for `condition`, which the tiers' own threads bring
+  // about (a promotion written to L2, a batch sent).
   template <class Condition>
-  static bool Eventually(Condition condition, Duration bound = 5s) {
+  static bool Eventually(Condition condition, Duration bound = test::kRealTimeBound) {
     const auto deadline = std::chrono::steady_clock::now() + bound;
     while (std::chrono::steady_clock::now() < deadline) {
       if (condition()) return true;
-      std::this_thread::sleep_for(10ms);
+      std::this_thread::sleep_for(1ms);
     }
     return condition();
   }
 
+  static constexpr Duration kProbeInterval = 50ms;
+  FakeClock clock_;
+  test::ClockDriver probes_{clock_, 1};  // idle, the prober waits on the clock
   std::unique_ptr<L1Store> l1_;
   FakeTier* l2_ = nullptr;
   FakeTier* l3_ = nullptr;
@@ -224,7 +239,8 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AFailingTierNeverFailsARequestAn
   l3_->Store("other", "v3", 1000s);
   for (int i = 0; i < 3; ++i) REQUIRE(Get("other-" + std::to_string(i)).status().code() ==
                                       StatusCode::kNotFound);
-  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kDown; }));
+  // Marked down by the failures themselves, not by a probe: the clock has not moved.
+  REQUIRE(StateOf(0) == TierState::kDown);
   // While down, reads skip it without a call and fall through to L3.
   const int calls = l2_->get_calls.load();
   auto hit = Get("other");
@@ -238,14 +254,14 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ATierBackFromDownFirstAppliesWha
   l2_->Store("user:1", "old", 100s, {"user"});
   l2_->Store("user:2", "old", 100s);
   l2_->failing = true;
-  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kDown; }));
+  REQUIRE(ProbeUntil(0, TierState::kDown));
   // Removals while it is down cannot reach it...
   REQUIRE(InvalidateTags({"user"})[1].error != "");
   REQUIRE_FALSE(Delete("nothing-anywhere"));
   REQUIRE(Set("user:2", "new", 100s).ok());
   l1_->Clear();
   l2_->failing = false;
-  REQUIRE(Eventually([&] { return StateOf(0) == TierState::kUp; }));
+  REQUIRE(ProbeUntil(0, TierState::kUp));
   // ...and are applied before it serves again: no old value comes back.
   REQUIRE_FALSE(l2_->Peek("user:1").has_value());
   auto hit = Get("user:2");
@@ -320,7 +336,7 @@ TEST_CASE_METHOD(AsyncL3Test,
                  "[tiered]") {
   l3_->failing = true;
   l3_->ping_failing = true;  // down until the end: the held invalidation stays held
-  REQUIRE(Eventually([&] { return StateOf(1) == TierState::kDown; }));
+  REQUIRE(ProbeUntil(1, TierState::kDown));
   REQUIRE(Set("a", "v", 100s, {"t"}).ok());  // queued while the tier is down
   // A drain sends even to a tier marked down; the batch takes a while to answer.
   l3_->batch_delay_ms = 300;

@@ -1,5 +1,5 @@
-// The warming engine (core/warming.h) over an L1-only TieredCache and fake sources:
-// schedules, overlap, results, tier scope and stopping.
+// The warming engine (core/warming.h) over an L1-only TieredCache and fake sources, on a
+// fake clock: schedules, overlap, pacing, yielding, results, tier scope and stopping.
 
 #include "core/warming.h"
 
@@ -13,25 +13,32 @@
 #include "core/hot_key_source.h"
 #include "core/l1_store.h"
 #include "tests/core/fake_tier.h"
+#include "tests/core/fake_time.h"
 
 namespace tiercache {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
-// Writes `entries` keys (one failing item per run when `fail_one`), taking `run_time`.
+// Writes `entries` keys (one failing item per run when `fail_one`), taking `run_time` of the
+// clock (which it advances).
 class FakeSource final : public WarmSource {
  public:
-  FakeSource(int entries, Duration run_time, bool fail_one = false)
-      : entries_(entries), run_time_(run_time), fail_one_(fail_one) {}
+  FakeSource(FakeClock& clock, int entries, Duration run_time, bool fail_one = false)
+      : clock_(clock), entries_(entries), run_time_(run_time), fail_one_(fail_one) {}
   std::string_view kind() const override { return "fake"; }
   Status Run(WarmSink& sink) override {
     const int now_running = ++running_;
     max_running_ = std::max(max_running_.load(), now_running);
+    bool first;
     {
       std::lock_guard lock(mu_);
-      starts_.push_back(Clock::now());
+      first = starts_.empty();
+      starts_.push_back(clock_.Now());
+    }
+    if (first && hold_first_) {
+      first_started.Set();
+      release_first.Wait();
     }
     for (int i = 0; i < entries_; ++i) {
       sink.Attempted();
@@ -41,54 +48,58 @@ class FakeSource final : public WarmSource {
       sink.Attempted();
       sink.Failed("bad row", Status::InvalidArgument("no id"));
     }
-    std::this_thread::sleep_for(run_time_);
+    if (run_time_ > Duration::zero()) clock_.Advance(run_time_);
     --running_;
     return Status::Ok();
   }
-  std::vector<Clock::time_point> starts() {
+  std::vector<TimePoint> starts() {
     std::lock_guard lock(mu_);
     return starts_;
   }
+  // The first run sets first_started, then waits for release_first. Before it starts.
+  void HoldFirstRun() { hold_first_ = true; }
+
   std::atomic<int> max_running_{0};
+  test::Flag first_started;
+  test::Flag release_first;
 
  private:
+  FakeClock& clock_;
   const int entries_;
   const Duration run_time_;
   const bool fail_one_;
+  bool hold_first_ = false;
   std::atomic<int> running_{0};
   std::mutex mu_;
-  std::vector<Clock::time_point> starts_;
+  std::vector<TimePoint> starts_;
 };
 
-struct Fixture {
-  L1Store l1{L1Options{}, AdaptiveOptions{}, tiercache::Clock::System()};
-  TieredCache cache{l1, 1.0, {}, TierHealthOptions{}};
-  Scheduler scheduler{SchedulerOptions{4, {}}};
-  WarmingEngine engine{cache, scheduler, 2};
+// Idle, the scheduler's timer and its four workers wait on the clock, and so does a run
+// waiting for its rate bound.
+struct Fixture : test::ClockDriver {
+  Fixture() : ClockDriver(clock, 1 + 4) {}
   ~Fixture() {
     engine.Stop();
     scheduler.Stop();
   }
   WarmSourceStatus Status(size_t i = 0) { return engine.Sources().at(i); }
   bool Finished(uint64_t runs, size_t i = 0) { return Status(i).runs >= runs; }
-  template <class Condition>
-  static bool Eventually(Condition c, Duration bound = 5s) {
-    const auto deadline = Clock::now() + bound;
-    while (Clock::now() < deadline) {
-      if (c()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return c();
-  }
+
+  FakeClock clock;
+  L1Store l1{L1Options{}, AdaptiveOptions{}, clock};
+  TieredCache cache{l1, 1.0, {}, TierHealthOptions{}, clock};
+  Scheduler scheduler{SchedulerOptions{4}, clock};
+  WarmingEngine engine{cache, scheduler, 2, clock};
 };
 
 TEST_CASE("Warming: AnOnDemandRunStoresWhatTheSourceGivesAndRecordsTheRun", "[warming]") {
   Fixture f;
-  auto source = std::make_unique<FakeSource>(100, 0ms, /*fail_one=*/true);
+  auto source = std::make_unique<FakeSource>(f.clock, 100, 0ms, /*fail_one=*/true);
   REQUIRE(f.engine.Add({.name = "s"}, std::move(source)).ok());
   f.engine.Start();
   REQUIRE(f.engine.RunNow("s").ok());
-  REQUIRE(Fixture::Eventually([&] { return f.Finished(1); }));
+  f.Settle();
+  REQUIRE(f.Finished(1));
   const WarmSourceStatus s = f.Status();
   CHECK(s.kind == "fake");
   CHECK(s.attempted == 101);
@@ -105,15 +116,19 @@ TEST_CASE("Warming: AnOnDemandRunStoresWhatTheSourceGivesAndRecordsTheRun", "[wa
 TEST_CASE("Warming: AnIntervalSourceRunsOnItsIntervalAndNeverOverlapsItself", "[warming]") {
   Fixture f;
   // Each run takes 350 ms, longer than the 200 ms interval.
-  auto owned = std::make_unique<FakeSource>(10, 350ms);
+  auto owned = std::make_unique<FakeSource>(f.clock, 10, 350ms);
   FakeSource* source = owned.get();
+  source->HoldFirstRun();
   REQUIRE(f.engine.Add({.name = "slow", .interval = 200ms, .on_start = true}, std::move(owned))
               .ok());
   f.engine.Start();
   // On demand while a run is going: refused, the run in progress serves it.
-  REQUIRE(Fixture::Eventually([&] { return f.Status().last && f.Status().last->running; }));
+  REQUIRE(source->first_started.Wait());
+  REQUIRE(f.Status().last);
+  REQUIRE(f.Status().last->running);
   CHECK(f.engine.RunNow("slow").code() == StatusCode::kUnavailable);
-  REQUIRE(Fixture::Eventually([&] { return f.Finished(4); }));
+  source->release_first.Set();
+  REQUIRE(f.AdvanceUntil([&] { return f.Finished(4); }, 10ms));
   CHECK(source->max_running_ == 1);
   const auto starts = source->starts();
   for (size_t i = 1; i < starts.size(); ++i) {
@@ -124,12 +139,12 @@ TEST_CASE("Warming: AnIntervalSourceRunsOnItsIntervalAndNeverOverlapsItself", "[
 
 TEST_CASE("Warming: AQuickIntervalSourceRunsAboutEveryInterval", "[warming]") {
   Fixture f;
-  auto owned = std::make_unique<FakeSource>(1, 0ms);
+  auto owned = std::make_unique<FakeSource>(f.clock, 1, 0ms);
   FakeSource* source = owned.get();
   REQUIRE(f.engine.Add({.name = "quick", .interval = 300ms}, std::move(owned)).ok());
-  const auto started = Clock::now();
+  const TimePoint started = f.clock.Now();
   f.engine.Start();
-  REQUIRE(Fixture::Eventually([&] { return f.Finished(3); }));
+  REQUIRE(f.AdvanceUntil([&] { return f.Finished(3); }, 10ms));
   const auto starts = source->starts();
   REQUIRE(starts.size() >= 3);
   // The first run is one interval in (not on_start), then one an interval.
@@ -143,42 +158,54 @@ TEST_CASE("Warming: AQuickIntervalSourceRunsAboutEveryInterval", "[warming]") {
 TEST_CASE("Warming: AMaxKeysPerSecondBoundPacesTheRun", "[warming]") {
   Fixture f;
   REQUIRE(f.engine.Add({.name = "paced", .max_keys_per_second = 1000},
-                       std::make_unique<FakeSource>(300, 0ms))
+                       std::make_unique<FakeSource>(f.clock, 300, 0ms))
               .ok());
   f.engine.Start();
-  const auto started = Clock::now();
+  const TimePoint started = f.clock.Now();
   REQUIRE(f.engine.RunNow("paced").ok());
-  REQUIRE(Fixture::Eventually([&] { return f.Finished(1); }));
-  CHECK(Clock::now() - started >= 290ms);  // 300 keys at 1000 a second
+  REQUIRE(f.AdvanceUntil([&] { return f.Finished(1); }, 10ms));
+  CHECK(f.clock.Now() - started >= 290ms);  // 300 keys at 1000 a second
   CHECK(f.Status().written == 300);
 }
 
-// Over a lower tier whose batches take 20 ms: while the front ends are busy, a run keeps
-// one small batch in flight and pauses as long again after each (busy_share 0.5); idle, it
-// keeps several larger ones in flight.
+// Over a lower tier whose batches take 20 ms of the clock: while the front ends are busy, a
+// run keeps one small batch in flight and pauses as long again after each (busy_share 0.5);
+// idle, it keeps several larger ones in flight.
 TEST_CASE("Warming: WhileServingIsBusyARunYieldsOneBatchAtATime", "[warming]") {
   for (const bool busy : {true, false}) {
     INFO((busy ? "busy" : "idle"));
-    L1Store l1{L1Options{}, AdaptiveOptions{}, tiercache::Clock::System()};
+    FakeClock clock;
+    L1Store l1{L1Options{}, AdaptiveOptions{}, clock};
     auto fake = std::make_unique<test::FakeTier>("L2");
     test::FakeTier& l2 = *fake;
     l2.batch_delay_ms = 20;
+    l2.TakeTimeOn(&clock);
+    if (!busy) l2.HoldBatches();  // until several are in flight
     std::vector<TieredCache::LowerTier> tiers;
     tiers.push_back({std::move(fake), LowerTierOptions{}});
-    TieredCache cache{l1, 1.0, std::move(tiers), TierHealthOptions{}};
-    Scheduler scheduler{SchedulerOptions{2, {}}};
-    WarmingEngine engine{cache, scheduler, 1};
+    TieredCache cache{l1, 1.0, std::move(tiers), TierHealthOptions{}, clock};
+    Scheduler scheduler{SchedulerOptions{2}, clock};
+    WarmingEngine engine{cache, scheduler, 1, clock};
+    // Idle: the scheduler's timer and two workers, and the cache's prober.
+    test::ClockDriver driver(clock, 1 + 2 + 1);
     // A busy daemon serves 1,000,000 requests between two looks; an idle one none.
     std::atomic<uint64_t> served{0};
     engine.YieldToServing([&] { return busy ? served += 1'000'000 : served.load(); }, 1000, 0.5);
-    REQUIRE(
-        engine.Add({.name = "s", .max_in_flight = 256}, std::make_unique<FakeSource>(640, 0ms))
-            .ok());
+    REQUIRE(engine.Add({.name = "s", .max_in_flight = 256},
+                       std::make_unique<FakeSource>(clock, 640, 0ms))
+                .ok());
     engine.Start();
-    const auto started = Clock::now();
+    const TimePoint started = clock.Now();
     REQUIRE(engine.RunNow("s").ok());
-    REQUIRE(Fixture::Eventually([&] { return engine.Sources().at(0).runs == 1; }, 10s));
-    const auto took = Clock::now() - started;
+    if (!busy) {
+      const auto bound = std::chrono::steady_clock::now() + test::kRealTimeBound;
+      while (l2.batches_pending.load() < 2 && std::chrono::steady_clock::now() < bound) {
+        std::this_thread::sleep_for(1ms);
+      }
+      l2.ReleaseBatches();
+    }
+    REQUIRE(driver.AdvanceUntil([&] { return engine.Sources().at(0).runs == 1; }, 5ms));
+    const auto took = clock.Now() - started;
     CHECK(engine.Sources().at(0).written == 640);
     if (busy) {
       // The first batch (max_in_flight / 4) goes before the first look at the load; then
@@ -197,25 +224,28 @@ TEST_CASE("Warming: WhileServingIsBusyARunYieldsOneBatchAtATime", "[warming]") {
 
 TEST_CASE("Warming: BadSourcesAreRefused", "[warming]") {
   Fixture f;
-  REQUIRE(f.engine.Add({.name = "a"}, std::make_unique<FakeSource>(1, 0ms)).ok());
-  CHECK(f.engine.Add({.name = "a"}, std::make_unique<FakeSource>(1, 0ms)).code() ==
+  REQUIRE(f.engine.Add({.name = "a"}, std::make_unique<FakeSource>(f.clock, 1, 0ms)).ok());
+  CHECK(f.engine.Add({.name = "a"}, std::make_unique<FakeSource>(f.clock, 1, 0ms)).code() ==
         StatusCode::kInvalidArgument);
-  CHECK(f.engine.Add({.name = "b", .tiers = {"L9"}}, std::make_unique<FakeSource>(1, 0ms))
+  CHECK(f.engine.Add({.name = "b", .tiers = {"L9"}}, std::make_unique<FakeSource>(f.clock, 1, 0ms))
             .message() == "warming source b: no tier named 'L9'");
 }
 
 TEST_CASE("Warming: StoppingEndsARunAtItsNextPut", "[warming]") {
   Fixture f;
   REQUIRE(f.engine.Add({.name = "big", .max_keys_per_second = 100},
-                       std::make_unique<FakeSource>(100000, 0ms))
+                       std::make_unique<FakeSource>(f.clock, 100000, 0ms))
               .ok());
   f.engine.Start();
   REQUIRE(f.engine.RunNow("big").ok());
-  std::this_thread::sleep_for(100ms);
-  const auto stopping = Clock::now();
+  f.Settle();  // the run waits for its rate bound
+  REQUIRE(f.Status().last);
+  REQUIRE(f.Status().last->running);
+  const auto stopping = std::chrono::steady_clock::now();
   f.engine.Stop();
-  f.scheduler.Stop();  // waits for the run
-  CHECK(Clock::now() - stopping < 1s);
+  f.scheduler.Stop();  // waits for the run, which ends without the clock moving
+  CHECK(std::chrono::steady_clock::now() - stopping < 1s);
+  CHECK(f.engine.Sources().at(0).runs == 1);
 }
 
 TEST_CASE("Warming: TheHotSourceReportsKeysNoLongerHeldAsFailures", "[warming]") {
@@ -224,7 +254,8 @@ TEST_CASE("Warming: TheHotSourceReportsKeysNoLongerHeldAsFailures", "[warming]")
   REQUIRE(f.engine.Add({.name = "hot", .tiers = {"L1"}}, MakeHotKeySource(f.cache, 100)).ok());
   f.engine.Start();
   REQUIRE(f.engine.RunNow("hot").ok());
-  REQUIRE(Fixture::Eventually([&] { return f.Finished(1); }));
+  f.Settle();
+  REQUIRE(f.Finished(1));
   CHECK(f.Status().kind == "hot");
   CHECK(f.Status().attempted == 0);
 }

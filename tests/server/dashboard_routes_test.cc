@@ -18,7 +18,7 @@ class DashboardRoutesFixture {
  public:
   DashboardRoutesFixture()
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
-        cache_(store_, 1.0, {}, TierHealthOptions{}),
+        cache_(store_, 1.0, {}, TierHealthOptions{}, clock_),
         history_(3),
         service_(ServiceOptions{}, cache_, ServiceParts{.history = &history_}) {
     RegisterDashboardRoutes(router_, service_);

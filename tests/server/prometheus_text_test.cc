@@ -33,7 +33,7 @@ class MetricsTest {
     options.max_bytes = 1 << 20;
     store_ = std::make_unique<L1Store>(options, AdaptiveOptions{}, clock_);
     cache_ = std::make_unique<TieredCache>(*store_, 1.0, std::vector<TieredCache::LowerTier>{},
-                                           TierHealthOptions{});
+                                           TierHealthOptions{}, clock_);
     service_ = std::make_unique<CacheService>(Limits{}, StrategyOptions{}, *cache_);
   }
 

@@ -15,7 +15,7 @@ class RoutesFixture {
   RoutesFixture() : RoutesFixture(Limits{}) {}
   explicit RoutesFixture(const Limits& limits)
       : store_(L1Options{}, AdaptiveOptions{}, clock_),
-        cache_(store_, 1.0, {}, TierHealthOptions{}),
+        cache_(store_, 1.0, {}, TierHealthOptions{}, clock_),
         service_(limits, StrategyOptions{}, cache_) {
     RegisterKeyRoutes(router_, service_);
     RegisterAdminRoutes(router_, service_, ready_);
