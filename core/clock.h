@@ -16,6 +16,11 @@ using Duration = std::chrono::nanoseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 using WallTime = std::chrono::system_clock::time_point;
 
+// Milliseconds since the Unix epoch, as the APIs and the job store give times.
+inline int64_t UnixMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 class ClockCondition;
 
 // Time, injected everywhere TTL, adaptive, health or scheduling logic needs "now" or has to

@@ -82,10 +82,6 @@ void ToProto(const std::vector<TierRemoval>& removals,
   }
 }
 
-int64_t UnixMs(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 void ToProto(const WarmSourceStatus& w, v1::WarmSourceStatus* out) {
   out->set_name(w.name);
   out->set_kind(w.kind);
@@ -97,10 +93,10 @@ void ToProto(const WarmSourceStatus& w, v1::WarmSourceStatus* out) {
   out->set_failures(w.failures);
   out->set_success_rate(w.success_rate());
   out->set_running(w.last && w.last->running);
-  if (w.next_run) out->set_next_run_unix_ms(UnixMs(*w.next_run));
+  if (w.next_run) out->set_next_run_unix_ms(UnixMillis(*w.next_run));
   if (w.last) {
     v1::WarmRun* run = out->mutable_last_run();
-    run->set_started_unix_ms(UnixMs(w.last->started));
+    run->set_started_unix_ms(UnixMillis(w.last->started));
     run->set_duration_seconds(ToSeconds(w.last->duration));
     run->set_attempted(w.last->attempted);
     run->set_written(w.last->written);
@@ -142,7 +138,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       job->set_id(j.id);
       job->set_kind(j.kind);
       job->set_description(j.description);
-      job->set_due_unix_ms(UnixMs(j.due));
+      job->set_due_unix_ms(UnixMillis(j.due));
       job->set_period_seconds(ToSeconds(j.period));
       job->set_runs(j.runs);
     }

@@ -148,10 +148,6 @@ void Invalidate(Service& service, const Request& req, Router::Respond respond) {
                      });
 }
 
-int64_t UnixMs(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 void ScheduleInvalidation(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
@@ -166,24 +162,10 @@ void ScheduleInvalidation(Service& service, const Request& req, Router::Respond 
                                [respond = std::move(respond)](Result<ScheduledJob> r) {
                                  if (!r.ok()) return respond(InvalidationError(r.status()));
                                  nlohmann::json body = {{"job_id", r->job_id},
-                                                        {"due_unix_ms", UnixMs(r->due)},
+                                                        {"due_unix_ms", UnixMillis(r->due)},
                                                         {"persisted", r->persisted}};
                                  respond(JsonResponse(202, body.dump()));
                                });
-}
-
-nlohmann::json JobsJson(const std::vector<JobInfo>& jobs) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const JobInfo& j : jobs) {
-    list.push_back({{"id", j.id},
-                    {"kind", j.kind},
-                    {"description", j.description},
-                    {"due_unix_ms", UnixMs(j.due)},
-                    {"period_seconds", ToSeconds(j.period)},
-                    {"runs", j.runs},
-                    {"running", j.running}});
-  }
-  return {{"jobs", list}};
 }
 
 // POST /v1/warm {"entries": [{key, value, ttl, tags, content_type}, ...]}.
@@ -262,7 +244,7 @@ void RegisterJobRoutes(Router& router, Service& service) {
                     ScheduleInvalidation(service, req, std::move(respond));
                   });
   router.Add(Method::kGet, "/v1/jobs", [&service](Request&, std::string_view) {
-    return JsonResponse(200, JobsJson(service.ListJobs()).dump());
+    return JsonResponse(200, JobListToJson(service.ListJobs()));
   });
   router.Add(Method::kDelete, "/v1/jobs/", [&service](Request&, std::string_view id) {
     if (Status s = service.CancelJob(id); !s.ok()) return ErrorResponse(404, "not_found", s.message());

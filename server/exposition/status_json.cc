@@ -8,6 +8,21 @@ namespace tiercache {
 
 namespace {
 
+// The jobs as GET /v1/jobs and the status document list them.
+nlohmann::json JobsArray(const std::vector<JobInfo>& jobs) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const JobInfo& j : jobs) {
+    list.push_back({{"id", j.id},
+                    {"kind", j.kind},
+                    {"description", j.description},
+                    {"due_unix_ms", UnixMillis(j.due)},
+                    {"period_seconds", ToSeconds(j.period)},
+                    {"runs", j.runs},
+                    {"running", j.running}});
+  }
+  return list;
+}
+
 nlohmann::json Quantile(const std::optional<double>& seconds) {
   return seconds ? nlohmann::json(*seconds * 1000) : nlohmann::json();
 }
@@ -58,6 +73,10 @@ nlohmann::json PatternJson(const KeyGroupStats& g) {
 }
 
 }  // namespace
+
+std::string JobListToJson(const std::vector<JobInfo>& jobs) {
+  return nlohmann::json{{"jobs", JobsArray(jobs)}}.dump();
+}
 
 std::string StatusToJson(const ServiceStatus& status) {
   const L1Stats& l1 = status.l1;
@@ -119,18 +138,7 @@ std::string StatusToJson(const ServiceStatus& status) {
     tags.push_back({{"tag", tag}, {"l1_entries", entries}});
   }
   doc["largest_tags"] = std::move(tags);
-  nlohmann::json pending = nlohmann::json::array();
-  for (const JobInfo& job : status.jobs) {
-    pending.push_back({{"id", job.id},
-                       {"kind", job.kind},
-                       {"description", job.description},
-                       {"due_unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           job.due.time_since_epoch())
-                                           .count()},
-                       {"period_seconds", ToSeconds(job.period)},
-                       {"runs", job.runs},
-                       {"running", job.running}});
-  }
+  nlohmann::json pending = JobsArray(status.jobs);
   nlohmann::json kinds = nlohmann::json::array();
   for (const JobKindStats& k : status.job_kinds) {
     kinds.push_back({{"kind", k.kind},
@@ -140,9 +148,7 @@ std::string StatusToJson(const ServiceStatus& status) {
   }
   doc["jobs"] = {{"pending", std::move(pending)}, {"by_kind", std::move(kinds)}};
   if (!status.warming.empty()) {
-    const auto unix_ms = [](WallTime t) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    };
+    const auto unix_ms = &UnixMillis;
     nlohmann::json sources = nlohmann::json::array();
     for (const WarmSourceStatus& w : status.warming) {
       nlohmann::json source = {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/service.h"
 
@@ -8,5 +9,7 @@ namespace tiercache {
 
 // The status document of GET /v1/status and of the gRPC Status reply's `json` field.
 std::string StatusToJson(const ServiceStatus& status);
+// The document of GET /v1/jobs: {"jobs": [...]}, each job as the status document shows it.
+std::string JobListToJson(const std::vector<JobInfo>& jobs);
 
 }  // namespace tiercache

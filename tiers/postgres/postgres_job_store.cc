@@ -18,10 +18,6 @@ namespace {
 using postgres::PgConnection;
 using postgres::PgParam;
 
-int64_t UnixMs(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 class PostgresJobStore final : public JobStore {
  public:
   explicit PostgresJobStore(const PostgresTierOptions& tier)
@@ -45,7 +41,7 @@ class PostgresJobStore final : public JobStore {
     Post([shared_done](Status s) { (*shared_done)(std::move(s)); },
          [this, job = std::move(job), shared_done] {
            Callback<Status>& done = *shared_done;
-      const std::string due_ms = std::to_string(UnixMs(job.due));
+      const std::string due_ms = std::to_string(UnixMillis(job.due));
       const PgParam params[] = {{job.id, false}, {due_ms, false}, {job.request, true}};
       done(Exec("save", params).status());
     });
