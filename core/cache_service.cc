@@ -41,7 +41,9 @@ CacheService::CacheService(ServiceOptions options, TieredCache& cache, ServicePa
     : options_(std::move(options)),
       cache_(cache),
       parts_(parts),
-      config_json_(std::make_shared<const std::string>(options_.config_json)),
+      config_json_(options_.config_json.empty()
+                       ? nullptr
+                       : std::make_shared<const std::string>(options_.config_json)),
       started_(std::chrono::steady_clock::now()) {
   if (parts_.scheduler != nullptr) scheduled_.emplace(*this, *parts_.scheduler, parts_.job_store);
 }

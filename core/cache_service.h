@@ -32,7 +32,8 @@ struct ServiceOptions {
   // neither timed nor counted and key groups are not kept (status and /metrics then show
   // zeros).
   bool monitoring = true;
-  // The effective configuration as JSON, secrets redacted, shown in status as it is.
+  // The effective configuration as JSON, secrets redacted, shown in status as it is;
+  // empty: none.
   std::string config_json;
 };
 

@@ -110,7 +110,9 @@ void ToProto(const WarmSourceStatus& w, v1::WarmSourceStatus* out) {
 // answers and from a tier's thread otherwise; no handler blocks on I/O.
 class CacheServiceImpl final : public v1::Cache::CallbackService {
  public:
-  explicit CacheServiceImpl(Service& service) : service_(service) {}
+  // `tiercache::Service` in full: inside a generated gRPC service class, `Service` names
+  // the generated base.
+  explicit CacheServiceImpl(tiercache::Service& service) : service_(service) {}
 
   grpc::ServerUnaryReactor* ScheduleInvalidation(grpc::CallbackServerContext* ctx,
                                                  const v1::ScheduleInvalidationRequest* req,
@@ -330,13 +332,13 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
                       });
   }
 
-  Service& service_;
+  tiercache::Service& service_;
 };
 
 }  // namespace
 
 struct GrpcServer::Impl {
-  Impl(GrpcServerOptions o, Service& s) : options(std::move(o)), impl(s) {}
+  Impl(GrpcServerOptions o, tiercache::Service& s) : options(std::move(o)), impl(s) {}
   GrpcServerOptions options;
   CacheServiceImpl impl;
   std::unique_ptr<grpc::Server> server;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -383,6 +384,153 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: RequestsAreCountedPerFrontendO
   REQUIRE(Requests(Frontend::Named("http"), Operation::kInvalidate, Outcome::kOk) == 1);
   REQUIRE(Requests(Frontend::Named("grpc"), Operation::kClear, Outcome::kOk) == 1);
   REQUIRE(Requests(Frontend::Named("http"), Operation::kClear, Outcome::kOk) == 0);
+}
+
+}  // namespace
+}  // namespace tiercache
+
+namespace tiercache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The use cases the front ends share, through the facade alone: bulk load, scheduling,
+// jobs, warm, metrics.
+class ServiceUseCasesTest {
+ protected:
+  ServiceUseCasesTest()
+      : store_(Options(), AdaptiveOptions{}, clock_),
+        cache_(store_, 1.0, {}, TierHealthOptions{}, clock_),
+        scheduler_(SchedulerOptions{}, clock_),
+        service_(ServiceOptions{Limits{.max_keys_per_request = 3}}, cache_,
+                 ServiceParts{.scheduler = &scheduler_}) {}
+
+  static L1Options Options() {
+    L1Options o;
+    o.shards = 2;
+    o.max_entries = 100;
+    o.max_bytes = 1 << 20;
+    return o;
+  }
+
+  static SetRequest Entry(std::string key, std::string value = "v") {
+    SetRequest r;
+    r.key = std::move(key);
+    r.value = std::move(value);
+    return r;
+  }
+
+  Result<uint64_t> BulkLoad(std::vector<SetRequest> entries) {
+    return test::Await<Result<uint64_t>>([&](auto done) {
+      service_.BulkLoad(Frontend::Named("http"), std::move(entries), std::move(done));
+    });
+  }
+
+  Result<ScheduledJob> Schedule(double delay_seconds, InvalidateRequest request) {
+    return test::Await<Result<ScheduledJob>>([&](auto done) {
+      service_.ScheduleInvalidation(Frontend::Named("http"), delay_seconds, std::move(request),
+                                    std::move(done));
+    });
+  }
+
+  static InvalidateRequest Keys(std::vector<std::string> keys) {
+    InvalidateRequest r;
+    r.keys = std::move(keys);
+    return r;
+  }
+
+  FakeClock clock_;
+  L1Store store_;
+  TieredCache cache_;
+  Scheduler scheduler_;
+  CacheService service_;
+};
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: BulkLoadStoresEveryEntryAndCountsThem",
+                 "[service]") {
+  auto loaded = BulkLoad({Entry("a"), Entry("b"), Entry("c")});
+  REQUIRE(loaded.ok());
+  CHECK(*loaded == 3);
+  CHECK(store_.Stats().entries == 3);
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: BulkLoadWithOneBadEntryStoresNoneAndNamesIt",
+                 "[service]") {
+  auto loaded = BulkLoad({Entry("a"), Entry(""), Entry("c")});
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().code() == StatusCode::kInvalidArgument);
+  CHECK(loaded.status().message().rfind("entries[1]: ", 0) == 0);
+  CHECK(store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: BulkLoadOverTheKeyLimitIsTooLargeAndStoresNone",
+                 "[service]") {
+  auto loaded = BulkLoad({Entry("a"), Entry("b"), Entry("c"), Entry("d")});
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().code() == StatusCode::kTooLarge);
+  CHECK(store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: ScheduledInvalidationIsListedAndCancellable",
+                 "[service]") {
+  auto job = Schedule(60, Keys({"a"}));
+  REQUIRE(job.ok());
+  CHECK_FALSE(job->persisted);
+  const std::vector<JobInfo> jobs = service_.ListJobs();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].id == job->job_id);
+  CHECK(jobs[0].kind == "invalidation");
+  CHECK(service_.CancelJob(job->job_id).ok());
+  CHECK(service_.ListJobs().empty());
+  CHECK(service_.CancelJob(job->job_id).code() == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: ScheduleRefusesDelaysOutsideZeroToTenYears",
+                 "[service]") {
+  for (double delay : {-1.0, kMaxRequestSeconds * 2, std::numeric_limits<double>::quiet_NaN(),
+                       std::numeric_limits<double>::infinity()}) {
+    CAPTURE(delay);
+    CHECK(Schedule(delay, Keys({"a"})).status().code() == StatusCode::kInvalidArgument);
+  }
+  CHECK(service_.ListJobs().empty());
+  CHECK(Schedule(kMaxRequestSeconds, Keys({"a"})).ok());
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: ScheduleChecksTheCriteriaAsInvalidateDoes",
+                 "[service]") {
+  CHECK(Schedule(1, InvalidateRequest{}).status().code() == StatusCode::kInvalidArgument);
+  InvalidateRequest unknown_model;
+  unknown_model.model = ModelInvalidation{"no.Such"};
+  CHECK(Schedule(1, unknown_model).status().code() == StatusCode::kNotFound);
+  CHECK(service_.ListJobs().empty());
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: StartWarmOfAnUnknownSourceIsNotFound",
+                 "[service]") {
+  CHECK(service_.StartWarm("nope").code() == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(ServiceUseCasesTest, "Service: MetricsSnapshotCountsNoRequest", "[service]") {
+  REQUIRE(test::SyncSet(service_, Frontend::Named("http"), Entry("a")).ok());
+  const uint64_t before = service_.request_metrics().total();
+  const MetricsSnapshot m = service_.Metrics();
+  CHECK(service_.request_metrics().total() == before);
+  CHECK(m.l1.entries == 1);
+  CHECK(m.scheduler);
+  CHECK_FALSE(m.connections.empty());
+  (void)service_.GetStatus(Frontend::Named("http"));
+  CHECK(service_.request_metrics().total() == before + 1);
+}
+
+TEST_CASE("Frontend: NamesAreGivenOnceAndKeptInOrder", "[service]") {
+  const Frontend a = Frontend::Named("test-a");
+  const Frontend b = Frontend::Named("test-b");
+  CHECK(Frontend::Named("test-a") == a);
+  CHECK(b.index() > a.index());
+  CHECK(a.name() == "test-a");
+  CHECK(Frontend::Internal().name() == "internal");
+  CHECK(Frontend::Internal().index() == 0);
+  CHECK(Frontend::Count() >= 3);
 }
 
 }  // namespace
