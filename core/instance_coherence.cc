@@ -56,11 +56,14 @@ void InstanceCoherence::OnState(bool subscribed) {
     cache_.CapL1Lifetimes(std::nullopt);
     return;
   }
-  if (subscribed_.exchange(false, std::memory_order_acq_rel)) {
-    breaks_.fetch_add(1, std::memory_order_relaxed);
-  }
-  // Messages may have been lost: nothing L1 holds can be trusted any more.
+  const bool was_subscribed = subscribed_.exchange(false, std::memory_order_acq_rel);
   cache_.CapL1Lifetimes(options_.max_staleness);
+  // Never subscribed yet (a first attempt failed): L1 has been capped since Start, so it
+  // holds nothing older than max_staleness allows, and emptying it would only drop writes
+  // this instance just answered.
+  if (!was_subscribed) return;
+  breaks_.fetch_add(1, std::memory_order_relaxed);
+  // Messages may have been lost: nothing L1 took in while subscribed can be trusted.
   cache_.ApplyRemoteChange(CoherenceMessage{CoherenceMessage::Kind::kClear, "", {}});
 }
 

@@ -43,9 +43,10 @@ class ChangePublisher {
 // tiers have it; every change published elsewhere is removed from L1 (and stops reads in
 // flight from promoting what they found). The guarantee: once an instance has answered a
 // write or an invalidation, the others stop serving what it replaced as soon as the
-// message reaches them (about a Redis round trip). While the subscription is down (and
-// before it is first made), L1 is emptied and keeps nothing longer than max_staleness, so
-// nothing another instance changed is served from L1 for longer than that.
+// message reaches them (about a Redis round trip). Until the first subscription is made,
+// L1 keeps nothing longer than max_staleness; when a subscription is lost, L1 is emptied
+// and keeps nothing longer than that until it is back. So nothing another instance changed
+// is served from L1 for longer than that.
 //
 // It owns the bus, whose thread calls into it: destroying it stops the bus first.
 class InstanceCoherence final : public ChangePublisher {
