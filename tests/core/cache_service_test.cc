@@ -402,8 +402,13 @@ class ServiceUseCasesTest {
       : store_(Options(), AdaptiveOptions{}, clock_),
         cache_(store_, 1.0, {}, TierHealthOptions{}, clock_),
         scheduler_(SchedulerOptions{}, clock_),
-        service_(ServiceOptions{Limits{.max_keys_per_request = 3}}, cache_,
-                 ServiceParts{.scheduler = &scheduler_}) {}
+        service_(Options3Keys(), cache_, ServiceParts{.scheduler = &scheduler_}) {}
+
+  static ServiceOptions Options3Keys() {
+    ServiceOptions o;
+    o.limits.max_keys_per_request = 3;
+    return o;
+  }
 
   static L1Options Options() {
     L1Options o;
@@ -500,7 +505,7 @@ TEST_CASE_METHOD(ServiceUseCasesTest, "Service: ScheduleChecksTheCriteriaAsInval
                  "[service]") {
   CHECK(Schedule(1, InvalidateRequest{}).status().code() == StatusCode::kInvalidArgument);
   InvalidateRequest unknown_model;
-  unknown_model.model = ModelInvalidation{"no.Such"};
+  unknown_model.model.emplace().model = "no.Such";
   CHECK(Schedule(1, unknown_model).status().code() == StatusCode::kNotFound);
   CHECK(service_.ListJobs().empty());
 }

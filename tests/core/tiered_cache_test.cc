@@ -343,12 +343,21 @@ TEST_CASE_METHOD(AsyncL3Test,
   l3_->ping_failing = true;  // down until the end: the held invalidation stays held
   REQUIRE(ProbeUntil(1, TierState::kDown));
   REQUIRE(Set("a", "v", 100s, {"t"}).ok());  // queued while the tier is down
-  // A drain sends even to a tier marked down; the batch takes a while to answer.
-  l3_->batch_delay_ms = 300;
+  // A drain sends even to a tier marked down; the batch is held on its way.
+  l3_->HoldBatches();
   std::thread drain([&] { cache_->FlushWriteBehind(10s); });
   REQUIRE(Eventually([&] { return l3_->batches_pending.load() > 0; }));
-  // Held for the tier's return, but only once the batch has landed (and failed).
-  const auto removals = InvalidateTags({"t"});
+  // Held for the tier's return, but only once the batch has landed (and failed): the
+  // invalidation cannot finish while the batch is still on its way.
+  auto answer = std::make_shared<std::promise<std::vector<TierRemoval>>>();
+  auto answered = answer->get_future();
+  cache_->InvalidateTags({"t"}, [answer](std::vector<TierRemoval> r) {
+    answer->set_value(std::move(r));
+  });
+  CHECK(answered.wait_for(20ms) == std::future_status::timeout);
+  l3_->ReleaseBatches();
+  REQUIRE(answered.wait_for(test::kRealTimeBound) == std::future_status::ready);
+  const auto removals = answered.get();
   l3_->failing = false;
   drain.join();
   REQUIRE(removals.size() == 3);
