@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct ServerConfig {
   ListenAddress http_listen{"127.0.0.1", 8080};
   // Where the gRPC front end listens; loopback by default for the same reason.
   ListenAddress grpc_listen{"127.0.0.1", 50051};
+  // Where the Redis-protocol front end listens (redis-py, django-redis, redis-cli);
+  // loopback by default, beside a local Redis's 6379. nullopt (an empty string in YAML, the
+  // flag or the environment) turns it off.
+  std::optional<ListenAddress> resp_listen = ListenAddress{"127.0.0.1", 6380};
   // Threads running HTTP I/O. 0 means half the CPU cores (at least one): a cache usually
   // shares its host with the clients it serves, and more I/O threads than free cores
   // raise tail latency (measured: p99 0.8 ms with 1 thread, 3.4 ms with 2, on 2 cores

@@ -304,6 +304,13 @@ class Loader {
                 {
                     {"http_listen", [&](const Item& item) { server.http_listen = Address(item); }},
                     {"grpc_listen", [&](const Item& item) { server.grpc_listen = Address(item); }},
+                    {"resp_listen", [&](const Item& item) {
+                       if (Scalar(item, "host:port, or empty to turn it off").empty()) {
+                         server.resp_listen.reset();
+                       } else {
+                         server.resp_listen = Address(item);
+                       }
+                     }},
                     {"io_threads",
                      [&](const Item& item) {
                        const uint64_t threads = Count(item);

@@ -1,5 +1,6 @@
 #include "core/cache_service.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "core/histogram_quantile.h"
@@ -206,6 +207,196 @@ void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> 
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     done(std::move(s));
   });
+}
+
+// --- Read-modify-write ---------------------------------------------------------------------
+
+namespace {
+
+StoredEntry Seen(std::shared_ptr<const std::string> value, Duration ttl_left,
+                 std::vector<std::string> tags, const ContentType& content_type) {
+  return StoredEntry{std::move(value), ttl_left, std::move(tags),
+                     std::string(ContentTypeText(content_type))};
+}
+
+}  // namespace
+
+Result<TieredWrite> CacheService::ChangeToWrite(std::string key, const StoredEntry* current,
+                                                EntryChange change) const {
+  SetRequest request;
+  request.key = std::move(key);
+  request.value = std::move(change.value);
+  if (change.ttl) {
+    request.ttl = change.ttl;
+  } else if (current != nullptr) {
+    // What is left is within the bounds it was stored with; a sliver left is still a ttl.
+    request.ttl = std::max(current->ttl_left, Duration(std::chrono::milliseconds(1)));
+  }
+  if (change.tags) {
+    request.tags = std::move(*change.tags);
+  } else if (current != nullptr) {
+    request.tags = current->tags;
+  }
+  if (current != nullptr) request.content_type = current->content_type;
+  if (Status s = ValidateSet(request); !s.ok()) return s;
+  TieredWrite write;
+  write.lifetime.timeout = request.ttl.value_or(options_.strategies.default_timeout);
+  write.key = std::move(request.key);
+  write.value = std::make_shared<const std::string>(std::move(request.value));
+  write.tags = std::move(request.tags);
+  write.content_type = MakeContentType(std::move(request.content_type));
+  return write;
+}
+
+void CacheService::Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) {
+  const TimePoint started = Started();
+  if (Status s = ValidateKey(key); !s.ok()) {
+    Record(from, Operation::kSet, OutcomeOf(s), started);
+    return done(std::move(s));
+  }
+  if (cache_.has_lower_tiers()) {
+    return UpdateThroughTiers(from, std::move(key), std::move(decide), started, std::move(done));
+  }
+  // L1 alone: decided and applied under the shard's lock.
+  Status decided = Status::Ok();
+  Status s = cache_.l1().Update(key, [&](const L1Current* current) {
+    std::optional<StoredEntry> seen;
+    if (current != nullptr) {
+      seen = Seen(current->value, current->ttl_left, current->tags, current->content_type);
+    }
+    Result<EntryChange> change = decide(seen ? &*seen : nullptr);
+    if (!change.ok()) {
+      decided = change.status();
+      return L1Change{};
+    }
+    switch (change->action) {
+      case EntryChange::Action::kKeep:
+        return L1Change{};
+      case EntryChange::Action::kDelete:
+        return L1Change{L1Change::Action::kDelete, nullptr, {}, {}, nullptr};
+      case EntryChange::Action::kWrite:
+        break;
+    }
+    Result<TieredWrite> write = ChangeToWrite(key, seen ? &*seen : nullptr, std::move(*change));
+    if (!write.ok()) {
+      decided = write.status();
+      return L1Change{};
+    }
+    return L1Change{L1Change::Action::kWrite, std::move(write->value), std::move(write->tags),
+                    write->lifetime, std::move(write->content_type)};
+  });
+  if (s.ok()) s = std::move(decided);
+  Record(from, Operation::kSet, OutcomeOf(s), started);
+  done(std::move(s));
+}
+
+void CacheService::UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide,
+                                      TimePoint started, Callback<Status> done) {
+  std::string read_key = key;
+  cache_.Get(read_key, [this, from, key = std::move(key), decide = std::move(decide), started,
+                        done = std::move(done)](Result<Hit> hit) mutable {
+    const auto finish = [this, from, started](const Callback<Status>& done, Status s) {
+      Record(from, Operation::kSet, OutcomeOf(s), started);
+      done(std::move(s));
+    };
+    if (!hit.ok() && hit.status().code() != StatusCode::kNotFound) {
+      return finish(done, hit.status());
+    }
+    std::optional<StoredEntry> seen;
+    if (hit.ok()) {
+      // A hit in a lower tier was promoted into L1 with its tags: L1 tells them.
+      std::vector<std::string> tags;
+      if (auto info = cache_.l1().Inspect(key)) tags = std::move(info->tags);
+      seen = Seen(hit->value, hit->ttl_left, std::move(tags), hit->content_type);
+    }
+    Result<EntryChange> change = decide(seen ? &*seen : nullptr);
+    if (!change.ok()) return finish(done, change.status());
+    if (change->action == EntryChange::Action::kKeep) return finish(done, Status::Ok());
+    if (change->action == EntryChange::Action::kDelete) {
+      return cache_.Delete(key, [this, key, finish, done = std::move(done)](bool) {
+        Publish(CoherenceMessage::Kind::kKeys, {key});
+        finish(done, Status::Ok());
+      });
+    }
+    Result<TieredWrite> write = ChangeToWrite(key, seen ? &*seen : nullptr, std::move(*change));
+    if (!write.ok()) return finish(done, write.status());
+    cache_.Set(std::move(*write), [this, key, finish, done = std::move(done)](Status s) {
+      if (s.ok()) Publish(CoherenceMessage::Kind::kKeys, {key});
+      finish(done, std::move(s));
+    });
+  });
+}
+
+namespace {
+
+// The integer a stored value holds, by Redis's rules: digits with an optional minus sign,
+// no spaces, no plus sign, no leading zeros, within 64 bits.
+std::optional<int64_t> StoredInteger(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  const std::string_view digits = text[0] == '-' ? text.substr(1) : text;
+  if (digits.empty() || (digits[0] == '0' && text.size() > 1)) return std::nullopt;
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+void CacheService::Increment(Frontend from, std::string key, int64_t delta,
+                             Callback<Result<int64_t>> done) {
+  if (cache_.counts_in_lower_tier()) {
+    const TimePoint started = Started();
+    if (Status s = ValidateKey(key); !s.ok()) {
+      Record(from, Operation::kSet, OutcomeOf(s), started);
+      return done(std::move(s));
+    }
+    std::string published = key;
+    return cache_.Increment(
+        std::move(key), delta, options_.strategies.default_timeout,
+        [this, from, started, published = std::move(published),
+         done = std::move(done)](Result<int64_t> value) {
+          if (value.ok()) Publish(CoherenceMessage::Kind::kKeys, {published});
+          Record(from, Operation::kSet, OutcomeOf(value.status()), started);
+          done(std::move(value));
+        });
+  }
+  auto counted = std::make_shared<int64_t>(0);
+  Update(
+      from, std::move(key),
+      [delta, counted](const StoredEntry* current) -> Result<EntryChange> {
+        int64_t value = 0;
+        if (current != nullptr) {
+          auto stored = StoredInteger(*current->value);
+          if (!stored) return Status::InvalidArgument("value is not an integer or out of range");
+          value = *stored;
+        }
+        if (__builtin_add_overflow(value, delta, &value)) {
+          return Status::InvalidArgument("increment or decrement would overflow");
+        }
+        *counted = value;
+        EntryChange change;
+        change.action = EntryChange::Action::kWrite;
+        change.value = std::to_string(value);
+        return change;
+      },
+      [counted, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(std::move(s));
+        done(*counted);
+      });
+}
+
+Service::KeyPage CacheService::ScanKeys(size_t shard,
+                                        const std::function<bool(std::string_view)>& match) const {
+  KeyPage page;
+  const size_t shards = cache_.l1().shard_count();
+  page.keys = cache_.l1().Keys(shard, match);
+  page.next_shard = shard + 1 < shards ? shard + 1 : 0;
+  return page;
+}
+
+std::optional<std::string> CacheService::AnyKey(uint64_t seed) const {
+  return cache_.l1().AnyKey(seed);
 }
 
 namespace {

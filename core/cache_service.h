@@ -63,6 +63,12 @@ class CacheService final : public Service {
   void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) override;
   void Set(Frontend from, SetRequest request, Callback<Status> done) override;
   void Delete(Frontend from, std::string_view key, Callback<Status> done) override;
+  void Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) override;
+  void Increment(Frontend from, std::string key, int64_t delta,
+                 Callback<Result<int64_t>> done) override;
+  KeyPage ScanKeys(size_t shard,
+                   const std::function<bool(std::string_view)>& match) const override;
+  std::optional<std::string> AnyKey(uint64_t seed) const override;
   void Invalidate(Frontend from, const InvalidateRequest& request,
                   Callback<Result<InvalidateResult>> done) override;
   void Clear(Frontend from, Callback<Result<ClearResult>> done) override;
@@ -103,6 +109,12 @@ class CacheService final : public Service {
   // Expands the model into `request` and compiles every pattern into `pattern`.
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
                            std::shared_ptr<const KeyPattern>& pattern) const;
+  // Update with lower tiers: a read through the tiers, then a write or delete.
+  void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide, TimePoint started,
+                          Callback<Status> done);
+  // The change `decide` made to `current`, checked as Set checks a request, as a write.
+  Result<TieredWrite> ChangeToWrite(std::string key, const StoredEntry* current,
+                                    EntryChange change) const;
   void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
   // When a request started, for its latency; no clock read with monitoring off.
   TimePoint Started() const {

@@ -88,9 +88,9 @@ void L1Shard::IndexExpiryLocked(Entry& e) {
   }
 }
 
-Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
-                    std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
-                    SetMode mode, ContentType content_type) {
+Result<std::unique_ptr<L1Shard::Entry>> L1Shard::MakeEntry(
+    std::string_view key, std::shared_ptr<const std::string> value, std::vector<std::string> tags,
+    Lifetime lifetime, TimePoint now, ContentType content_type) const {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type));
@@ -118,7 +118,15 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
       lifetime.kind == Lifetime::Kind::kExact
           ? now + timeout
           : now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+  return entry;
+}
 
+Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
+                    std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
+                    SetMode mode, ContentType content_type) {
+  auto entry = MakeEntry(key, std::move(value), std::move(tags), lifetime, now,
+                         std::move(content_type));
+  if (!entry.ok()) return entry.status();
   MutexLock lock(mu_);
   uint64_t reclaimed = 0;
   ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
@@ -126,6 +134,44 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
     if (mode == SetMode::kIfAbsent && it->second->expires_at > now) return Status::Ok();
     EraseLocked(it->second.get(), now, KeyStats::Removal::kReplaced);
   }
+  InsertLocked(std::move(*entry), now);
+  return Status::Ok();
+}
+
+Status L1Shard::Update(std::string_view key, const L1Decide& decide, TimePoint now) {
+  MutexLock lock(mu_);
+  Entry* current = nullptr;
+  if (auto it = map_.find(key); it != map_.end() && it->second->expires_at > now) {
+    current = it->second.get();
+  }
+  std::optional<L1Current> seen;
+  if (current != nullptr) {
+    seen.emplace(L1Current{current->value, current->content_type, current->tags,
+                           current->expires_at - now});
+  }
+  L1Change change = decide(seen ? &*seen : nullptr);
+  switch (change.action) {
+    case L1Change::Action::kKeep:
+      return Status::Ok();
+    case L1Change::Action::kDelete:
+      if (current != nullptr) EraseLocked(current, now, KeyStats::Removal::kDeleted);
+      return Status::Ok();
+    case L1Change::Action::kWrite:
+      break;
+  }
+  auto entry = MakeEntry(key, std::move(change.value), std::move(change.tags), change.lifetime,
+                         now, std::move(change.content_type));
+  if (!entry.ok()) return entry.status();
+  if (auto it = map_.find(key); it != map_.end()) {
+    EraseLocked(it->second.get(), now, KeyStats::Removal::kReplaced);
+  }
+  InsertLocked(std::move(*entry), now);
+  return Status::Ok();
+}
+
+void L1Shard::InsertLocked(std::unique_ptr<Entry> entry, TimePoint now) {
+  const std::string_view key = entry->key;
+  const uint64_t charge = entry->charge;
   // Stored again: a later miss is not explained by the old departure.
   if (auto ghost = ghosts_.find(key); ghost != ghosts_.end()) ghosts_.erase(ghost);
   while (!lru_.empty() &&
@@ -146,7 +192,6 @@ Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> val
   }
   bytes_ += e.charge;
   if (stats_ != nullptr) stats_->Stored(e.group, e.charge);
-  return Status::Ok();
 }
 
 std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, TimePoint now) const {
@@ -157,6 +202,24 @@ std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, TimePoint now)
   return L1EntryInfo{e.reads,   e.stored_at, e.last_read,
                      e.expires_at, e.tags,   e.charge,
                      e.adaptive_base != Duration::zero()};
+}
+
+std::vector<std::string> L1Shard::Keys(TimePoint now,
+                                       const std::function<bool(std::string_view)>& match) const {
+  std::vector<std::string> keys;
+  MutexLock lock(mu_);
+  for (const auto& [key, e] : map_) {
+    if (e->expires_at > now && match(key)) keys.emplace_back(key);
+  }
+  return keys;
+}
+
+std::optional<std::string> L1Shard::AnyKey(TimePoint now) const {
+  MutexLock lock(mu_);
+  for (const auto& [key, e] : map_) {
+    if (e->expires_at > now) return std::string(key);
+  }
+  return std::nullopt;
 }
 
 bool L1Shard::Delete(std::string_view key, TimePoint now) {

@@ -3,6 +3,7 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/set.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,8 +40,13 @@ class L1Shard {
              std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
              SetMode mode = SetMode::kReplace, ContentType content_type = nullptr)
       TC_EXCLUDES(mu_);
+  Status Update(std::string_view key, const L1Decide& decide, TimePoint now) TC_EXCLUDES(mu_);
   std::optional<L1EntryInfo> Inspect(std::string_view key, TimePoint now) const
       TC_EXCLUDES(mu_);
+  std::vector<std::string> Keys(TimePoint now,
+                                const std::function<bool(std::string_view)>& match) const
+      TC_EXCLUDES(mu_);
+  std::optional<std::string> AnyKey(TimePoint now) const TC_EXCLUDES(mu_);
   bool Delete(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateTags(const std::vector<std::string>& tags, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateMatching(const KeyPattern& pattern, TimePoint now) TC_EXCLUDES(mu_);
@@ -91,6 +97,13 @@ class L1Shard {
   // Keys are views into the owned Entry's key, so each key is stored once.
   using EntryMap = std::unordered_map<std::string_view, std::unique_ptr<Entry>>;
 
+  // A new entry, checked against the shard's budget; takes no lock.
+  Result<std::unique_ptr<Entry>> MakeEntry(std::string_view key,
+                                           std::shared_ptr<const std::string> value,
+                                           std::vector<std::string> tags, Lifetime lifetime,
+                                           TimePoint now, ContentType content_type) const;
+  // Indexes `entry`, whose key is not in the shard, evicting to make room.
+  void InsertLocked(std::unique_ptr<Entry> entry, TimePoint now) TC_REQUIRES(mu_);
   // Removes `e` from every index and frees it. Returns true if it was still live. `why`
   // is for the statistics; an entry past its expiry counts as expired whatever `why`.
   bool EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);

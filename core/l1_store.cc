@@ -50,6 +50,24 @@ Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> val
                            std::move(content_type));
 }
 
+Status L1Store::Update(std::string_view key, const L1Decide& decide) {
+  return ShardFor(key).Update(key, decide, clock_.Now());
+}
+
+std::vector<std::string> L1Store::Keys(size_t shard,
+                                       const std::function<bool(std::string_view)>& match) const {
+  if (shard >= shards_.size()) return {};
+  return shards_[shard]->Keys(clock_.Now(), match);
+}
+
+std::optional<std::string> L1Store::AnyKey(uint64_t seed) const {
+  const TimePoint now = clock_.Now();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (auto key = shards_[(seed + i) % shards_.size()]->AnyKey(now)) return key;
+  }
+  return std::nullopt;
+}
+
 std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {
   return ShardFor(key).Inspect(key, clock_.Now());
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,28 @@ struct L1EntryInfo {
   bool adaptive = false;
 };
 
+// The live entry an update sees, under its shard's lock.
+struct L1Current {
+  std::shared_ptr<const std::string> value;
+  ContentType content_type;
+  const std::vector<std::string>& tags;
+  Duration ttl_left;
+};
+
+// What an update does with the entry it saw.
+struct L1Change {
+  enum class Action : uint8_t { kKeep, kWrite, kDelete };
+  Action action = Action::kKeep;
+  std::shared_ptr<const std::string> value;  // kWrite
+  std::vector<std::string> tags;             // kWrite
+  Lifetime lifetime;                         // kWrite
+  ContentType content_type;                  // kWrite
+};
+
+// Decides an update from the live entry, or null when the key is absent or expired. Runs
+// under the shard's lock: it must not call into L1.
+using L1Decide = std::function<L1Change(const L1Current*)>;
+
 struct L1Stats {
   uint64_t entries = 0;
   uint64_t bytes = 0;
@@ -104,6 +127,17 @@ class L1Store {
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime,
              SetMode mode = SetMode::kReplace, ContentType content_type = nullptr);
+
+  // Reads and changes `key` in one step under its shard's lock, so that concurrent updates
+  // of one key (INCR, APPEND) each see the one before. kTooLarge as Set.
+  Status Update(std::string_view key, const L1Decide& decide);
+
+  // The live keys of shard `shard` (0 to shard_count() - 1) that `match` accepts; walks
+  // one shard at a time so that a scan of a large store never holds every lock.
+  std::vector<std::string> Keys(size_t shard,
+                                const std::function<bool(std::string_view)>& match) const;
+  // Some live key, if any: from a shard chosen by `seed`, or the next one holding any.
+  std::optional<std::string> AnyKey(uint64_t seed) const;
 
   // The live entry's metadata and access statistics; unlike Get, not a read: it changes
   // neither the LRU order nor the statistics.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,31 @@ struct ModelInvalidation {
   ModelEvent event = ModelEvent::kSave;
   ModelFields fields;  // "id" (the request's instance_id) and any other the templates use
 };
+
+// A stored entry as an update sees it.
+struct StoredEntry {
+  std::shared_ptr<const std::string> value;
+  Duration ttl_left{0};
+  std::vector<std::string> tags;
+  std::string content_type;
+};
+
+// What an update does to the entry it saw.
+struct EntryChange {
+  enum class Action : uint8_t { kKeep, kWrite, kDelete };
+  Action action = Action::kKeep;
+  std::string value;  // kWrite
+  // kWrite: the new lifetime; nullopt keeps the time the entry has left (a new entry gets
+  // strategies.default_timeout).
+  std::optional<Duration> ttl;
+  // kWrite: the new tags; nullopt keeps the entry's.
+  std::optional<std::vector<std::string>> tags;
+};
+
+// Decides an update from the current entry (null when absent). An error changes nothing
+// and is the update's answer. It may run on any thread, and with L1 alone under L1's shard
+// lock: it must not call the service.
+using UpdateFn = std::function<Result<EntryChange>(const StoredEntry* current)>;
 
 // Any combination: every criterion is applied to every tier.
 struct InvalidateRequest {
@@ -168,6 +194,30 @@ class Service {
   virtual void Set(Frontend from, SetRequest request, Callback<Status> done) = 0;
   // kNotFound if no tier held the key.
   virtual void Delete(Frontend from, std::string_view key, Callback<Status> done) = 0;
+  // Reads `key`, lets `decide` choose, and writes or deletes through every tier as Set and
+  // Delete do (the read-modify-write commands of the Redis protocol). With L1 alone the
+  // step is atomic against every other write of the key; with lower tiers it is a read through
+  // the tiers then a write, not atomic against concurrent writers of the key (Increment is). The change
+  // is checked as Set checks a request. Counted as a set.
+  virtual void Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) = 0;
+  // Adds `delta` to the integer `key` holds (absent: 0, then stored with
+  // strategies.default_timeout) and answers the new value. Atomic across every instance
+  // sharing a lower tier that counts (the Redis tier does); with L1 alone, as Update.
+  // kInvalidArgument "value is not an integer or out of range" or "increment or decrement
+  // would overflow". Counted as a set.
+  virtual void Increment(Frontend from, std::string key, int64_t delta,
+                         Callback<Result<int64_t>> done) = 0;
+  // Live L1 keys of L1 shard `shard` accepted by `match`, and the shard to ask next (0
+  // after the last): a scan that never holds more than one shard. Lower tiers are not
+  // listed: they may hold far more than one reply should. Counted as nothing.
+  struct KeyPage {
+    std::vector<std::string> keys;
+    size_t next_shard = 0;
+  };
+  virtual KeyPage ScanKeys(size_t shard,
+                           const std::function<bool(std::string_view)>& match) const = 0;
+  // Some live L1 key, chosen with `seed`.
+  virtual std::optional<std::string> AnyKey(uint64_t seed) const = 0;
   // Validates the whole request first: a bad key, tag or pattern, or a model without a
   // rule (kNotFound) or missing a field its templates need, changes nothing. A model's
   // keys, tags and patterns join the request's own.

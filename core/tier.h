@@ -43,6 +43,12 @@ struct TagIndexStats {
 template <class T>
 using Callback = std::function<void(T)>;
 
+// A counter after an increment made in a lower tier.
+struct TierCounter {
+  int64_t value = 0;
+  Duration ttl_left{0};  // the entry's remaining lifetime in this tier
+};
+
 // A lower cache tier behind L1 (Redis, PostgreSQL, and later compositions of them).
 // Implementations live in tiers/; core composes an ordered list of them without knowing
 // which backend is which.
@@ -89,6 +95,19 @@ class Tier {
   virtual void Ping(Callback<Status> done) = 0;
   // The tag bookkeeping as last measured; never does I/O.
   virtual TagIndexStats tag_index() const = 0;
+
+  // Whether Increment works: the backend adds to a counter itself, so that instances
+  // sharing the tier count together.
+  virtual bool supports_increment() const { return false; }
+  // Adds `delta` to the integer `key` holds, atomically in the backend whoever else
+  // writes, keeping the entry's tags and lifetime; an absent key starts from 0 with
+  // lifetime `ttl_if_new` and no tags. kInvalidArgument "value is not an integer or out of
+  // range" (the value is not a 64-bit integer) or "increment or decrement would overflow".
+  virtual void Increment(std::string key, int64_t delta, Duration ttl_if_new,
+                         Callback<Result<TierCounter>> done) {
+    (void)key, (void)delta, (void)ttl_if_new;
+    done(Status::Internal(std::string(kind()) + " tiers do not count"));
+  }
 };
 
 }  // namespace tiercache

@@ -387,6 +387,60 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
   release(pending);
 }
 
+// --- Counters ------------------------------------------------------------------------------
+
+bool TieredCache::counts_in_lower_tier() const {
+  return !tiers_.empty() && tiers_[0]->tier->supports_increment();
+}
+
+void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
+                            Callback<Result<int64_t>> done) {
+  Slot& first = *tiers_[0];
+  if (!first.usable()) {
+    first.skipped.fetch_add(1, std::memory_order_relaxed);
+    return done(Status::Unavailable("tier " + std::string(first.tier->name()) +
+                                    " is down: counters are kept there"));
+  }
+  // The counter's tags stay with it in the other tiers, as the first tier keeps its own.
+  std::vector<std::string> tags;
+  if (auto info = l1_.Inspect(key)) tags = std::move(info->tags);
+  // L1 never holds a counter's value from a reply: replies of concurrent increments (from
+  // this instance and others) may land in any order, so L1 would keep an older count. A
+  // read after the increment fetches the current one from the tier.
+  EpochOf(key).fetch_add(1, std::memory_order_acq_rel);
+  l1_.Delete(key);
+  const auto sent = std::chrono::steady_clock::now();
+  const auto ttl = std::chrono::duration_cast<Duration>(ttl_if_new * first.options.ttl_factor);
+  first.tier->Increment(
+      key, delta, ttl,
+      [this, &first, key, tags = std::move(tags), sent,
+       done = std::move(done)](Result<TierCounter> counter) mutable {
+        first.set_latency.Observe(std::chrono::steady_clock::now() - sent);
+        if (!counter.ok()) {
+          // A value that is not a number is the request's fault, not the tier's.
+          if (counter.status().code() == StatusCode::kInvalidArgument) {
+            first.Succeeded();
+          } else if (first.Failed(counter.status())) {
+            SetState(first, TierState::kDown);
+          }
+          return done(counter.status());
+        }
+        first.Succeeded();
+        // The other lower tiers get the new count; L1 is skipped, which drops its copy again
+        // (a read may have promoted an older count meanwhile).
+        TieredWrite write;
+        write.key = std::move(key);
+        write.value = std::make_shared<const std::string>(std::to_string(counter->value));
+        write.tags = std::move(tags);
+        write.lifetime = Lifetime{Lifetime::Kind::kExact,
+                                  std::chrono::duration_cast<Duration>(
+                                      counter->ttl_left / first.options.ttl_factor)};
+        write.tiers = TieredWrite::kAllTiers & ~uint32_t{0b11};
+        Set(std::move(write),
+            [value = counter->value, done = std::move(done)](Status) { done(value); });
+      });
+}
+
 // --- Delete, invalidate, clear -------------------------------------------------------------
 
 void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp cancel,

@@ -121,6 +121,7 @@ class TieredCache {
   // Lower tiers' names in order (L2, L3, ...), for tier masks.
   std::vector<std::string> LowerTierNames() const;
   L1Store& l1() { return l1_; }
+  const L1Store& l1() const { return l1_; }
 
   // kNotFound when no tier holds the key.
   void Get(std::string_view key, Callback<Result<Hit>> done);
@@ -136,6 +137,16 @@ class TieredCache {
   // SetBatch) instead of one per key: for bulk loads such as warming. `tiers` is the mask
   // for every write of the batch (TieredWrite::tiers is ignored).
   void SetBatch(std::vector<TieredWrite> writes, uint32_t tiers, Callback<BatchResult> done);
+  // Whether the first lower tier keeps counters itself (Tier::supports_increment), so that
+  // Increment counts across every instance sharing it.
+  bool counts_in_lower_tier() const;
+  // Adds `delta` to the integer counter `key` in the first lower tier, atomically there;
+  // absent, it starts from 0 with lifetime `ttl_if_new` (× the tier's ttl_factor). L1 drops
+  // its copy and the other lower tiers get the new value. kUnavailable while the first
+  // tier is down; kInvalidArgument for a value that is no 64-bit integer or an overflow.
+  // Only when counts_in_lower_tier().
+  void Increment(std::string key, int64_t delta, Duration ttl_if_new,
+                 Callback<Result<int64_t>> done);
   // Whether any tier held the key.
   void Delete(std::string_view key, Callback<bool> done);
   // Removals per tier, L1 first.

@@ -53,6 +53,7 @@ json ServerJson(const config::ServerConfig& s) {
   return {
       {"http_listen", s.http_listen.ToString()},
       {"grpc_listen", s.grpc_listen.ToString()},
+      {"resp_listen", s.resp_listen ? s.resp_listen->ToString() : std::string()},
       {"io_threads", s.io_threads},
       {"max_connections", s.max_connections},
       {"idle_timeout", FormatDuration(s.idle_timeout)},

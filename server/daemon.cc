@@ -53,6 +53,20 @@ GrpcServerOptions GrpcOptions(const config::Config& cfg) {
   return o;
 }
 
+RespServerOptions RespOptions(const config::Config& cfg) {
+  RespServerOptions o;
+  o.host = cfg.server.resp_listen->host;
+  o.port = cfg.server.resp_listen->port;
+  o.io_threads = IoThreads(cfg.server);
+  o.max_connections = cfg.server.max_connections;
+  o.idle_timeout = cfg.server.idle_timeout;
+  o.limits = cfg.limits;
+  o.default_timeout = cfg.strategies.default_timeout;
+  o.max_timeout = cfg.strategies.max_timeout;
+  o.version = TIERCACHE_VERSION;
+  return o;
+}
+
 ServiceOptions ServiceOptionsOf(const config::Config& cfg) {
   ServiceOptions o;
   o.limits = cfg.limits;
@@ -115,7 +129,9 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       change_feed_(std::move(backends.change_feed)),
       sampler_(service_, history_, Clock::System()),
       http_(HttpOptions(cfg), router_, service_.Connections(http_api::HttpFrontend())),
-      grpc_(GrpcOptions(cfg), service_) {
+      grpc_(GrpcOptions(cfg), service_),
+      resp_(cfg.server.resp_listen ? std::make_unique<RespServer>(RespOptions(cfg), service_)
+                                   : nullptr) {
   warming_.YieldToServing([this] { return service_.request_metrics().total(); },
                           cfg.warming.busy_requests_per_second, cfg.warming.busy_share);
   http_api::RegisterKeyRoutes(router_, service_);
@@ -178,13 +194,22 @@ Status Daemon::Start() {
     http_.Shutdown(Duration::zero());
     return Status::Unavailable("grpc: " + s.message());
   }
+  if (resp_) {
+    if (Status s = resp_->Start(); !s.ok()) {
+      grpc_.Shutdown(Duration::zero());
+      http_.Shutdown(Duration::zero());
+      return Status::Unavailable("resp: " + s.message());
+    }
+  }
   ready_.store(true, std::memory_order_release);
   std::string tier_names = "L1";
   for (const auto& t : config_.tiers) tier_names += " > " + t.name;
-  spdlog::info("tiercached {} serving HTTP on {} and gRPC on {} ({} I/O threads, tiers {}, "
-               "L1: {} shards, {} entries, {} bytes)",
+  spdlog::info("tiercached {} serving HTTP on {}, gRPC on {} and RESP on {} ({} I/O threads, "
+               "tiers {}, L1: {} shards, {} entries, {} bytes)",
                TIERCACHE_VERSION, config_.server.http_listen.ToString(),
-               config_.server.grpc_listen.ToString(), IoThreads(config_.server),
+               config_.server.grpc_listen.ToString(),
+               config_.server.resp_listen ? config_.server.resp_listen->ToString() : "(off)",
+               IoThreads(config_.server),
                tier_names, l1_.shard_count(), config_.l1.max_entries, config_.l1.max_bytes);
   sd_notify(0, "READY=1\nSTATUS=serving");
   return Status::Ok();
@@ -196,8 +221,12 @@ void Daemon::Drain(std::string_view why) {
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   ready_.store(false, std::memory_order_release);
   std::thread grpc_stop([&] { grpc_.Shutdown(timeout); });
+  std::thread resp_stop([&] {
+    if (resp_) resp_->Shutdown(timeout);
+  });
   http_.Shutdown(timeout);
   grpc_stop.join();
+  resp_stop.join();
   // Every write acknowledged so far is in L1 and, for async tiers, in a write-behind
   // queue: flush them before the tiers go away.
   if (const uint64_t left = cache_.FlushWriteBehind(timeout); left > 0) {

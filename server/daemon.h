@@ -20,6 +20,7 @@
 #include "core/tiered_cache.h"
 #include "core/warming.h"
 #include "server/grpc_server.h"
+#include "server/resp/resp_server.h"
 #include "server/http_router.h"
 #include "server/http_server.h"
 
@@ -82,6 +83,7 @@ class Daemon {
   http_api::Router router_;
   HttpServer http_;
   GrpcServer grpc_;
+  std::unique_ptr<RespServer> resp_;  // unless server.resp_listen is off
 };
 
 }  // namespace tiercache

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -21,7 +22,8 @@ namespace {
 
 // Applies TIERCACHE_*_LISTEN, then the flags, over the config's listen addresses.
 void ApplyListenOverrides(config::Config& cfg, const std::string& http_flag,
-                          const std::string& grpc_flag) {
+                          const std::string& grpc_flag,
+                          const std::optional<std::string>& resp_flag) {
   const auto apply = [](config::ListenAddress& target, const char* env, const std::string& flag,
                         std::string_view flag_name) {
     if (const char* value = std::getenv(env); value && *value) {
@@ -41,6 +43,22 @@ void ApplyListenOverrides(config::Config& cfg, const std::string& http_flag,
   };
   apply(cfg.server.http_listen, "TIERCACHE_HTTP_LISTEN", http_flag, "--http-listen");
   apply(cfg.server.grpc_listen, "TIERCACHE_GRPC_LISTEN", grpc_flag, "--grpc-listen");
+  // The RESP listener may be turned off: an empty value (set, not absent) does it.
+  const auto apply_optional = [](std::optional<config::ListenAddress>& target, const char* env,
+                                 const std::optional<std::string>& flag,
+                                 std::string_view flag_name) {
+    const auto parse = [&](const std::string& value, std::string_view source) {
+      if (value.empty()) return target.reset();
+      try {
+        target = config::ParseListenAddress(value);
+      } catch (const config::ConfigError& e) {
+        throw config::ConfigError(std::string(source) + ": " + e.what());
+      }
+    };
+    if (const char* value = std::getenv(env)) parse(value, env);
+    if (flag) parse(*flag, flag_name);
+  };
+  apply_optional(cfg.server.resp_listen, "TIERCACHE_RESP_LISTEN", resp_flag, "--resp-listen");
 }
 
 // Waits for SIGTERM or SIGINT (blocked in every thread since main began) and names it.
@@ -81,15 +99,19 @@ int main(int argc, char** argv) {
   std::string check_path;
   std::string http_listen;
   std::string grpc_listen;
+  std::optional<std::string> resp_listen;
   bool version = false;
   app.add_option("--config", config_path,
                  "YAML config file; without it the embedded default runs (L1 only, "
-                 "HTTP 127.0.0.1:8080, gRPC 127.0.0.1:50051)");
+                 "HTTP 127.0.0.1:8080, gRPC 127.0.0.1:50051, RESP 127.0.0.1:6380)");
   app.add_option("--check-config", check_path, "Validate FILE, print the result, exit 0 or 1");
   app.add_option("--http-listen", http_listen,
                  "HTTP listen address HOST:PORT (overrides the config and TIERCACHE_HTTP_LISTEN)");
   app.add_option("--grpc-listen", grpc_listen,
                  "gRPC listen address HOST:PORT (overrides the config and TIERCACHE_GRPC_LISTEN)");
+  app.add_option("--resp-listen", resp_listen,
+                 "Redis-protocol listen address HOST:PORT, or \"\" to turn it off (overrides "
+                 "the config and TIERCACHE_RESP_LISTEN)");
   app.add_flag("--version", version, "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -111,7 +133,7 @@ int main(int argc, char** argv) {
   config::Config cfg;
   try {
     if (!config_path.empty()) cfg = config::LoadConfigFile(config_path, BackendKinds());
-    ApplyListenOverrides(cfg, http_listen, grpc_listen);
+    ApplyListenOverrides(cfg, http_listen, grpc_listen, resp_listen);
   } catch (const config::ConfigError& e) {
     std::cerr << "tiercached: " << e.what() << "\n";
     return 1;

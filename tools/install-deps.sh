@@ -13,6 +13,7 @@ PACKAGES=(
   redis-server redis-tools postgresql-15 postgresql-client-15
   systemd
   prometheus python3-prometheus-client
+  python3-redis python3-django python3-django-redis
   tmux
   chromium
 )

@@ -27,11 +27,11 @@ struct DaemonOptions {
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(20);
 };
 
-// A running `tiercached` on two free loopback ports (HTTP and gRPC), with its own
+// A running `tiercached` on three free loopback ports (HTTP, gRPC and RESP), with its own
 // temporary directory holding the config and the captured stderr.
 //
 // The constructor starts it with `--config FILE --http-listen 127.0.0.1:P --grpc-listen
-// 127.0.0.1:Q` and returns once GET /readyz answers 200; it throws std::runtime_error (with
+// 127.0.0.1:Q --resp-listen 127.0.0.1:R` and returns once GET /readyz answers 200; it throws std::runtime_error (with
 // the daemon's stderr) if the daemon exits or isn't ready in time. If the daemon exits
 // because a port picked for it was taken meanwhile, it is started again on new ports.
 // The destructor stops it: SIGTERM, then SIGKILL if it hasn't exited after a bound.
@@ -46,6 +46,7 @@ class DaemonProcess {
 
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
+  uint16_t resp_port() const { return resp_port_; }
   // "127.0.0.1:Q", for gRPC channels.
   std::string grpc_target() const;
   pid_t pid() const { return pid_; }
@@ -71,6 +72,7 @@ class DaemonProcess {
   TempDir dir_;
   uint16_t http_port_ = 0;
   uint16_t grpc_port_ = 0;
+  uint16_t resp_port_ = 0;
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };

@@ -198,6 +198,20 @@ return {sets, members, bytes}
 
 }  // namespace
 
+// The new value goes back as text: Lua numbers are doubles, exact to 2^53 only.
+constexpr const char* kIncrement = R"lua(
+local entry = KEYS[1]
+if redis.call('EXISTS', entry) == 1 then
+  local n = redis.pcall('HINCRBY', entry, 'v', ARGV[1])
+  if type(n) == 'table' and n.err then return {0, n.err} end
+  return {1, redis.call('HGET', entry, 'v'), redis.call('PTTL', entry)}
+end
+local expiry = string.format('%d', now_ms() + tonumber(ARGV[2]))
+redis.call('HSET', entry, 'v', ARGV[1], 't', '', 'x', expiry, 'c', '')
+redis.call('PEXPIREAT', entry, expiry)
+return {1, ARGV[1], tonumber(ARGV[2])}
+)lua";
+
 const std::vector<std::string>& ScriptSources() {
   static const std::vector<std::string> sources = [] {
     std::vector<std::string> s(kScriptCount);
@@ -206,6 +220,7 @@ const std::vector<std::string>& ScriptSources() {
     s[kDeleteScript] = std::string(kPreamble) + kDelete;
     s[kInvalidateTagsScript] = std::string(kPreamble) + kInvalidateTags;
     s[kSweepScript] = std::string(kPreamble) + kSweep;
+    s[kIncrementScript] = std::string(kPreamble) + kIncrement;
     return s;
   }();
   return sources;

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <mutex>
 #include <string_view>
@@ -143,6 +144,39 @@ class RedisTier final : public Tier {
   TagIndexStats tag_index() const override {
     MutexLock lock(stats_mu_);
     return stats_;
+  }
+
+  bool supports_increment() const override { return true; }
+
+  void Increment(std::string key, int64_t delta, Duration ttl_if_new,
+                 Callback<Result<TierCounter>> done) override {
+    Command incr{Args{"1", layout_.EntryKey(key), std::to_string(delta),
+                      std::to_string(TtlMs(ttl_if_new))},
+                 redis::kIncrementScript};
+    incr.done = [this, done = std::move(done)](ReplyResult r) {
+      if (!r.ok()) return done(r.status());
+      const redisReply& reply = **r;
+      if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 2 ||
+          reply.element[0]->type != REDIS_REPLY_INTEGER) {
+        return done(Unexpected("the increment script"));
+      }
+      const redisReply& second = *reply.element[1];
+      const std::string_view text(second.str == nullptr ? "" : second.str, second.len);
+      if (reply.element[0]->integer == 0) {
+        return done(Status::InvalidArgument(text.find("overflow") != std::string_view::npos
+                                                ? "increment or decrement would overflow"
+                                                : "value is not an integer or out of range"));
+      }
+      TierCounter counter;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), counter.value);
+      if (ec != std::errc() || end != text.data() + text.size() || reply.elements < 3 ||
+          reply.element[2]->type != REDIS_REPLY_INTEGER) {
+        return done(Unexpected("the increment script"));
+      }
+      counter.ttl_left = std::chrono::milliseconds(std::max<long long>(1, reply.element[2]->integer));
+      done(counter);
+    };
+    pool_.Submit(std::move(incr), pool_.RouteOf(key));
   }
 
  private:

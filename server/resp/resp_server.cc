@@ -1,0 +1,442 @@
+#include "server/resp/resp_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <map>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "server/resp/resp_commands.h"
+#include "server/resp/resp_parser.h"
+
+namespace tiercache {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// As in the HTTP server: one io_context per I/O thread, each connection owned by one, so
+// its handlers never run concurrently and need no strand.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                        net::wait_traits<std::chrono::steady_clock>, Executor>;
+
+namespace {
+
+// Read at least this much at a time: a pipelined batch of small requests fits.
+constexpr size_t kReadChunk = 16 * 1024;
+
+class Connection;
+
+// The connections of one I/O thread, touched by that thread only.
+struct ThreadState {
+  explicit ThreadState(net::io_context& ioc) : ioc(ioc), sweep(ioc.get_executor()) {}
+  net::io_context& ioc;
+  Timer sweep;
+  std::unordered_set<Connection*> connections;
+};
+
+struct ServerState {
+  ServerState(RespServerOptions o, Service& service)
+      : options(std::move(o)),
+        connections(service.Connections(Frontend::Named("resp"))),
+        dispatcher(service, CommandsOptions(options)) {}
+
+  static resp::CommandOptions CommandsOptions(const RespServerOptions& o) {
+    resp::CommandOptions c;
+    c.frontend = Frontend::Named("resp");
+    c.limits = o.limits;
+    c.default_timeout = o.default_timeout;
+    c.max_timeout = o.max_timeout;
+    c.version = o.version;
+    c.port = o.port;
+    c.io_threads = o.io_threads;
+    c.max_connections = o.max_connections;
+    c.idle_timeout = o.idle_timeout;
+    return c;
+  }
+
+  RespServerOptions options;
+  ConnectionMetrics& connections;
+  resp::Dispatcher dispatcher;
+  std::atomic<bool> draining{false};
+};
+
+class Connection final : public resp::ReplySink, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Socket&& socket, ServerState& state, ThreadState& thread)
+      : socket_(std::move(socket)),
+        state_(state),
+        thread_(thread),
+        parser_(resp::ParserLimits{
+            1024 * 1024, static_cast<size_t>(state.options.limits.max_request_body_bytes),
+            64 * 1024}) {
+    state_.connections.open.fetch_add(1, std::memory_order_relaxed);
+    session_.id = state_.dispatcher.NextClientId();
+  }
+
+  ~Connection() override { state_.connections.open.fetch_sub(1, std::memory_order_relaxed); }
+
+  // On the connection's own thread.
+  void Start() {
+    thread_.connections.insert(this);
+    last_active_ = std::chrono::steady_clock::now();
+    if (state_.draining.load(std::memory_order_acquire)) return Close();
+    StartRead();
+  }
+
+  // At shutdown: finish what was read, then close.
+  void Drain() {
+    closing_ = true;
+    FinishIfDone();
+  }
+
+  // Idle past the timeout, with nothing in flight: closed, as a Redis `timeout` does.
+  void CloseIfIdle(std::chrono::steady_clock::time_point now) {
+    if (!write_in_flight_ && next_due_ == next_seq_ &&
+        now - last_active_ > state_.options.idle_timeout) {
+      Close();
+    }
+  }
+
+  // --- ReplySink ---
+  void Deliver(uint64_t seq, std::string reply) override {
+    if (socket_.get_executor().running_in_this_thread()) return Store(seq, std::move(reply));
+    net::post(socket_.get_executor(),
+              [self = shared_from_this(), seq, reply = std::move(reply)]() mutable {
+                self->Store(seq, std::move(reply));
+              });
+  }
+
+  resp::ReplyWriter* BeginDirect(uint64_t seq, resp::Protocol protocol) override {
+    if (seq != next_due_ || !socket_.get_executor().running_in_this_thread()) return nullptr;
+    direct_.emplace(out_, protocol);
+    return &*direct_;
+  }
+
+  void EndDirect(uint64_t) override {
+    ++next_due_;
+    TakeEarly();
+    if (!processing_) AfterReplies();
+  }
+
+ private:
+  size_t Backlog() const { return static_cast<size_t>(next_seq_ - next_due_); }
+  bool BacklogFull() const {
+    return Backlog() >= state_.options.max_pending_replies ||
+           out_.size() >= state_.options.max_pending_reply_bytes;
+  }
+
+  void StartRead() {
+    if (reading_ || closing_ || closed_ || BacklogFull()) return;
+    // Room for the next read: the unread bytes move to the front, and a bulk whose
+    // length is known gets room for all of it at once.
+    if (in_start_ > 0 && (in_start_ == in_end_ || in_.size() - in_end_ < kReadChunk)) {
+      std::copy(in_.begin() + static_cast<std::ptrdiff_t>(in_start_),
+                in_.begin() + static_cast<std::ptrdiff_t>(in_end_), in_.begin());
+      in_end_ -= in_start_;
+      in_start_ = 0;
+    }
+    const size_t want = std::max(in_end_ + kReadChunk, needed_);
+    if (in_.size() < want) in_.resize(want);
+    reading_ = true;
+    socket_.async_read_some(
+        net::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          self->OnRead(ec, n);
+        });
+  }
+
+  void OnRead(const boost::system::error_code& ec, size_t n) {
+    reading_ = false;
+    if (ec) {
+      // The client went away: replies still owed have no one to go to.
+      return Close();
+    }
+    in_end_ += n;
+    last_active_ = std::chrono::steady_clock::now();
+    Process();
+  }
+
+  // Runs every whole request buffered, as long as the replies owed stay within bounds.
+  void Process() {
+    processing_ = true;
+    while (!closing_ && !closed_ && !BacklogFull() && in_end_ - in_start_ >= needed_) {
+      const std::string_view input(in_.data() + in_start_, in_end_ - in_start_);
+      resp::ParseResult r = parser_.Parse(input, args_);
+      if (r.outcome == resp::ParseOutcome::kNeedMore) {
+        needed_ = r.needed;
+        break;
+      }
+      needed_ = 0;
+      if (r.outcome == resp::ParseOutcome::kError) {
+        // Redis answers the error after the replies owed, then closes: what follows a
+        // broken frame cannot be trusted to be a request.
+        Store(next_seq_++, "-ERR " + r.error + "\r\n");
+        closing_ = true;
+        in_start_ = in_end_ = 0;
+        break;
+      }
+      if (r.outcome == resp::ParseOutcome::kCommand) {
+        const uint64_t seq = next_seq_++;
+        state_.dispatcher.Execute(session_, args_,
+                                  resp::ReplySlot(shared_from_this(), seq, session_.protocol));
+        if (session_.quit) closing_ = true;
+      }
+      in_start_ += r.consumed;
+    }
+    if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+    processing_ = false;
+    AfterReplies();
+  }
+
+  // A reply that came in on this thread, in or out of turn.
+  void Store(uint64_t seq, std::string reply) {
+    if (closed_) return;
+    if (seq != next_due_) {
+      early_.emplace(seq, std::move(reply));
+      return;
+    }
+    out_.append(reply);
+    ++next_due_;
+    TakeEarly();
+    if (!processing_) AfterReplies();
+  }
+
+  void TakeEarly() {
+    for (auto it = early_.begin(); it != early_.end() && it->first == next_due_;
+         it = early_.erase(it)) {
+      out_.append(it->second);
+      ++next_due_;
+    }
+  }
+
+  // Writes what is ready; reads more when there is room; closes when told to and done.
+  void AfterReplies() {
+    if (closed_) return;
+    Write();
+    if (!closing_ && !BacklogFull()) {
+      // Requests left in the buffer when the backlog was full run now.
+      if (in_end_ - in_start_ > 0 && in_end_ - in_start_ >= needed_ && !processing_) {
+        return Process();
+      }
+      StartRead();
+    }
+    FinishIfDone();
+  }
+
+  void Write() {
+    if (write_in_flight_ || out_.empty() || closed_) return;
+    writing_.swap(out_);
+    out_.clear();
+    write_in_flight_ = true;
+    net::async_write(socket_, net::buffer(writing_),
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                       self->OnWrite(ec);
+                     });
+  }
+
+  void OnWrite(const boost::system::error_code& ec) {
+    write_in_flight_ = false;
+    writing_.clear();
+    if (ec) return Close();
+    last_active_ = std::chrono::steady_clock::now();
+    AfterReplies();
+  }
+
+  void FinishIfDone() {
+    if (closing_ && !closed_ && !write_in_flight_ && out_.empty() && next_due_ == next_seq_) {
+      Close();
+    }
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    thread_.connections.erase(this);
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    early_.clear();
+  }
+
+  Socket socket_;
+  ServerState& state_;
+  ThreadState& thread_;
+  resp::Parser parser_;
+  resp::Session session_;
+  std::vector<std::string_view> args_;
+  std::string in_;  // requests read: [in_start_, in_end_) not parsed yet
+  size_t in_start_ = 0, in_end_ = 0;
+  size_t needed_ = 0;  // parse again once this many bytes are buffered
+  std::string out_;      // replies ready, not yet being written
+  std::string writing_;  // the write in flight
+  std::optional<resp::ReplyWriter> direct_;
+  std::map<uint64_t, std::string> early_;  // replies that came before their turn
+  uint64_t next_seq_ = 0;  // the next request's number
+  uint64_t next_due_ = 0;  // the next reply to append to out_
+  std::chrono::steady_clock::time_point last_active_;
+  bool reading_ = false, write_in_flight_ = false, processing_ = false;
+  bool closing_ = false, closed_ = false;
+};
+
+void SweepIdle(ThreadState& thread, Duration idle_timeout) {
+  const auto period = std::clamp<Duration>(idle_timeout / 4, std::chrono::milliseconds(100),
+                                           std::chrono::seconds(1));
+  thread.sweep.expires_after(period);
+  thread.sweep.async_wait([&thread, idle_timeout](const boost::system::error_code& ec) {
+    if (ec) return;
+    const auto now = std::chrono::steady_clock::now();
+    // Copied: closing removes a connection from the set.
+    const std::vector<Connection*> all(thread.connections.begin(), thread.connections.end());
+    for (Connection* c : all) c->CloseIfIdle(now);
+    SweepIdle(thread, idle_timeout);
+  });
+}
+
+}  // namespace
+
+struct RespServer::Impl {
+  Impl(RespServerOptions options, Service& service) : state(std::move(options), service) {
+    const unsigned n = std::max(1u, state.options.io_threads);
+    for (unsigned i = 0; i < n; ++i) {
+      iocs.push_back(std::make_unique<net::io_context>(1));
+      work.push_back(net::make_work_guard(*iocs.back()));
+      threads_state.push_back(std::make_unique<ThreadState>(*iocs.back()));
+    }
+  }
+
+  void Accept() {
+    const size_t target = next++ % iocs.size();
+    acceptor->async_accept(iocs[target]->get_executor(),
+                           [this, target](const boost::system::error_code& ec, Socket socket) {
+                             OnAccept(ec, std::move(socket), target);
+                           });
+  }
+
+  void OnAccept(const boost::system::error_code& ec, Socket socket, size_t target) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+    if (ec) {
+      spdlog::warn("resp: accept failed: {}", ec.message());
+      retry->expires_after(std::chrono::milliseconds(50));
+      retry->async_wait([this](const boost::system::error_code& e) {
+        if (!e) Accept();
+      });
+      return;
+    }
+    state.connections.accepted.fetch_add(1, std::memory_order_relaxed);
+    const auto open = state.connections.open.load(std::memory_order_relaxed);
+    boost::system::error_code opt_ec;
+    if (open >= 0 && static_cast<uint64_t>(open) >= state.options.max_connections) {
+      // Redis's own words, best effort and without blocking.
+      state.connections.rejected.fetch_add(1, std::memory_order_relaxed);
+      static constexpr std::string_view kFull = "-ERR max number of clients reached\r\n";
+      socket.non_blocking(true, opt_ec);
+      socket.write_some(net::buffer(kFull.data(), kFull.size()), opt_ec);
+      socket.close(opt_ec);
+    } else {
+      socket.set_option(tcp::no_delay(true), opt_ec);
+      auto connection =
+          std::make_shared<Connection>(std::move(socket), state, *threads_state[target]);
+      net::dispatch(iocs[target]->get_executor(), [connection] { connection->Start(); });
+    }
+    Accept();
+  }
+
+  ServerState state;
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<Executor>> work;
+  std::vector<std::unique_ptr<ThreadState>> threads_state;
+  std::optional<Acceptor> acceptor;
+  std::optional<Timer> retry;
+  size_t next = 0;
+  std::vector<std::thread> threads;
+};
+
+RespServer::RespServer(RespServerOptions options, Service& service)
+    : impl_(std::make_unique<Impl>(std::move(options), service)) {}
+
+RespServer::~RespServer() {
+  if (!impl_->threads.empty()) Shutdown(std::chrono::seconds(0));
+}
+
+Status RespServer::Start() {
+  const auto& options = impl_->state.options;
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(net::ip::make_address(options.host, ec), options.port);
+  if (ec) {
+    tcp::resolver resolver(*impl_->iocs[0]);
+    auto results = resolver.resolve(options.host, std::to_string(options.port),
+                                    tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return Status::Unavailable("cannot resolve RESP listen host '" + options.host +
+                                 "': " + (ec ? ec.message() : "no address"));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  impl_->acceptor.emplace(impl_->iocs[0]->get_executor());
+  impl_->retry.emplace(impl_->iocs[0]->get_executor());
+  auto& acceptor = *impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
+                               std::to_string(endpoint.port()) + ": " + ec.message());
+  }
+  impl_->state.dispatcher.set_port(acceptor.local_endpoint().port());
+  net::dispatch(acceptor.get_executor(), [impl = impl_.get()] { impl->Accept(); });
+  for (auto& t : impl_->threads_state) {
+    net::dispatch(t->ioc.get_executor(), [t = t.get(), idle = options.idle_timeout] {
+      SweepIdle(*t, idle);
+    });
+  }
+  for (auto& ioc : impl_->iocs) {
+    impl_->threads.emplace_back([ctx = ioc.get()] { ctx->run(); });
+  }
+  return Status::Ok();
+}
+
+void RespServer::Shutdown(Duration timeout) {
+  if (impl_->threads.empty()) return;
+  impl_->state.draining.store(true, std::memory_order_release);
+  net::post(impl_->iocs[0]->get_executor(), [impl = impl_.get()] {
+    boost::system::error_code ec;
+    impl->retry->cancel();
+    impl->acceptor->close(ec);
+  });
+  for (auto& t : impl_->threads_state) {
+    net::post(t->ioc.get_executor(), [t = t.get()] {
+      t->sweep.cancel();
+      const std::vector<Connection*> all(t->connections.begin(), t->connections.end());
+      for (Connection* c : all) c->Drain();
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->state.connections.open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto left = impl_->state.connections.open.load();
+  if (left > 0) spdlog::warn("resp: {} connections still open at shutdown; closing them", left);
+  impl_->work.clear();
+  for (auto& ioc : impl_->iocs) ioc->stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+uint16_t RespServer::port() const {
+  if (!impl_->acceptor || !impl_->acceptor->is_open()) return 0;
+  boost::system::error_code ec;
+  const auto endpoint = impl_->acceptor->local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+}  // namespace tiercache
