@@ -1,0 +1,157 @@
+// The RESP front end over a shared L2: two tiercached instances on one Redis (started for
+// each test on a free loopback port). What one instance takes over RESP the other serves
+// over HTTP and RESP, and counters incremented on both lose no increment.
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/e2e_helpers.h"
+#include "tests/support/poll.h"
+#include "tests/support/redis_server.h"
+
+namespace tiercache::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kRedisCli = "/usr/bin/redis-cli";
+constexpr const char* kRedisBenchmark = "/usr/bin/redis-benchmark";
+
+#define TIERCACHE_CAPTURE_COMMAND(r)                                                      \
+  INFO("exit " << (r).exit_code << ((r).timed_out ? " (timed out)" : "") << "\nstdout:\n" \
+               << (r).out << "stderr:\n"                                                  \
+               << (r).err)
+
+// One Redis tier, sync, with coherence on (the default with a Redis tier). The command
+// timeout is generous: a benchmark on a 2-core machine must not push commands past it.
+std::string SharedL2Yaml(const RedisServer& redis) {
+  return "tier_health: {interval: 250ms}\n"
+         "tiers:\n  - type: redis\n    url: " +
+         redis.url() + "\n    command_timeout: 2s\n";
+}
+
+CommandResult RedisCli(uint16_t port, std::vector<std::string> args) {
+  std::vector<std::string> argv = {kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, 30s);
+}
+
+// redis-cli's answer without the final newline (nil: "").
+std::string Cli(uint16_t port, std::vector<std::string> args) {
+  std::string out = RedisCli(port, std::move(args)).out;
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// Two instances over one Redis, each subscribed to the other's changes.
+struct SharedL2 {
+  RedisServer redis;
+  DaemonProcess a{SharedL2Yaml(redis)};
+  DaemonProcess b{SharedL2Yaml(redis)};
+  HttpClient http_a{a.http_port()};
+  HttpClient http_b{b.http_port()};
+
+  SharedL2() {
+    const auto subscribed = [](HttpClient& c) {
+      const nlohmann::json status = StatusJson(c);
+      return status.contains("coherence") && status["coherence"].value("subscribed", false);
+    };
+    REQUIRE(PollUntil([&] { return subscribed(http_a) && subscribed(http_b); }, 5000ms));
+  }
+};
+
+TEST_CASE("a key SET over RESP on one instance is read over HTTP on another",
+          "[e2e][tiers][resp]") {
+  SharedL2 s;
+  TIERCACHE_CAPTURE_DAEMON_LOG(s.a);
+
+  REQUIRE(Cli(s.a.resp_port(), {"SET", "shared:greeting", "hello", "EX", "100"}) == "OK");
+  const HttpResponse get = s.http_b.Get("/v1/keys/shared:greeting");
+  REQUIRE(get.status == 200);
+  CHECK(get.body == "hello");
+  CHECK(get.Header("X-Cache-Tier") == "L2");
+  // The lifetime given over RESP is the one L2 keeps (factor 1.0).
+  REQUIRE(get.HasHeader("X-Cache-TTL"));
+  const long ttl = std::stol(get.Header("X-Cache-TTL"));
+  CHECK(ttl >= 95);
+  CHECK(ttl <= 100);
+
+  // And the other way: a PUT over HTTP on B is read over RESP on A.
+  REQUIRE(s.http_b.Put("/v1/keys/shared:from-http?ttl=100", "written by B").status == 204);
+  CHECK(Cli(s.a.resp_port(), {"GET", "shared:from-http"}) == "written by B");
+  // A value with spaces and quotes, set over RESP on B, comes back byte for byte on A.
+  REQUIRE(Cli(s.b.resp_port(), {"SET", "shared:spaces", "a \"quoted\" value"}) == "OK");
+  CHECK(s.http_a.Get("/v1/keys/shared:spaces").body == "a \"quoted\" value");
+}
+
+TEST_CASE("TC.INVALIDATE TAGS on one instance removes what another SET over RESP",
+          "[e2e][tiers][resp]") {
+  SharedL2 s;
+  TIERCACHE_CAPTURE_DAEMON_LOG(s.a);
+  const uint16_t a = s.a.resp_port();
+  const uint16_t b = s.b.resp_port();
+
+  REQUIRE(Cli(a, {"SET", "tagged:1", "v", "EX", "300", "TAGS", "group"}) == "OK");
+  REQUIRE(Cli(a, {"SET", "untagged:1", "v", "EX", "300"}) == "OK");
+  // Read on both, so that both L1s hold a copy.
+  REQUIRE(Cli(a, {"GET", "tagged:1"}) == "v");
+  REQUIRE(Cli(b, {"GET", "tagged:1"}) == "v");
+
+  CHECK(Cli(b, {"TC.INVALIDATE", "TAGS", "group"}) == "1");
+  CHECK(Cli(b, {"GET", "tagged:1"}).empty());
+  // A hears of it over the coherence channel, within a Redis round trip or so.
+  CHECK(PollUntil([&] { return Cli(a, {"GET", "tagged:1"}).empty(); }, 1000ms));
+  CHECK(Cli(a, {"GET", "untagged:1"}) == "v");
+  CHECK(s.http_a.Get("/v1/keys/tagged:1").status == 404);
+}
+
+TEST_CASE("INCR from two instances sharing L2 counts every increment", "[e2e][tiers][resp]") {
+  SharedL2 s;
+  constexpr int kPerInstance = 10'000;
+
+  // redis-benchmark, the real client, with 8 connections to each instance at once. The
+  // options go before the command: everything after it is the command's arguments.
+  const auto incr = [](uint16_t port) {
+    return RunCommand({kRedisBenchmark, "-h", "127.0.0.1", "-p", std::to_string(port), "-n",
+                       std::to_string(kPerInstance), "-c", "8", "-q", "INCR", "counter"},
+                      240s);
+  };
+  auto on_a = std::async(std::launch::async, incr, s.a.resp_port());
+  auto on_b = std::async(std::launch::async, incr, s.b.resp_port());
+  const CommandResult ra = on_a.get();
+  const CommandResult rb = on_b.get();
+  {
+    TIERCACHE_CAPTURE_COMMAND(ra);
+    REQUIRE_FALSE(ra.timed_out);
+    REQUIRE(ra.exit_code == 0);  // exit 1 at the first error reply
+  }
+  {
+    TIERCACHE_CAPTURE_COMMAND(rb);
+    REQUIRE_FALSE(rb.timed_out);
+    REQUIRE(rb.exit_code == 0);
+  }
+  TIERCACHE_CAPTURE_DAEMON_LOG(s.a);
+
+  // Each instance's last increments reach the other's L1 as coherence messages, a
+  // moment after the benchmarks end: poll briefly. A lost increment never turns up.
+  const std::string want = std::to_string(2 * kPerInstance);
+  std::string on_a_value, on_b_value;
+  const bool settled = PollUntil(
+      [&] {
+        on_a_value = Cli(s.a.resp_port(), {"GET", "counter"});
+        on_b_value = Cli(s.b.resp_port(), {"GET", "counter"});
+        return on_a_value == want && on_b_value == want;
+      },
+      2000ms);
+  CAPTURE(on_a_value, on_b_value);
+  CHECK(settled);
+  CHECK(on_a_value == want);
+  CHECK(on_b_value == want);
+  CHECK(s.http_b.Get("/v1/keys/counter").body == want);
+}
+
+}  // namespace
+}  // namespace tiercache::test
