@@ -62,7 +62,8 @@ std::string WrongArity(std::string_view command);
 std::string ErrorText(const Status& status);
 // Glob matching as Redis's KEYS, SCAN MATCH and CONFIG GET do it (*, ?, [a-z], [^a], \x).
 bool GlobMatch(std::string_view pattern, std::string_view text, bool nocase = false);
-// Wall-clock now, in milliseconds since the epoch.
+// Wall-clock now, in milliseconds and in nanoseconds since the epoch.
 int64_t UnixMillis();
+int64_t UnixNanos();
 
 }  // namespace tiercache::resp

@@ -84,14 +84,20 @@ void PTtl(Call& c) {
   ReadThen(c, c.args[1],
            [](const Hit* hit, ReplyWriter& w) { w.Integer(hit == nullptr ? -2 : MillisLeft(*hit)); });
 }
+// The instant an entry expires, from the time it has left (tiercache keeps no instant):
+// in nanoseconds until rounded, so that it reads back what PEXPIREAT set within 1 ms.
+int64_t ExpiresAtMillis(const Hit& hit) {
+  const int64_t at = UnixNanos() + std::chrono::nanoseconds(hit.ttl_left).count();
+  return (at + 500'000) / 1'000'000;
+}
 void ExpireTime(Call& c) {
   ReadThen(c, c.args[1], [](const Hit* hit, ReplyWriter& w) {
-    w.Integer(hit == nullptr ? -2 : (UnixMillis() + MillisLeft(*hit)) / 1000);
+    w.Integer(hit == nullptr ? -2 : ExpiresAtMillis(*hit) / 1000);
   });
 }
 void PExpireTime(Call& c) {
   ReadThen(c, c.args[1], [](const Hit* hit, ReplyWriter& w) {
-    w.Integer(hit == nullptr ? -2 : UnixMillis() + MillisLeft(*hit));
+    w.Integer(hit == nullptr ? -2 : ExpiresAtMillis(*hit));
   });
 }
 
@@ -139,22 +145,24 @@ void ExpireCommand(Call& c, bool millis, bool absolute, std::string_view name) {
   if (n > (int64_t{1} << 46) || n < -(int64_t{1} << 46)) {
     return c.reply.Error("ERR invalid expire time in '" + std::string(name) + "' command");
   }
-  int64_t ms = millis ? n : n * 1000;
-  if (absolute) ms -= UnixMillis();
-  UpdateCounting(c, [ms, nx, gt, lt](const StoredEntry* current) -> Result<EntryChange> {
+  // Nanoseconds, so that an absolute time reads back exactly from PEXPIRETIME.
+  int64_t ns = (millis ? n : n * 1000) * 1'000'000;
+  if (absolute) ns -= UnixNanos();
+  const int64_t ms = ns / 1'000'000;
+  UpdateCounting(c, [ns, ms, nx, gt, lt](const StoredEntry* current) -> Result<EntryChange> {
     // Every entry has an expiry, so NX ("only without one") never applies.
     if (current == nullptr || nx) return EntryChange{};
     const int64_t left =
         std::chrono::duration_cast<std::chrono::milliseconds>(current->ttl_left).count();
     if ((gt && ms <= left) || (lt && ms >= left)) return EntryChange{};
     EntryChange change;
-    if (ms <= 0) {
+    if (ns <= 0) {
       change.action = Action::kDelete;
       return change;
     }
     change.action = Action::kWrite;
     change.value = *current->value;
-    change.ttl = std::chrono::milliseconds(ms);
+    change.ttl = std::chrono::nanoseconds(ns);
     return change;
   });
 }

@@ -144,7 +144,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
       in_end_ -= in_start_;
       in_start_ = 0;
     }
-    const size_t want = std::max(in_end_ + kReadChunk, needed_);
+    const size_t want = std::max(in_end_ + kReadChunk, in_start_ + needed_);
     if (in_.size() < want) in_.resize(want);
     reading_ = true;
     socket_.async_read_some(
@@ -168,11 +168,17 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   // Runs every whole request buffered, as long as the replies owed stay within bounds.
   void Process() {
     processing_ = true;
-    while (!closing_ && !closed_ && !BacklogFull() && in_end_ - in_start_ >= needed_) {
+    while (!closing_ && !closed_ && in_end_ - in_start_ >= needed_) {
+      if (BacklogFull()) {
+        // Resumed once the client has taken some replies (AfterReplies).
+        paused_ = true;
+        break;
+      }
       const std::string_view input(in_.data() + in_start_, in_end_ - in_start_);
       resp::ParseResult r = parser_.Parse(input, args_);
       if (r.outcome == resp::ParseOutcome::kNeedMore) {
-        needed_ = r.needed;
+        // Parsed again only once more bytes came: at least one, or the whole bulk.
+        needed_ = std::max(r.needed, input.size() + 1);
         break;
       }
       needed_ = 0;
@@ -222,13 +228,12 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   void AfterReplies() {
     if (closed_) return;
     Write();
-    if (!closing_ && !BacklogFull()) {
+    if (paused_ && !BacklogFull() && !processing_) {
       // Requests left in the buffer when the backlog was full run now.
-      if (in_end_ - in_start_ > 0 && in_end_ - in_start_ >= needed_ && !processing_) {
-        return Process();
-      }
-      StartRead();
+      paused_ = false;
+      return Process();
     }
+    if (!closing_ && !paused_) StartRead();
     FinishIfDone();
   }
 
@@ -275,7 +280,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   std::vector<std::string_view> args_;
   std::string in_;  // requests read: [in_start_, in_end_) not parsed yet
   size_t in_start_ = 0, in_end_ = 0;
-  size_t needed_ = 0;  // parse again once this many bytes are buffered
+  size_t needed_ = 0;  // parse again once this many bytes from in_start_ are buffered
   std::string out_;      // replies ready, not yet being written
   std::string writing_;  // the write in flight
   std::optional<resp::ReplyWriter> direct_;
@@ -285,6 +290,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   std::chrono::steady_clock::time_point last_active_;
   bool reading_ = false, write_in_flight_ = false, processing_ = false;
   bool closing_ = false, closed_ = false;
+  bool paused_ = false;  // requests wait in the buffer until replies drain
 };
 
 void SweepIdle(ThreadState& thread, Duration idle_timeout) {

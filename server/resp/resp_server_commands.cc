@@ -379,9 +379,68 @@ void Time(Call& c) {
   });
 }
 
+// A script with its whitespace collapsed, for comparison with the known ones.
+std::string CollapseSpaces(std::string_view script) {
+  std::string out;
+  bool space = false;
+  for (char ch : script) {
+    if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(ch);
+  }
+  return out;
+}
+
+// The increment scripts django-redis's incr and decr send (EVAL script 1 key delta), which
+// stand for one command each.
+constexpr std::string_view kIncrementIfExists =
+    "local exists = redis.call('EXISTS', KEYS[1]) if (exists == 1) then return "
+    "redis.call('INCRBY', KEYS[1], ARGV[1]) else return false end";
+constexpr std::string_view kIncrement = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+
+void IncrementAnswer(Service& service, const CommandOptions& options, ReplySlot reply,
+                     std::string key, int64_t delta) {
+  service.Increment(options.frontend, std::move(key), delta,
+                      [reply = std::move(reply)](Result<int64_t> value) {
+                        if (!value.ok()) return reply.Error(ErrorText(value.status()));
+                        reply.Send([n = *value](ReplyWriter& w) { w.Integer(n); });
+                      });
+}
+
 // Scripts would run against tiercache's tiers with Redis's atomicity promise, which it
-// cannot keep: refused clearly, so that clients with a fallback (django-redis's incr) use it.
+// cannot keep: refused clearly. The exception is django-redis's increment scripts, answered
+// as the commands they stand for, so that Django's incr keeps its contract (ValueError for
+// an absent key) where its fallback for a refused script would break it.
 void Scripting(Call& c) {
+  if (EqualsIgnoreCase(c.args[0], "EVAL") && c.args.size() == 5 && c.args[2] == "1") {
+    const std::string script = CollapseSpaces(c.args[1]);
+    if (script == kIncrementIfExists || script == kIncrement) {
+      int64_t delta = 0;
+      if (!ParseInteger(c.args[4], delta)) return c.reply.Error(kNotInteger);
+      std::string key(c.args[3]);
+      if (script == kIncrement) {
+        return IncrementAnswer(c.service, c.options, c.reply, std::move(key), delta);
+      }
+      // EXISTS, then INCRBY: two steps here, where the script is one (an expiry between
+      // them starts the counter from 0).
+      Service& service = c.service;
+      const CommandOptions& options = c.options;
+      return service.Get(options.frontend, key,
+                         [&service, &options, key, delta, reply = c.reply](Result<Hit> hit) {
+                           if (!hit.ok()) {
+                             if (hit.status().code() != StatusCode::kNotFound) {
+                               return reply.Error(ErrorText(hit.status()));
+                             }
+                             return reply.Send([](ReplyWriter& w) { w.Null(); });
+                           }
+                           IncrementAnswer(service, options, reply, key, delta);
+                         });
+    }
+  }
   c.reply.Error("ERR unsupported command '" + Lower(c.args[0]) +
                 "': tiercache does not run scripts");
 }

@@ -7,8 +7,9 @@
 //   TC.WARM <source>                    -> OK once the run has started
 //   TC.TAGS <key>                       -> array: the tags L1 holds for the key
 //
-// <criteria> is any combination of KEYS k [k ...], TAGS t [t ...], PATTERN p and
-// MODEL name id [EVENT save|delete] [FIELD name value ...]; a keyword ends the list before it.
+// <criteria> is any combination of KEYS k [k ...], TAGS t [t ...], PATTERN regex (RE2, as
+// in the HTTP API), MATCH glob (Redis's KEYS syntax, whole keys) and MODEL name id
+// [EVENT save|delete] [FIELD name value ...]; a keyword ends the list before it.
 
 #include <memory>
 
@@ -20,8 +21,47 @@ namespace {
 
 bool IsKeyword(std::string_view a) {
   return EqualsIgnoreCase(a, "KEYS") || EqualsIgnoreCase(a, "TAGS") ||
-         EqualsIgnoreCase(a, "PATTERN") || EqualsIgnoreCase(a, "MODEL") ||
+         EqualsIgnoreCase(a, "PATTERN") || EqualsIgnoreCase(a, "MATCH") ||
+         EqualsIgnoreCase(a, "MODEL") ||
          EqualsIgnoreCase(a, "EVENT") || EqualsIgnoreCase(a, "FIELD");
+}
+
+// A Redis glob (*, ?, [set], [^set], \x) as an RE2 expression matching whole keys.
+std::string GlobToRegex(std::string_view glob) {
+  std::string re = "^";
+  for (size_t i = 0; i < glob.size(); ++i) {
+    const char c = glob[i];
+    if (c == '*') {
+      re += ".*";
+    } else if (c == '?') {
+      re += '.';
+    } else if (c == '[') {
+      const size_t close = glob.find(']', i + 1);
+      if (close == std::string_view::npos) {
+        re += "\\[";
+        continue;
+      }
+      std::string_view set = glob.substr(i + 1, close - i - 1);
+      re += '[';
+      if (!set.empty() && set[0] == '^') {
+        re += '^';
+        set.remove_prefix(1);
+      }
+      for (char s : set) {
+        if (s == '\\' || s == '[' || s == ']') re += '\\';
+        re += s;
+      }
+      re += ']';
+      i = close;
+    } else {
+      const char literal = c == '\\' && i + 1 < glob.size() ? glob[++i] : c;
+      if (std::string_view("\\.+*?()|[]{}^$").find(literal) != std::string_view::npos) {
+        re += '\\';
+      }
+      re += literal;
+    }
+  }
+  return re + "$";
 }
 
 // Reads <criteria> from args[i] on; an error text, empty when the request is good.
@@ -41,6 +81,9 @@ std::string ParseCriteria(const Args& args, size_t i, InvalidateRequest& request
     } else if (EqualsIgnoreCase(word, "PATTERN")) {
       if (i >= args.size() || request.pattern) return "ERR syntax error: PATTERN takes one pattern";
       request.pattern.emplace(args[i++]);
+    } else if (EqualsIgnoreCase(word, "MATCH")) {
+      if (i >= args.size() || request.pattern) return "ERR syntax error: MATCH takes one pattern";
+      request.pattern = GlobToRegex(args[i++]);
     } else if (EqualsIgnoreCase(word, "MODEL")) {
       if (i + 1 >= args.size() || request.model) {
         return "ERR syntax error: MODEL takes a model name and an instance id";
