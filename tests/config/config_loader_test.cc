@@ -53,6 +53,13 @@ class TempFile {
 
 // --- Reading each section ----------------------------------------------------------------
 
+TEST_CASE("RespListenTakesAnAddressOrEmptyToTurnItOff", "[config][loader]") {
+  CHECK(Load("server:\n  resp_listen: \"0.0.0.0:7000\"\n").server.resp_listen ==
+        ListenAddress{"0.0.0.0", 7000});
+  CHECK_FALSE(Load("server:\n  resp_listen: \"\"\n").server.resp_listen.has_value());
+  CHECK_THAT(ErrorOf("server:\n  resp_listen: localhost\n"), Catch::Contains("missing port"));
+}
+
 TEST_CASE("ParsesServerSection", "[config][loader]") {
   const Config config = Load(R"(
 server:
@@ -65,6 +72,7 @@ server:
 )");
   CHECK(config.server.http_listen == ListenAddress{"0.0.0.0", 80});
   CHECK(config.server.grpc_listen == ListenAddress{"::", 9090});
+  CHECK(config.server.resp_listen == ListenAddress{"127.0.0.1", 6380});  // the default
   CHECK(config.server.io_threads == 8);
   CHECK(config.server.max_connections == 500);
   CHECK(config.server.idle_timeout == 5min);
@@ -169,7 +177,7 @@ TEST_CASE("RejectsUnknownKeyWithFileLineAndColumn", "[config][loader]") {
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) ==
           "/etc/tiercache.yaml:3:3: unknown key 'max_conections' in 'server' (expected one of: "
-          "http_listen, grpc_listen, io_threads, max_connections, idle_timeout, "
+          "http_listen, grpc_listen, resp_listen, io_threads, max_connections, idle_timeout, "
           "shutdown_timeout)");
   }
 }

@@ -118,6 +118,7 @@ TEST_CASE("DeployYamlSetsEveryOption", "[config][defaults]") {
   for (const char* key : {"server",
                           "http_listen",
                           "grpc_listen",
+                          "resp_listen",
                           "io_threads",
                           "max_connections",
                           "idle_timeout",

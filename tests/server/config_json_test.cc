@@ -20,6 +20,7 @@ constexpr const char* kEverySection = R"(
 server:
   http_listen: "[::1]:8081"
   grpc_listen: 0.0.0.0:50052
+  resp_listen: ""
   io_threads: 3
   max_connections: 500
   idle_timeout: 90s
@@ -181,6 +182,7 @@ TEST_CASE("EffectiveConfigShowsTheConfiguredValuesInTheFilesUnits", "[config_jso
   const json j = EffectiveConfigJson(Load(kEverySection));
   CHECK(j["server"] == json{{"http_listen", "[::1]:8081"},
                             {"grpc_listen", "0.0.0.0:50052"},
+                            {"resp_listen", ""},
                             {"io_threads", 3},
                             {"max_connections", 500},
                             {"idle_timeout", "90s"},
@@ -280,6 +282,7 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
   const json j = EffectiveConfigJson(Load(""));
   CHECK(j["server"] == json{{"http_listen", "127.0.0.1:8080"},
                             {"grpc_listen", "127.0.0.1:50051"},
+                            {"resp_listen", "127.0.0.1:6380"},
                             {"io_threads", 0},
                             {"max_connections", 10000},
                             {"idle_timeout", "60s"},
