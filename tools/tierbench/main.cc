@@ -14,6 +14,7 @@
 
 #include "grpc_client.h"
 #include "http_client.h"
+#include "resp_client.h"
 #include "workload.h"
 
 namespace tierbench {
@@ -82,8 +83,7 @@ double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 void PrintText(const Config& c, const ThreadStats& s, uint64_t requests, int grpc_channels) {
   const double rps = static_cast<double>(requests) / c.duration;
   const auto& h = s.latency;
-  std::printf("tierbench %s -> %s\n", c.protocol == Protocol::kHttp ? "http" : "grpc",
-              c.server.c_str());
+  std::printf("tierbench %s -> %s\n", ProtocolName(c.protocol), c.server.c_str());
   std::printf("  connections   %d%s, threads %d, duration %.3g s (+%.3g s warmup)\n", c.connections,
               c.protocol == Protocol::kGrpc
                   ? (" outstanding calls over " + std::to_string(grpc_channels) + " channels").c_str()
@@ -112,7 +112,7 @@ void PrintText(const Config& c, const ThreadStats& s, uint64_t requests, int grp
 void PrintJson(const Config& c, const ThreadStats& s, uint64_t requests, int grpc_channels) {
   const auto& h = s.latency;
   nlohmann::json j;
-  j["protocol"] = c.protocol == Protocol::kHttp ? "http" : "grpc";
+  j["protocol"] = ProtocolName(c.protocol);
   j["server"] = c.server;
   j["connections"] = c.connections;
   j["threads"] = EffectiveThreads(c);
@@ -141,7 +141,12 @@ int Fail(const Config& c, const std::string& msg) {
 }
 
 ThreadStats RunPhase(const Workload& w, const Phase& ph) {
-  return w.config.protocol == Protocol::kHttp ? RunHttp(w, ph) : RunGrpc(w, ph);
+  switch (w.config.protocol) {
+    case Protocol::kHttp: return RunHttp(w, ph);
+    case Protocol::kGrpc: return RunGrpc(w, ph);
+    case Protocol::kResp: return RunResp(w, ph);
+  }
+  return {};
 }
 
 int Main(int argc, char** argv) {
@@ -149,14 +154,15 @@ int Main(int argc, char** argv) {
   std::string protocol = "http", distribution = "uniform", server;
   bool no_prefill = false;
 
-  CLI::App app{"tierbench: load generator for tiercached (HTTP and gRPC)"};
+  CLI::App app{"tierbench: load generator for tiercached (HTTP, gRPC and RESP)"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--protocol", protocol, "http or grpc")
-      ->check(CLI::IsMember({"http", "grpc"}));
+  app.add_option("--protocol", protocol, "http, grpc or resp")
+      ->check(CLI::IsMember({"http", "grpc", "resp"}));
   app.add_option("--server", server,
-                 "HOST:PORT (default 127.0.0.1:8080 for http, 127.0.0.1:50051 for grpc)");
+                 "HOST:PORT (default 127.0.0.1:8080 for http, 127.0.0.1:50051 for grpc, 127.0.0.1:6380 "
+                 "for resp)");
   app.add_option("--connections", c.connections,
-                 "HTTP connections / outstanding gRPC calls")->check(CLI::Range(1, 100000));
+                 "HTTP / RESP connections, outstanding gRPC calls")->check(CLI::Range(1, 100000));
   app.add_option("--threads", c.threads, "client threads")->check(CLI::Range(1, 1024));
   app.add_option("--grpc-channels", c.grpc_channels,
                  "gRPC channels (TCP connections); 0 = min(connections, max(4, threads))")
@@ -182,10 +188,12 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  c.protocol = protocol == "grpc" ? Protocol::kGrpc : Protocol::kHttp;
+  c.protocol = protocol == "grpc"   ? Protocol::kGrpc
+               : protocol == "resp" ? Protocol::kResp
+                                    : Protocol::kHttp;
   c.distribution = distribution == "zipf" ? Distribution::kZipf : Distribution::kUniform;
   c.prefill = !no_prefill;
-  c.port = c.protocol == Protocol::kHttp ? "8080" : "50051";
+  c.port = c.protocol == Protocol::kHttp ? "8080" : c.protocol == Protocol::kGrpc ? "50051" : "6380";
   if (server.empty()) server = "127.0.0.1:" + c.port;
   std::string err;
   if (!ParseServer(server, c.host, c.port, err)) {
@@ -204,8 +212,9 @@ int Main(int argc, char** argv) {
     for (auto& ch : w.value) ch = kChars[rng() % (sizeof kChars - 1)];
   }
 
-  const ProbeResult probe = c.protocol == Protocol::kHttp ? ProbeHttp(c, kProbeTimeoutS)
-                                                          : ProbeGrpc(c, kProbeTimeoutS);
+  // A RESP server is probed as an HTTP one: a TCP connection.
+  const ProbeResult probe = c.protocol == Protocol::kGrpc ? ProbeGrpc(c, kProbeTimeoutS)
+                                                          : ProbeHttp(c, kProbeTimeoutS);
   if (!probe.ok) return Fail(c, probe.error);
 
   if (c.prefill) {

@@ -18,7 +18,11 @@ namespace tierbench {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-enum class Protocol { kHttp, kGrpc };
+enum class Protocol { kHttp, kGrpc, kResp };
+
+inline const char* ProtocolName(Protocol p) {
+  return p == Protocol::kHttp ? "http" : p == Protocol::kGrpc ? "grpc" : "resp";
+}
 
 struct Config {
   Protocol protocol = Protocol::kHttp;
