@@ -184,6 +184,12 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
   write.content_type = MakeContentType(std::move(request.content_type));
+  if (!cache_.has_lower_tiers()) {
+    // L1 alone answers at once: no callback to allocate on the hottest write path.
+    Status s = cache_.SetInL1(std::move(write));
+    Record(from, Operation::kSet, OutcomeOf(s), started);
+    return done(std::move(s));
+  }
   std::string key = parts_.coherence != nullptr ? write.key : std::string();
   cache_.Set(std::move(write),
              [this, from, started, key = std::move(key), done = std::move(done)](Status s) {

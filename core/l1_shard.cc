@@ -88,9 +88,10 @@ void L1Shard::IndexExpiryLocked(Entry& e) {
   }
 }
 
-Result<std::unique_ptr<L1Shard::Entry>> L1Shard::MakeEntry(
-    std::string_view key, std::shared_ptr<const std::string> value, std::vector<std::string> tags,
-    Lifetime lifetime, TimePoint now, ContentType content_type) const {
+Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
+                                           std::shared_ptr<const std::string> value,
+                                           std::vector<std::string> tags, Lifetime lifetime,
+                                           TimePoint now, ContentType content_type) const {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type));
@@ -99,42 +100,37 @@ Result<std::unique_ptr<L1Shard::Entry>> L1Shard::MakeEntry(
                             " bytes exceeds the L1 shard budget of " +
                             std::to_string(limits_.max_bytes) + " bytes (l1.max_bytes / l1.shards)");
   }
-
-  auto entry = std::make_unique<Entry>();
-  entry->key.assign(key);
-  entry->value = std::move(value);
-  entry->content_type = std::move(content_type);
-  entry->tags = std::move(tags);
-  entry->charge = charge;
-  entry->stored_at = now;
-  entry->last_read = now;
-  if (stats_ != nullptr) entry->group = stats_->GroupOf(key);
+  Contents c;
+  c.value = std::move(value);
+  c.content_type = std::move(content_type);
+  c.tags = std::move(tags);
+  c.charge = charge;
   Duration timeout = lifetime.timeout;
   if (lifetime.kind == Lifetime::Kind::kAdaptive) {
-    entry->adaptive_base = lifetime.timeout;
+    c.adaptive_base = lifetime.timeout;
     timeout = std::clamp(lifetime.timeout, adaptive_.min_timeout, adaptive_.max_timeout);
   }
-  entry->expires_at =
-      lifetime.kind == Lifetime::Kind::kExact
-          ? now + timeout
-          : now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
-  return entry;
+  c.expires_at = lifetime.kind == Lifetime::Kind::kExact
+                     ? now + timeout
+                     : now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+  return c;
 }
 
 Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
                     std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
                     SetMode mode, ContentType content_type) {
-  auto entry = MakeEntry(key, std::move(value), std::move(tags), lifetime, now,
-                         std::move(content_type));
-  if (!entry.ok()) return entry.status();
+  auto contents = Prepare(key, std::move(value), std::move(tags), lifetime, now,
+                          std::move(content_type));
+  if (!contents.ok()) return contents.status();
   MutexLock lock(mu_);
   uint64_t reclaimed = 0;
   ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
-  if (auto it = map_.find(key); it != map_.end()) {
-    if (mode == SetMode::kIfAbsent && it->second->expires_at > now) return Status::Ok();
-    EraseLocked(it->second.get(), now, KeyStats::Removal::kReplaced);
+  if (mode == SetMode::kIfAbsent) {
+    if (auto it = map_.find(key); it != map_.end() && it->second->expires_at > now) {
+      return Status::Ok();
+    }
   }
-  InsertLocked(std::move(*entry), now);
+  PlaceLocked(key, std::move(*contents), now);
   return Status::Ok();
 }
 
@@ -159,39 +155,58 @@ Status L1Shard::Update(std::string_view key, const L1Decide& decide, TimePoint n
     case L1Change::Action::kWrite:
       break;
   }
-  auto entry = MakeEntry(key, std::move(change.value), std::move(change.tags), change.lifetime,
-                         now, std::move(change.content_type));
-  if (!entry.ok()) return entry.status();
-  if (auto it = map_.find(key); it != map_.end()) {
-    EraseLocked(it->second.get(), now, KeyStats::Removal::kReplaced);
-  }
-  InsertLocked(std::move(*entry), now);
+  auto contents = Prepare(key, std::move(change.value), std::move(change.tags), change.lifetime,
+                          now, std::move(change.content_type));
+  if (!contents.ok()) return contents.status();
+  PlaceLocked(key, std::move(*contents), now);
   return Status::Ok();
 }
 
-void L1Shard::InsertLocked(std::unique_ptr<Entry> entry, TimePoint now) {
-  const std::string_view key = entry->key;
-  const uint64_t charge = entry->charge;
-  // Stored again: a later miss is not explained by the old departure.
-  if (auto ghost = ghosts_.find(key); ghost != ghosts_.end()) ghosts_.erase(ghost);
+void L1Shard::PlaceLocked(std::string_view key, Contents&& contents, TimePoint now) {
+  Entry* e = nullptr;
+  if (auto it = map_.find(key); it != map_.end()) {
+    // Replaced in place: the entry, its key and its map node are reused, which makes a
+    // write over an existing key cost no allocation besides the value's.
+    e = it->second.get();
+    UnlinkLocked(e, now, KeyStats::Removal::kReplaced);
+  } else {
+    auto owned = std::make_unique<Entry>();
+    owned->key.assign(key);
+    if (stats_ != nullptr) owned->group = stats_->GroupOf(key);
+    e = owned.get();
+    map_.emplace(std::string_view(e->key), std::move(owned));
+  }
+  // Stored again: a later miss is not explained by the old departure (an expired entry
+  // replaced here just left one).
+  if (!ghosts_.empty()) {
+    if (auto ghost = ghosts_.find(key); ghost != ghosts_.end()) ghosts_.erase(ghost);
+  }
+  e->value = std::move(contents.value);
+  e->content_type = std::move(contents.content_type);
+  e->tags = std::move(contents.tags);
+  e->charge = contents.charge;
+  e->expires_at = contents.expires_at;
+  e->adaptive_base = contents.adaptive_base;
+  e->stored_at = now;
+  e->last_read = now;
+  e->reads = 0;
+  e->heat = 0;
+  // Room for it: `e` is in the map but not yet in the LRU order, so it is no victim.
   while (!lru_.empty() &&
-         (map_.size() + 1 > limits_.max_entries || bytes_ + charge > limits_.max_bytes)) {
+         (map_.size() > limits_.max_entries || bytes_ + e->charge > limits_.max_bytes)) {
     Entry* victim = &lru_.back();
     if (EraseLocked(victim, now, KeyStats::Removal::kEvicted)) ++evictions_;
   }
-
-  Entry& e = *entry;
-  map_.emplace(std::string_view(e.key), std::move(entry));
-  lru_.push_front(e);
-  IndexExpiryLocked(e);
-  for (const auto& tag : e.tags) {
+  lru_.push_front(*e);
+  IndexExpiryLocked(*e);
+  for (const auto& tag : e->tags) {
     auto& node = *tag_index_.try_emplace(tag).first;
-    if (node.second.insert(&e) && node.second.size() == large_tag_entries_) {
+    if (node.second.insert(e) && node.second.size() == large_tag_entries_) {
       large_tags_.insert(&node);
     }
   }
-  bytes_ += e.charge;
-  if (stats_ != nullptr) stats_->Stored(e.group, e.charge);
+  bytes_ += e->charge;
+  if (stats_ != nullptr) stats_->Stored(e->group, e->charge);
 }
 
 std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, TimePoint now) const {
@@ -293,6 +308,13 @@ void L1Shard::ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& recla
 }
 
 bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
+  const bool live = UnlinkLocked(e, now, why);
+  // Erase by iterator: the map's key is a view into *e, which the erase frees.
+  map_.erase(map_.find(std::string_view(e->key)));
+  return live;
+}
+
+bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   const bool live = e->expires_at > now;
   if (!live) ++expirations_;
   if (stats_ != nullptr) {
@@ -312,8 +334,6 @@ bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
     if (it->second.empty()) tag_index_.erase(it);
   }
   bytes_ -= e->charge;
-  // Erase by iterator: the map's key is a view into *e, which the erase frees.
-  map_.erase(map_.find(std::string_view(e->key)));
   return live;
 }
 

@@ -97,13 +97,23 @@ class L1Shard {
   // Keys are views into the owned Entry's key, so each key is stored once.
   using EntryMap = std::unordered_map<std::string_view, std::unique_ptr<Entry>>;
 
-  // A new entry, checked against the shard's budget; takes no lock.
-  Result<std::unique_ptr<Entry>> MakeEntry(std::string_view key,
-                                           std::shared_ptr<const std::string> value,
-                                           std::vector<std::string> tags, Lifetime lifetime,
-                                           TimePoint now, ContentType content_type) const;
-  // Indexes `entry`, whose key is not in the shard, evicting to make room.
-  void InsertLocked(std::unique_ptr<Entry> entry, TimePoint now) TC_REQUIRES(mu_);
+  // What a write stores in an entry, checked against the shard's budget; made before
+  // the lock is taken, and allocating nothing.
+  struct Contents {
+    std::shared_ptr<const std::string> value;
+    ContentType content_type;
+    std::vector<std::string> tags;  // sorted, unique
+    uint64_t charge = 0;
+    TimePoint expires_at;
+    Duration adaptive_base{0};
+  };
+  Result<Contents> Prepare(std::string_view key, std::shared_ptr<const std::string> value,
+                           std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
+                           ContentType content_type) const;
+  // Stores `contents` under `key`, over the entry there if any, evicting to make room.
+  void PlaceLocked(std::string_view key, Contents&& contents, TimePoint now) TC_REQUIRES(mu_);
+  // Takes `e` out of every index but the map (statistics as EraseLocked); true if live.
+  bool UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);
   // Removes `e` from every index and frees it. Returns true if it was still live. `why`
   // is for the statistics; an entry past its expiry counts as expired whatever `why`.
   bool EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);

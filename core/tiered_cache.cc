@@ -331,15 +331,18 @@ std::pair<std::shared_ptr<const std::string>, ContentType> TieredCache::Promote(
 
 // --- Write ---------------------------------------------------------------------------------
 
-void TieredCache::Set(TieredWrite write, Callback<Status> done) {
+Status TieredCache::SetInL1(const TieredWrite& write) {
   EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
   if ((write.tiers & 1) == 0) {
     l1_.Delete(write.key);
-  } else if (Status s = l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime),
-                                SetMode::kReplace, write.content_type);
-             !s.ok()) {
-    return done(std::move(s));
+    return Status::Ok();
   }
+  return l1_.Set(write.key, write.value, write.tags, CappedL1(write.lifetime), SetMode::kReplace,
+                 write.content_type);
+}
+
+void TieredCache::Set(TieredWrite write, Callback<Status> done) {
+  if (Status s = SetInL1(write); !s.ok()) return done(std::move(s));
   if (tiers_.empty()) return done(Status::Ok());
 
   struct Pending {

@@ -127,6 +127,8 @@ class TieredCache {
   void Get(std::string_view key, Callback<Result<Hit>> done);
   // kTooLarge if L1 refuses the entry (then no tier stores it).
   void Set(TieredWrite write, Callback<Status> done);
+  // Set's L1 part, answered at once: the whole of Set when there are no lower tiers.
+  Status SetInL1(const TieredWrite& write);
   // What a batch write stored: writes L1 refused (too large) go nowhere and count as failed.
   struct BatchResult {
     size_t stored = 0;

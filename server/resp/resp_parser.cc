@@ -1,6 +1,5 @@
 #include "server/resp/resp_parser.h"
 
-#include <charconv>
 
 namespace tiercache::resp {
 
@@ -23,10 +22,21 @@ ParseResult NeedMore(size_t needed = 0) {
 }
 
 // A decimal integer as Redis's string2ll reads it: optional minus, digits, nothing else.
+// By hand: two or three of these per argument make from_chars' generality show.
 bool ParseLength(std::string_view text, int64_t& value) {
-  if (text.empty() || text.size() > 20) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size();
+  if (text.empty()) return false;
+  const bool negative = text[0] == '-';
+  size_t i = negative ? 1 : 0;
+  // 18 digits at most: far past any limit, and no overflow below.
+  if (text.size() == i || text.size() - i > 18) return false;
+  int64_t n = 0;
+  for (; i < text.size(); ++i) {
+    const unsigned d = static_cast<unsigned char>(text[i]) - '0';
+    if (d > 9) return false;
+    n = n * 10 + d;
+  }
+  value = negative ? -n : n;
+  return true;
 }
 
 // The line starting at `from` (after the type byte), up to its CRLF; npos when the CRLF
