@@ -538,5 +538,78 @@ TEST_CASE("Frontend: NamesAreGivenOnceAndKeptInOrder", "[service]") {
   CHECK(Frontend::Count() >= 3);
 }
 
+// --- Read-modify-write ------------------------------------------------------------------------
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: IncrementStartsFromZeroAndKeepsTheTimeLeft",
+                 "[service][update]") {
+  const Frontend resp = Frontend::Named("resp");
+  CHECK(*test::SyncIncrement(*service_, resp, "n", 5) == 5);
+  CHECK(TtlLeft("n") == Approx(300));  // a new counter gets the default timeout
+  Advance(100s);
+  CHECK(*test::SyncIncrement(*service_, resp, "n", -7) == -2);
+  CHECK(ValueOf("n") == "-2");
+  CHECK(TtlLeft("n") == Approx(200));
+  REQUIRE(Set("s", "x1") == StatusCode::kOk);
+  const auto refused = test::SyncIncrement(*service_, resp, "s", 1);
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().message() == "value is not an integer or out of range");
+  CHECK(ValueOf("s") == "x1");
+  REQUIRE(Set("max", "9223372036854775807") == StatusCode::kOk);
+  CHECK(test::SyncIncrement(*service_, resp, "max", 1).status().message() ==
+        "increment or decrement would overflow");
+  // Counted as writes of the front end.
+  CHECK(Requests(resp, Operation::kSet, Outcome::kOk) == 2);
+  CHECK(Requests(resp, Operation::kSet, Outcome::kInvalidArgument) == 2);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: UpdateChecksTheChangeAsSetDoes",
+                 "[service][update]") {
+  const Frontend resp = Frontend::Named("resp");
+  REQUIRE(Set("k", "v", {"a"}) == StatusCode::kOk);
+  // Over limits.max_value_bytes (64): refused, nothing changes.
+  const Status big = test::SyncUpdate(*service_, resp, "k", [](const StoredEntry* current) {
+    EntryChange change;
+    change.action = EntryChange::Action::kWrite;
+    change.value = *current->value + std::string(100, 'x');
+    return Result<EntryChange>(change);
+  });
+  CHECK(big.code() == StatusCode::kTooLarge);
+  CHECK(ValueOf("k") == "v");
+  // An error from the decision is the answer, and changes nothing.
+  CHECK(test::SyncUpdate(*service_, resp, "k", [](const StoredEntry*) {
+          return Result<EntryChange>(Status::InvalidArgument("no"));
+        }).code() == StatusCode::kInvalidArgument);
+  // Tags and time left are kept unless the change gives its own.
+  Advance(50s);
+  REQUIRE(test::SyncUpdate(*service_, resp, "k", [](const StoredEntry* current) {
+            EntryChange change;
+            change.action = EntryChange::Action::kWrite;
+            change.value = *current->value + "w";
+            return Result<EntryChange>(change);
+          }).ok());
+  CHECK(ValueOf("k") == "vw");
+  CHECK(TtlLeft("k") == Approx(250));
+  CHECK(store_->Inspect("k")->tags == std::vector<std::string>{"a"});
+  REQUIRE(test::SyncUpdate(*service_, resp, "k", [](const StoredEntry*) {
+            EntryChange change;
+            change.action = EntryChange::Action::kDelete;
+            return Result<EntryChange>(change);
+          }).ok());
+  CHECK(GetCode("k") == StatusCode::kNotFound);
+}
+
+TEST_CASE_METHOD(CacheServiceTest, "CacheService: ScanKeysWalksEveryShardOnce", "[service]") {
+  for (int i = 0; i < 20; ++i) REQUIRE(Set("k" + std::to_string(i), "v") == StatusCode::kOk);
+  size_t shard = 0, seen = 0, pages = 0;
+  do {
+    Service::KeyPage page = service_->ScanKeys(shard, [](std::string_view k) { return k != "k3"; });
+    seen += page.keys.size();
+    shard = page.next_shard;
+    ++pages;
+  } while (shard != 0);
+  CHECK(seen == 19);
+  CHECK(pages == store_->shard_count());
+}
+
 }  // namespace
 }  // namespace tiercache

@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -759,6 +761,101 @@ TEST_CASE("L1Store: EntriesCarryAccessStatisticsThatInspectDoesNotChange", "[l1]
 
   clock.Advance(100s);
   CHECK_FALSE(store.Inspect("k").has_value());  // expired entries are not shown
+}
+
+}  // namespace
+}  // namespace tiercache
+
+// --- Update and overwrite ---------------------------------------------------------------------
+
+namespace tiercache {
+namespace {
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AnOverwriteReplacesValueTagsAndAccountingInPlace",
+                 "[l1][tags]") {
+  REQUIRE(Put("k", "first", {"old"}) == StatusCode::kOk);
+  REQUIRE(Put("k", "second value", {"new"}, 60s) == StatusCode::kOk);
+  CHECK(ValueOf("k") == "second value");
+  CHECK(Stats().entries == 1);
+  CHECK(Stats().bytes == Charge("k", "second value", {"new"}));
+  // The old tag no longer reaches the entry; the new one does.
+  CHECK(store_->InvalidateTags({"old"}) == 0);
+  CHECK(store_->Inspect("k")->tags == std::vector<std::string>{"new"});
+  Advance(61s);
+  CHECK_FALSE(Has("k"));  // the new lifetime, not the old one
+  REQUIRE(Put("k", "third", {"new"}) == StatusCode::kOk);
+  CHECK(store_->InvalidateTags({"new"}) == 1);
+  CHECK(Stats().entries == 0);
+  CHECK(Stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: UpdateSeesTheLiveEntryAndAppliesItsDecision", "[l1]") {
+  const auto append = [](std::string tail) {
+    return [tail](const L1Current* current) {
+      L1Change change;
+      change.action = L1Change::Action::kWrite;
+      change.value = std::make_shared<const std::string>(
+          (current != nullptr ? *current->value : std::string()) + tail);
+      if (current != nullptr) change.tags = current->tags;
+      change.lifetime = Lifetime{Lifetime::Kind::kExact, 100s};
+      return change;
+    };
+  };
+  REQUIRE(store_->Update("k", append("a")).ok());
+  REQUIRE(Put("k", ValueOf("k"), {"t"}) == StatusCode::kOk);
+  REQUIRE(store_->Update("k", append("b")).ok());
+  CHECK(ValueOf("k") == "ab");
+  CHECK(store_->Inspect("k")->tags == std::vector<std::string>{"t"});
+  bool saw = true;
+  REQUIRE(store_->Update("absent", [&](const L1Current* current) {
+                  saw = current != nullptr;
+                  return L1Change{};
+                }).ok());
+  CHECK_FALSE(saw);
+  CHECK_FALSE(Has("absent"));
+  REQUIRE(store_->Update("k", [](const L1Current*) {
+                  L1Change change;
+                  change.action = L1Change::Action::kDelete;
+                  return change;
+                }).ok());
+  CHECK_FALSE(Has("k"));
+  CHECK(Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: ConcurrentUpdatesOfOneKeyEachSeeThePreviousOne",
+                 "[l1][concurrency]") {
+  constexpr int kThreads = 4, kEach = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this] {
+      for (int i = 0; i < kEach; ++i) {
+        const Status s = store_->Update("counter", [](const L1Current* current) {
+          L1Change change;
+          change.action = L1Change::Action::kWrite;
+          const long n = current != nullptr ? std::stol(*current->value) : 0;
+          change.value = std::make_shared<const std::string>(std::to_string(n + 1));
+          change.lifetime = Lifetime{Lifetime::Kind::kFixed, 300s};
+          return change;
+        });
+        REQUIRE(s.ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ValueOf("counter") == std::to_string(kThreads * kEach));
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: KeysListsEachLiveKeyOfAShardOnce", "[l1]") {
+  for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("k", i), "v", {}, i < 50 ? 10s : 300s) == StatusCode::kOk);
+  Advance(11s);
+  std::vector<std::string> all;
+  for (size_t shard = 0; shard < store_->shard_count(); ++shard) {
+    for (auto& k : store_->Keys(shard, [](std::string_view) { return true; })) all.push_back(k);
+  }
+  std::sort(all.begin(), all.end());
+  CHECK(all.size() == 50);
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
+  CHECK(store_->AnyKey(7).has_value());
 }
 
 }  // namespace

@@ -38,6 +38,15 @@ inline Result<InvalidateResult> SyncInvalidate(CacheService& s, Frontend from,
   return Await<Result<InvalidateResult>>(
       [&](auto done) { s.Invalidate(from, request, std::move(done)); });
 }
+inline Result<int64_t> SyncIncrement(CacheService& s, Frontend from, std::string key,
+                                     int64_t delta) {
+  return Await<Result<int64_t>>(
+      [&](auto done) { s.Increment(from, std::move(key), delta, std::move(done)); });
+}
+inline Status SyncUpdate(CacheService& s, Frontend from, std::string key, UpdateFn decide) {
+  return Await<Status>(
+      [&](auto done) { s.Update(from, std::move(key), std::move(decide), std::move(done)); });
+}
 inline Result<ClearResult> SyncClear(CacheService& s, Frontend from) {
   return Await<Result<ClearResult>>([&](auto done) { s.Clear(from, std::move(done)); });
 }
