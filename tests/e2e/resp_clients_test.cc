@@ -397,5 +397,65 @@ TEST_CASE("QUIT answers +OK and closes the connection", "[e2e][resp]") {
   CHECK(conn.closed());
 }
 
+TEST_CASE("connections past server.max_connections get Redis's error and are closed",
+          "[e2e][resp][limits]") {
+  DaemonProcess daemon("server:\n  max_connections: 2\n");
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  RawConnection first(daemon.resp_port());
+  RawConnection second(daemon.resp_port());
+  first.ExchangeLines("PING\r\n", 1);
+  second.ExchangeLines("PING\r\n", 1);
+  REQUIRE(first.received() == "+PONG\r\n");
+  REQUIRE(second.received() == "+PONG\r\n");
+  RawConnection third(daemon.resp_port());
+  third.ExchangeUntilClosed("PING\r\n");
+  CHECK(third.received() == "-ERR max number of clients reached\r\n");
+  CHECK(third.closed());
+  // The two admitted connections are still served.
+  first.ExchangeLines("PING\r\n", 2);
+  CHECK(first.received() == "+PONG\r\n+PONG\r\n");
+}
+
+TEST_CASE("a connection idle for server.idle_timeout is closed, a busy one is not",
+          "[e2e][resp][limits]") {
+  DaemonProcess daemon("server:\n  idle_timeout: 1s\n");
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  RawConnection idle(daemon.resp_port());
+  RawConnection busy(daemon.resp_port());
+  idle.ExchangeLines("PING\r\n", 1);
+  // Busy: a request every 200 ms for 2 s, so it is never idle for a second.
+  for (int i = 0; i < 10; ++i) {
+    busy.ExchangeLines("PING\r\n", static_cast<size_t>(i + 1));
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK_FALSE(busy.closed());
+  CHECK(RawConnection::CountLines(busy.received()) == 10);
+  // The idle one was closed meanwhile: its next read sees the end of the stream.
+  idle.ExchangeUntilClosed("", 5s);
+  CHECK(idle.closed());
+  CHECK(idle.received() == "+PONG\r\n");
+}
+
+TEST_CASE("an argument over limits.max_request_body_bytes is refused from its header",
+          "[e2e][resp][limits]") {
+  DaemonProcess daemon("limits:\n  max_value_bytes: 1000\n  max_request_body_bytes: 2000\n");
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  {
+    // Within the request limit but over the value limit: the command's error, and the
+    // connection stays.
+    RawConnection conn(daemon.resp_port());
+    conn.ExchangeLines("SET k " + std::string(1500, 'x') + "\r\nPING\r\n", 2);
+    CHECK(conn.received().rfind("-ERR value of 1500 bytes exceeds the limit of 1000 bytes", 0) == 0);
+    CHECK(conn.received().find("+PONG\r\n") != std::string::npos);
+  }
+  RawConnection conn(daemon.resp_port());
+  conn.ExchangeUntilClosed("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2001\r\n");
+  CHECK(conn.received() == "-ERR Protocol error: invalid bulk length\r\n");
+  CHECK(conn.closed());
+  RawConnection check(daemon.resp_port());
+  check.ExchangeLines("GET k\r\n", 1);
+  CHECK(check.received() == "$-1\r\n");
+}
+
 }  // namespace
 }  // namespace tiercache::test
