@@ -129,20 +129,30 @@ void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>
   }
   KeyStats* stats = key_stats();
   const uint16_t group = stats != nullptr ? stats->GroupOf(key) : 0;
+  // Answered by L1: no callback to allocate, no key to copy.
+  if (std::optional<Result<Hit>> now = cache_.GetNow(key)) {
+    return FinishGet(from, started, stats, group, key, std::move(*now), done);
+  }
   // The answer may come after the caller's key is gone.
   std::string read_key = stats != nullptr ? std::string(key) : std::string();
-  cache_.Get(key, [this, from, started, stats, group, read_key = std::move(read_key),
-                   done = std::move(done)](Result<Hit> hit) {
-    const Outcome outcome = hit.ok() ? Outcome::kHit
-                            : hit.status().code() == StatusCode::kNotFound
-                                ? Outcome::kMiss
-                                : OutcomeOf(hit.status());
-    if (stats != nullptr && (outcome == Outcome::kHit || outcome == Outcome::kMiss)) {
-      RecordRead(*stats, group, read_key, outcome == Outcome::kHit);
-    }
-    Record(from, Operation::kGet, outcome, started);
-    done(std::move(hit));
+  cache_.GetFromLowerTiers(key, [this, from, started, stats, group, read_key = std::move(read_key),
+                                 done = std::move(done)](Result<Hit> hit) {
+    FinishGet(from, started, stats, group, read_key, std::move(hit), done);
   });
+}
+
+void CacheService::FinishGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+                             std::string_view key, Result<Hit> hit,
+                             const Callback<Result<Hit>>& done) {
+  const Outcome outcome = hit.ok() ? Outcome::kHit
+                          : hit.status().code() == StatusCode::kNotFound
+                              ? Outcome::kMiss
+                              : OutcomeOf(hit.status());
+  if (stats != nullptr && (outcome == Outcome::kHit || outcome == Outcome::kMiss)) {
+    RecordRead(*stats, group, key, outcome == Outcome::kHit);
+  }
+  Record(from, Operation::kGet, outcome, started);
+  done(std::move(hit));
 }
 
 Status CacheService::ValidateSet(const SetRequest& request) const {

@@ -123,6 +123,9 @@ class CacheService final : public Service {
   KeyStats* key_stats() const;  // null with monitoring off
   OperationSummary Summary(Operation op) const;
   void RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit);
+  // Counts a read's answer and hands it over.
+  void FinishGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+                 std::string_view key, Result<Hit> hit, const Callback<Result<Hit>>& done);
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
 
   const ServiceOptions options_;

@@ -223,13 +223,21 @@ std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
 
 // --- Read ----------------------------------------------------------------------------------
 
-void TieredCache::Get(std::string_view key, Callback<Result<Hit>> done) {
+std::optional<Result<Hit>> TieredCache::GetNow(std::string_view key) {
   if (std::optional<L1Value> found = l1_.Get(key)) {
     const Duration left = std::max(found->expires_at - found->read_at, Duration::zero());
-    return done(Hit{std::move(found->value), "L1", left, std::move(found->content_type)});
+    return Result<Hit>(Hit{std::move(found->value), "L1", left, std::move(found->content_type)});
   }
-  if (tiers_.empty()) return done(Status::NotFound("key not found"));
+  if (tiers_.empty()) return Result<Hit>(Status::NotFound("key not found"));
+  return std::nullopt;
+}
 
+void TieredCache::Get(std::string_view key, Callback<Result<Hit>> done) {
+  if (std::optional<Result<Hit>> now = GetNow(key)) return done(std::move(*now));
+  GetFromLowerTiers(key, std::move(done));
+}
+
+void TieredCache::GetFromLowerTiers(std::string_view key, Callback<Result<Hit>> done) {
   const size_t shard = std::hash<std::string_view>{}(key) % kFlightShards;
   std::shared_ptr<Flight> flight;
   {

@@ -125,6 +125,11 @@ class TieredCache {
 
   // kNotFound when no tier holds the key.
   void Get(std::string_view key, Callback<Result<Hit>> done);
+  // Get in two halves, so that the common answer costs no callback: L1's answer (a hit,
+  // or a miss when there are no lower tiers), or nullopt when the lower tiers must be
+  // read, which GetFromLowerTiers then does (L1 already asked).
+  std::optional<Result<Hit>> GetNow(std::string_view key);
+  void GetFromLowerTiers(std::string_view key, Callback<Result<Hit>> done);
   // kTooLarge if L1 refuses the entry (then no tier stores it).
   void Set(TieredWrite write, Callback<Status> done);
   // Set's L1 part, answered at once: the whole of Set when there are no lower tiers.

@@ -135,7 +135,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   }
 
   void StartRead() {
-    if (reading_ || closing_ || closed_ || BacklogFull()) return;
+    if (reading_ || closing_ || closed_ || peer_done_ || BacklogFull()) return;
     // Room for the next read: the unread bytes move to the front, and a bulk whose
     // length is known gets room for all of it at once.
     if (in_start_ > 0 && (in_start_ == in_end_ || in_.size() - in_end_ < kReadChunk)) {
@@ -156,10 +156,13 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
 
   void OnRead(const boost::system::error_code& ec, size_t n) {
     reading_ = false;
-    if (ec) {
-      // The client went away: replies still owed have no one to go to.
-      return Close();
+    if (ec == net::error::eof) {
+      // The client has sent all it will (a script piping requests in): what it sent is
+      // answered, then the connection closes.
+      peer_done_ = true;
+      return FinishIfDone();
     }
+    if (ec) return Close();  // reset, or closed here: replies owed have no one to go to
     in_end_ += n;
     last_active_ = std::chrono::steady_clock::now();
     Process();
@@ -257,7 +260,9 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   }
 
   void FinishIfDone() {
-    if (closing_ && !closed_ && !write_in_flight_ && out_.empty() && next_due_ == next_seq_) {
+    // After the client's end of stream, requests still buffered (paused) run first.
+    const bool nothing_more = closing_ || (peer_done_ && !paused_);
+    if (nothing_more && !closed_ && !write_in_flight_ && out_.empty() && next_due_ == next_seq_) {
       Close();
     }
   }
@@ -290,7 +295,8 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   std::chrono::steady_clock::time_point last_active_;
   bool reading_ = false, write_in_flight_ = false, processing_ = false;
   bool closing_ = false, closed_ = false;
-  bool paused_ = false;  // requests wait in the buffer until replies drain
+  bool paused_ = false;     // requests wait in the buffer until replies drain
+  bool peer_done_ = false;  // the client sent its end of stream
 };
 
 void SweepIdle(ThreadState& thread, Duration idle_timeout) {

@@ -137,6 +137,9 @@ class RawConnection {
         request, [&](const std::string& got) { return CountLines(got) >= lines; }, timeout);
   }
 
+  // Half-closes: the server sees the end of the stream, and may still answer.
+  void CloseWrite() { ::shutdown(fd_, SHUT_WR); }
+
   const std::string& received() const { return received_; }
   bool closed() const { return closed_; }
 
@@ -256,6 +259,10 @@ TEST_CASE("redis-benchmark ping set get incr mset completes without errors", "[e
   const HttpResponse counter = http.Get("/v1/keys/counter:__rand_int__");
   REQUIRE(counter.status == 200);
   CHECK(counter.body == "20000");
+  // Counted as the resp front end's requests (SET, INCR and each MSET pair are writes).
+  const std::string metrics = http.Get("/metrics").body;
+  CHECK(Contains(metrics, "tiercache_requests_total{frontend=\"resp\",operation=\"get\",outcome=\"hit\"} 20000"));
+  CHECK(Contains(metrics, "tiercache_connections_rejected_total{frontend=\"resp\"} 0"));
 }
 
 TEST_CASE("redis-cli speaks to tiercached", "[e2e][resp]") {
@@ -455,6 +462,23 @@ TEST_CASE("an argument over limits.max_request_body_bytes is refused from its he
   RawConnection check(daemon.resp_port());
   check.ExchangeLines("GET k\r\n", 1);
   CHECK(check.received() == "$-1\r\n");
+}
+
+TEST_CASE("requests sent before the client's end of stream are all answered",
+          "[e2e][resp]") {
+  DaemonProcess daemon;
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  RawConnection conn(daemon.resp_port());
+  std::string requests, expected;
+  for (int i = 0; i < 2000; ++i) {
+    requests += "SET k" + std::to_string(i) + " v\r\nINCR n\r\n";
+    expected += "+OK\r\n:" + std::to_string(i + 1) + "\r\n";
+  }
+  conn.Exchange(requests, [](const std::string&) { return true; });
+  conn.CloseWrite();
+  conn.ExchangeUntilClosed("", 10s);
+  CHECK(conn.closed());
+  CHECK(conn.received() == expected);
 }
 
 }  // namespace
