@@ -339,7 +339,7 @@ std::pair<std::shared_ptr<const std::string>, ContentType> TieredCache::Promote(
 
 // --- Write ---------------------------------------------------------------------------------
 
-Status TieredCache::SetInL1(const TieredWrite& write) {
+Status TieredCache::WriteL1(const TieredWrite& write) {
   EpochOf(write.key).fetch_add(1, std::memory_order_acq_rel);
   if ((write.tiers & 1) == 0) {
     l1_.Delete(write.key);
@@ -349,8 +349,19 @@ Status TieredCache::SetInL1(const TieredWrite& write) {
                  write.content_type);
 }
 
+Status TieredCache::SetInL1(TieredWrite&& write) {
+  // No lower tier, so no read in flight whose promotion an epoch would have to stop; and
+  // the value and tags move into L1 rather than being copied.
+  if ((write.tiers & 1) == 0) {
+    l1_.Delete(write.key);
+    return Status::Ok();
+  }
+  return l1_.Set(write.key, std::move(write.value), std::move(write.tags),
+                 CappedL1(write.lifetime), SetMode::kReplace, std::move(write.content_type));
+}
+
 void TieredCache::Set(TieredWrite write, Callback<Status> done) {
-  if (Status s = SetInL1(write); !s.ok()) return done(std::move(s));
+  if (Status s = WriteL1(write); !s.ok()) return done(std::move(s));
   if (tiers_.empty()) return done(Status::Ok());
 
   struct Pending {

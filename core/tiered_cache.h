@@ -132,8 +132,8 @@ class TieredCache {
   void GetFromLowerTiers(std::string_view key, Callback<Result<Hit>> done);
   // kTooLarge if L1 refuses the entry (then no tier stores it).
   void Set(TieredWrite write, Callback<Status> done);
-  // Set's L1 part, answered at once: the whole of Set when there are no lower tiers.
-  Status SetInL1(const TieredWrite& write);
+  // Set when there are no lower tiers (has_lower_tiers() false), answered at once.
+  Status SetInL1(TieredWrite&& write);
   // What a batch write stored: writes L1 refused (too large) go nowhere and count as failed.
   struct BatchResult {
     size_t stored = 0;
@@ -183,6 +183,8 @@ class TieredCache {
 
   // Reads `key` from lower tier `index` on, for the flight `flight`.
   void ReadFrom(size_t index, std::shared_ptr<Flight> flight);
+  // Set's L1 part: bumps the key's epoch, then writes L1 (or drops the key from it).
+  Status WriteL1(const TieredWrite& write);
   void Land(const std::shared_ptr<Flight>& flight, Result<Hit> result);
   // Copies what a lower tier returned into L1 and the tiers above it; returns its value and
   // content type, shared, for the readers.
