@@ -194,7 +194,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
   write.content_type = MakeContentType(std::move(request.content_type));
-  if (!cache_.has_lower_tiers()) {
+  if (L1Alone()) {
     // L1 alone answers at once: no callback to allocate on the hottest write path.
     Status s = cache_.SetInL1(std::move(write));
     Record(from, Operation::kSet, OutcomeOf(s), started);
@@ -270,7 +270,7 @@ void CacheService::Update(Frontend from, std::string key, UpdateFn decide, Callb
     Record(from, Operation::kSet, OutcomeOf(s), started);
     return done(std::move(s));
   }
-  if (cache_.has_lower_tiers()) {
+  if (!L1Alone()) {
     return UpdateThroughTiers(from, std::move(key), std::move(decide), started, std::move(done));
   }
   // L1 alone: decided and applied under the shard's lock.
@@ -278,7 +278,9 @@ void CacheService::Update(Frontend from, std::string key, UpdateFn decide, Callb
   Status s = cache_.l1().Update(key, [&](const L1Current* current) {
     std::optional<StoredEntry> seen;
     if (current != nullptr) {
-      seen = Seen(current->value, current->ttl_left, current->tags, current->content_type);
+      const auto left = std::chrono::duration_cast<Duration>(current->ttl_left /
+                                                             cache_.l1_ttl_factor());
+      seen = Seen(current->value, left, current->tags, current->content_type);
     }
     Result<EntryChange> change = decide(seen ? &*seen : nullptr);
     if (!change.ok()) {
@@ -323,7 +325,7 @@ void CacheService::UpdateThroughTiers(Frontend from, std::string key, UpdateFn d
       // A hit in a lower tier was promoted into L1 with its tags: L1 tells them.
       std::vector<std::string> tags;
       if (auto info = cache_.l1().Inspect(key)) tags = std::move(info->tags);
-      seen = Seen(hit->value, hit->ttl_left, std::move(tags), hit->content_type);
+      seen = Seen(hit->value, hit->RequestTtlLeft(), std::move(tags), hit->content_type);
     }
     Result<EntryChange> change = decide(seen ? &*seen : nullptr);
     if (!change.ok()) return finish(done, change.status());

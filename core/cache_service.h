@@ -109,7 +109,10 @@ class CacheService final : public Service {
   // Expands the model into `request` and compiles every pattern into `pattern`.
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
                            std::shared_ptr<const KeyPattern>& pattern) const;
-  // Update with lower tiers: a read through the tiers, then a write or delete.
+  // No lower tier and no other instance to tell (a coherence bus publishes every write,
+  // and caps L1 lifetimes while it is down): L1 alone decides a write, at once.
+  bool L1Alone() const { return !cache_.has_lower_tiers() && parts_.coherence == nullptr; }
+  // Update otherwise: a read through the tiers, then a write or delete.
   void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide, TimePoint started,
                           Callback<Status> done);
   // The change `decide` made to `current`, checked as Set checks a request, as a write.

@@ -45,7 +45,7 @@ struct ModelInvalidation {
 // A stored entry as an update sees it.
 struct StoredEntry {
   std::shared_ptr<const std::string> value;
-  Duration ttl_left{0};
+  Duration ttl_left{0};  // at the timeout's scale (the tier's time left / its ttl_factor)
   std::vector<std::string> tags;
   std::string content_type;
 };
@@ -195,8 +195,8 @@ class Service {
   // kNotFound if no tier held the key.
   virtual void Delete(Frontend from, std::string_view key, Callback<Status> done) = 0;
   // Reads `key`, lets `decide` choose, and writes or deletes through every tier as Set and
-  // Delete do (the read-modify-write commands of the Redis protocol). With L1 alone the
-  // step is atomic against every other write of the key; with lower tiers it is a read through
+  // Delete do (the read-modify-write commands of the Redis protocol). With L1 alone (no
+  // lower tier, no coherence bus) the step is atomic against every other write of the key; with lower tiers it is a read through
   // the tiers then a write, not atomic against concurrent writers of the key (Increment is). The change
   // is checked as Set checks a request. Counted as a set.
   virtual void Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) = 0;

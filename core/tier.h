@@ -46,7 +46,8 @@ using Callback = std::function<void(T)>;
 // A counter after an increment made in a lower tier.
 struct TierCounter {
   int64_t value = 0;
-  Duration ttl_left{0};  // the entry's remaining lifetime in this tier
+  Duration ttl_left{0};            // the entry's remaining lifetime in this tier
+  std::vector<std::string> tags;  // the entry's tags in this tier
 };
 
 // A lower cache tier behind L1 (Redis, PostgreSQL, and later compositions of them).

@@ -226,7 +226,8 @@ std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
 std::optional<Result<Hit>> TieredCache::GetNow(std::string_view key) {
   if (std::optional<L1Value> found = l1_.Get(key)) {
     const Duration left = std::max(found->expires_at - found->read_at, Duration::zero());
-    return Result<Hit>(Hit{std::move(found->value), "L1", left, std::move(found->content_type)});
+    return Result<Hit>(
+        Hit{std::move(found->value), "L1", left, std::move(found->content_type), l1_ttl_factor_});
   }
   if (tiers_.empty()) return Result<Hit>(Status::NotFound("key not found"));
   return std::nullopt;
@@ -279,7 +280,7 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
       hot_keys_.Record(flight->key);
       auto [value, content_type] = Promote(*flight, index, std::move(*result));
       return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left,
-                              std::move(content_type)});
+                              std::move(content_type), slot.options.ttl_factor});
     }
     if (result.status().code() == StatusCode::kNotFound) {
       slot.Succeeded();
@@ -412,7 +413,9 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
 // --- Counters ------------------------------------------------------------------------------
 
 bool TieredCache::counts_in_lower_tier() const {
-  return !tiers_.empty() && tiers_[0]->tier->supports_increment();
+  // Not behind a write-behind queue: a queued write of the key would land after the
+  // increment and overwrite the count.
+  return !tiers_.empty() && tiers_[0]->tier->supports_increment() && !tiers_[0]->queue;
 }
 
 void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
@@ -423,9 +426,12 @@ void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
     return done(Status::Unavailable("tier " + std::string(first.tier->name()) +
                                     " is down: counters are kept there"));
   }
-  // The counter's tags stay with it in the other tiers, as the first tier keeps its own.
-  std::vector<std::string> tags;
-  if (auto info = l1_.Inspect(key)) tags = std::move(info->tags);
+  // Back from an outage with removals still to replay: the count there may be one that was
+  // deleted meanwhile. Refused until the tier has caught up (a moment after it is back).
+  if (first.has_missed.load(std::memory_order_acquire)) {
+    return done(Status::Unavailable("tier " + std::string(first.tier->name()) +
+                                    " is catching up on removals it missed: try again"));
+  }
   // L1 never holds a counter's value from a reply: replies of concurrent increments (from
   // this instance and others) may land in any order, so L1 would keep an older count. A
   // read after the increment fetches the current one from the tier.
@@ -435,8 +441,7 @@ void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
   const auto ttl = std::chrono::duration_cast<Duration>(ttl_if_new * first.options.ttl_factor);
   first.tier->Increment(
       key, delta, ttl,
-      [this, &first, key, tags = std::move(tags), sent,
-       done = std::move(done)](Result<TierCounter> counter) mutable {
+      [this, &first, key, sent, done = std::move(done)](Result<TierCounter> counter) mutable {
         first.set_latency.Observe(std::chrono::steady_clock::now() - sent);
         if (!counter.ok()) {
           // A value that is not a number is the request's fault, not the tier's.
@@ -453,7 +458,8 @@ void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
         TieredWrite write;
         write.key = std::move(key);
         write.value = std::make_shared<const std::string>(std::to_string(counter->value));
-        write.tags = std::move(tags);
+        // The tags the first tier keeps with the counter go with it to the other tiers.
+        write.tags = std::move(counter->tags);
         write.lifetime = Lifetime{Lifetime::Kind::kExact,
                                   std::chrono::duration_cast<Duration>(
                                       counter->ttl_left / first.options.ttl_factor)};

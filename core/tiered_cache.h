@@ -34,6 +34,12 @@ struct Hit {
   std::string_view tier;  // "L1", or the name of the lower tier that served it
   Duration ttl_left;
   ContentType content_type{};
+  // The lifetime factor of the tier that served it: ttl_left / ttl_factor is the time left
+  // at the scale of the timeout it was written with, whichever tier answered.
+  double ttl_factor = 1.0;
+  Duration RequestTtlLeft() const {
+    return std::chrono::duration_cast<Duration>(ttl_left / ttl_factor);
+  }
 };
 
 // What one tier removed for one invalidation or clear; `error` is set if the tier could
@@ -121,6 +127,7 @@ class TieredCache {
   // Lower tiers' names in order (L2, L3, ...), for tier masks.
   std::vector<std::string> LowerTierNames() const;
   L1Store& l1() { return l1_; }
+  double l1_ttl_factor() const { return l1_ttl_factor_; }
   const L1Store& l1() const { return l1_; }
 
   // kNotFound when no tier holds the key.

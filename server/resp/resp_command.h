@@ -62,6 +62,11 @@ std::string WrongArity(std::string_view command);
 std::string ErrorText(const Status& status);
 // Glob matching as Redis's KEYS, SCAN MATCH and CONFIG GET do it (*, ?, [a-z], [^a], \x).
 bool GlobMatch(std::string_view pattern, std::string_view text, bool nocase = false);
+// The largest expiry time a request may name, in milliseconds (relative, or since the
+// epoch): about 278 years, so that it fits a Duration of nanoseconds. Larger is Redis's
+// "invalid expire time" error.
+inline constexpr int64_t kMaxExpireMillis = int64_t{1} << 43;
+
 // Wall-clock now, in milliseconds and in nanoseconds since the epoch.
 int64_t UnixMillis();
 int64_t UnixNanos();

@@ -68,9 +68,11 @@ void ReadThen(Call& c, std::string_view key, Answer answer) {
   });
 }
 
+// At the scale of the timeout the key was written with (SET k v EX 100: 100 s), whichever
+// tier answered and whatever its ttl_factor.
 int64_t MillisLeft(const Hit& hit) {
   return std::max<int64_t>(
-      1, std::chrono::duration_cast<std::chrono::milliseconds>(hit.ttl_left).count());
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(hit.RequestTtlLeft()).count());
 }
 
 // Every entry has a lifetime (an entry without one would outlive every invalidation that
@@ -87,7 +89,7 @@ void PTtl(Call& c) {
 // The instant an entry expires, from the time it has left (tiercache keeps no instant):
 // in nanoseconds until rounded, so that it reads back what PEXPIREAT set within 1 ms.
 int64_t ExpiresAtMillis(const Hit& hit) {
-  const int64_t at = UnixNanos() + std::chrono::nanoseconds(hit.ttl_left).count();
+  const int64_t at = UnixNanos() + std::chrono::nanoseconds(hit.RequestTtlLeft()).count();
   return (at + 500'000) / 1'000'000;
 }
 void ExpireTime(Call& c) {
@@ -142,12 +144,18 @@ void ExpireCommand(Call& c, bool millis, bool absolute, std::string_view name) {
   if ((nx && (xx || gt || lt)) || (gt && lt)) {
     return c.reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
   }
-  if (n > (int64_t{1} << 46) || n < -(int64_t{1} << 46)) {
+  const int64_t per_unit = millis ? 1 : 1000;
+  if (n > kMaxExpireMillis / per_unit || n < -kMaxExpireMillis / per_unit) {
     return c.reply.Error("ERR invalid expire time in '" + std::string(name) + "' command");
   }
-  // Nanoseconds, so that an absolute time reads back exactly from PEXPIRETIME.
-  int64_t ns = (millis ? n : n * 1000) * 1'000'000;
-  if (absolute) ns -= UnixNanos();
+  // The time left in nanoseconds, so that an absolute time reads back exactly from
+  // PEXPIRETIME; the subtraction is done in milliseconds first, where nothing overflows.
+  const int64_t at_ms = n * per_unit;
+  int64_t ns = at_ms * 1'000'000;
+  if (absolute) {
+    const int64_t now = UnixNanos();
+    ns = (at_ms - now / 1'000'000) * 1'000'000 - now % 1'000'000;
+  }
   const int64_t ms = ns / 1'000'000;
   UpdateCounting(c, [ns, ms, nx, gt, lt](const StoredEntry* current) -> Result<EntryChange> {
     // Every entry has an expiry, so NX ("only without one") never applies.
@@ -350,8 +358,7 @@ void AddKeyCommands(std::vector<CommandSpec>& table) {
         "linsert", "lpos", "hset", "hget", "hmset", "hmget", "hgetall", "hdel", "hexists",
         "hincrby", "hkeys", "hvals", "hlen", "hsetnx", "sadd", "srem", "smembers", "sismember",
         "scard", "spop", "srandmember", "zadd", "zrem", "zrange", "zscore", "zcard", "zincrby",
-        "zrangebyscore", "zrank", "xadd", "xrange", "xlen", "pfadd", "pfcount", "setbit",
-        "getbit", "bitcount"}) {
+        "zrangebyscore", "zrank", "xadd", "xrange", "xlen", "pfadd", "pfcount"}) {
     table.push_back({name, -2, OtherType});
   }
 }

@@ -116,7 +116,8 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   }
 
   resp::ReplyWriter* BeginDirect(uint64_t seq, resp::Protocol protocol) override {
-    if (seq != next_due_ || !socket_.get_executor().running_in_this_thread()) return nullptr;
+    // The thread first: next_due_ is this thread's alone.
+    if (!socket_.get_executor().running_in_this_thread() || seq != next_due_) return nullptr;
     direct_.emplace(out_, protocol);
     return &*direct_;
   }
@@ -131,7 +132,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   size_t Backlog() const { return static_cast<size_t>(next_seq_ - next_due_); }
   bool BacklogFull() const {
     return Backlog() >= state_.options.max_pending_replies ||
-           out_.size() >= state_.options.max_pending_reply_bytes;
+           out_.size() + early_bytes_ >= state_.options.max_pending_reply_bytes;
   }
 
   void StartRead() {
@@ -210,6 +211,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   void Store(uint64_t seq, std::string reply) {
     if (closed_) return;
     if (seq != next_due_) {
+      early_bytes_ += reply.size();
       early_.emplace(seq, std::move(reply));
       return;
     }
@@ -222,6 +224,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   void TakeEarly() {
     for (auto it = early_.begin(); it != early_.end() && it->first == next_due_;
          it = early_.erase(it)) {
+      early_bytes_ -= it->second.size();
       out_.append(it->second);
       ++next_due_;
     }
@@ -275,6 +278,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     early_.clear();
+    early_bytes_ = 0;
   }
 
   Socket socket_;
@@ -290,6 +294,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   std::string writing_;  // the write in flight
   std::optional<resp::ReplyWriter> direct_;
   std::map<uint64_t, std::string> early_;  // replies that came before their turn
+  size_t early_bytes_ = 0;                 // their size, counted in the backlog
   uint64_t next_seq_ = 0;  // the next request's number
   uint64_t next_due_ = 0;  // the next reply to append to out_
   std::chrono::steady_clock::time_point last_active_;

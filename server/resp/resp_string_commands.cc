@@ -91,8 +91,9 @@ bool ParseExpiry(const Args& args, size_t& i, Expiry& expiry, std::string& error
     error = std::string(kNotInteger);
     return true;
   }
-  // Redis refuses a non-positive time, and one that overflows in milliseconds.
-  if (n <= 0 || n > (int64_t{1} << 46)) {
+  // Redis refuses a non-positive time, and one too large for milliseconds.
+  const int64_t per_unit = unit == 1 || unit == 3 ? 1000 : 1;
+  if (n <= 0 || n > kMaxExpireMillis / per_unit) {
     error = "ERR invalid expire time in '" + std::string(command) + "' command";
     return true;
   }
@@ -175,7 +176,7 @@ void Set(Call& c) {
 void SetWithExpiry(Call& c, int64_t unit_ms, std::string_view command) {
   int64_t n = 0;
   if (!ParseInteger(c.args[2], n)) return c.reply.Error(kNotInteger);
-  if (n <= 0 || n > (int64_t{1} << 46)) {
+  if (n <= 0 || n > kMaxExpireMillis / unit_ms) {
     return c.reply.Error("ERR invalid expire time in '" + std::string(command) + "' command");
   }
   SetRequest request;
@@ -342,12 +343,14 @@ void MSetNx(Call& c) {
   if (c.args.size() % 2 == 0) return c.reply.Error(WrongArity("msetnx"));
   auto entries = std::make_shared<std::vector<SetRequest>>(
       PairsToRequests(c.args, c.options.default_timeout));
-  std::vector<std::string_view> keys;
-  auto gather = std::make_shared<Gather>(entries->size());
+  const size_t n = entries->size();
+  auto gather = std::make_shared<Gather>(n);
   Service& service = c.service;
   const Frontend from = c.options.frontend;
-  for (size_t i = 0; i < entries->size(); ++i) {
-    service.Get(from, (*entries)[i].key,
+  // Keys from the request's arguments, not from `entries`: the last answer moves those
+  // away, possibly on a tier's thread while this loop still runs.
+  for (size_t i = 0; i < n; ++i) {
+    service.Get(from, c.args[1 + 2 * i],
                 [gather, i, entries, &service, from, reply = c.reply](Result<Hit> hit) {
                   bool last = false;
                   {

@@ -153,5 +153,42 @@ TEST_CASE("INCR from two instances sharing L2 counts every increment", "[e2e][ti
   CHECK(s.http_b.Get("/v1/keys/counter").body == want);
 }
 
+TEST_CASE("TTL and read-modify-writes keep the lifetime a key was written with, across tiers",
+          "[e2e][tiers][resp]") {
+  SharedL2 s;
+  TIERCACHE_CAPTURE_DAEMON_LOG(s.a);
+  const uint16_t a = s.a.resp_port();
+  // L1 keeps a tenth of the lifetime with a lower tier (l1.ttl_factor 0.1): TTL still
+  // answers at the scale of EX, and an APPEND keeps it rather than shrinking it.
+  REQUIRE(Cli(a, {"SET", "life", "v", "EX", "100"}) == "OK");
+  const long first = std::stol(Cli(a, {"TTL", "life"}));
+  CHECK(first >= 98);
+  CHECK(first <= 100);
+  REQUIRE(Cli(a, {"APPEND", "life", "w"}) == "2");
+  REQUIRE(Cli(a, {"APPEND", "life", "x"}) == "3");
+  const long after = std::stol(Cli(a, {"TTL", "life"}));
+  CHECK(after >= 97);
+  CHECK(after <= 100);
+  const HttpResponse l2 = s.http_b.Get("/v1/keys/life");
+  REQUIRE(l2.status == 200);
+  CHECK(l2.body == "vwx");
+  CHECK(std::stol(l2.Header("X-Cache-TTL")) >= 95);
+}
+
+TEST_CASE("a counter incremented in L2 keeps its tags in every tier", "[e2e][tiers][resp]") {
+  SharedL2 s;
+  TIERCACHE_CAPTURE_DAEMON_LOG(s.a);
+  const uint16_t a = s.a.resp_port();
+  const uint16_t b = s.b.resp_port();
+  REQUIRE(Cli(a, {"SET", "hits", "1", "EX", "300", "TAGS", "page"}) == "OK");
+  CHECK(Cli(a, {"INCR", "hits"}) == "2");
+  CHECK(Cli(b, {"INCR", "hits"}) == "3");
+  CHECK(Cli(a, {"INCR", "hits"}) == "4");
+  CHECK(Cli(b, {"TC.TAGS", "hits"}) == "page");
+  CHECK(Cli(b, {"TC.INVALIDATE", "TAGS", "page"}) == "1");
+  CHECK(PollUntil([&] { return Cli(a, {"GET", "hits"}).empty(); }, 1000ms));
+  CHECK(Cli(b, {"GET", "hits"}).empty());
+}
+
 }  // namespace
 }  // namespace tiercache::test

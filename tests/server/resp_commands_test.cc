@@ -161,6 +161,14 @@ TEST_CASE_METHOD(RespFixture, "ExpiryCommandsFollowRedisRules", "[resp]") {
   CHECK(Run({"PTTL", "k"}) == ":1500\r\n");
   CHECK(Run({"PERSIST", "k"}) == ":1\r\n");
   CHECK(Run({"TTL", "k"}) == ":86400\r\n");  // the longest lifetime allowed
+  // Past what a lifetime can hold: Redis's error, and the key stays.
+  CHECK(Run({"EXPIRE", "k", "10000000000000"}) ==
+        "-ERR invalid expire time in 'expire' command\r\n");
+  CHECK(Run({"SET", "x", "v", "EX", "10000000000000"}) ==
+        "-ERR invalid expire time in 'set' command\r\n");
+  // Within it but over strategies.max_timeout (365 days by default): the service's error.
+  CHECK(Run({"EXPIRE", "k", "40000000"}).rfind("-ERR ttl must be greater than 0 and at most 31536000", 0) == 0);
+  CHECK(Run({"EXISTS", "k"}) == ":1\r\n");
   CHECK(Run({"EXPIRE", "k", "-1"}) == ":1\r\n");
   CHECK(Run({"EXISTS", "k"}) == ":0\r\n");
 }

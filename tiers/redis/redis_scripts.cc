@@ -204,12 +204,13 @@ local entry = KEYS[1]
 if redis.call('EXISTS', entry) == 1 then
   local n = redis.pcall('HINCRBY', entry, 'v', ARGV[1])
   if type(n) == 'table' and n.err then return {0, n.err} end
-  return {1, redis.call('HGET', entry, 'v'), redis.call('PTTL', entry)}
+  return {1, redis.call('HGET', entry, 'v'), redis.call('PTTL', entry),
+          redis.call('HGET', entry, 't') or ''}
 end
 local expiry = string.format('%d', now_ms() + tonumber(ARGV[2]))
 redis.call('HSET', entry, 'v', ARGV[1], 't', '', 'x', expiry, 'c', '')
 redis.call('PEXPIREAT', entry, expiry)
-return {1, ARGV[1], tonumber(ARGV[2])}
+return {1, ARGV[1], tonumber(ARGV[2]), ''}
 )lua";
 
 const std::vector<std::string>& ScriptSources() {

@@ -25,7 +25,8 @@ enum ScriptId : int {
   kInvalidateTagsScript,
   // KEYS tag sets -> {sets left, memberships, bytes}: drops expired memberships, measures.
   kSweepScript,
-  // KEYS[1] entry key; ARGV delta, ttl ms for a new entry -> {1, value as text, pttl ms}, or
+  // KEYS[1] entry key; ARGV delta, ttl ms for a new entry -> {1, value as text, pttl ms,
+  // encoded tags}, or
   // {0, error} when the value is no integer or the sum overflows. HINCRBY on the entry's
   // value: Redis checks and adds in 64 bits; tags and expiry stay.
   kIncrementScript,

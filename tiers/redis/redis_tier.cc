@@ -169,11 +169,15 @@ class RedisTier final : public Tier {
       }
       TierCounter counter;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), counter.value);
-      if (ec != std::errc() || end != text.data() + text.size() || reply.elements < 3 ||
+      if (ec != std::errc() || end != text.data() + text.size() || reply.elements < 4 ||
           reply.element[2]->type != REDIS_REPLY_INTEGER) {
         return done(Unexpected("the increment script"));
       }
       counter.ttl_left = std::chrono::milliseconds(std::max<long long>(1, reply.element[2]->integer));
+      const redisReply& tags = *reply.element[3];
+      auto decoded = redis::DecodeTags(std::string_view(tags.str == nullptr ? "" : tags.str, tags.len));
+      if (!decoded) return done(Unexpected("the increment script's tags"));
+      counter.tags = std::move(*decoded);
       done(counter);
     };
     pool_.Submit(std::move(incr), pool_.RouteOf(key));
