@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -34,6 +35,34 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 
 class Connection;
+
+// Whether replies coming from other threads may still be handed to the I/O threads: closed
+// once they have stopped, so that a tier answering late reaches no stopped io_context.
+struct DeliveryGate {
+  std::mutex mu;
+  bool open = true;
+};
+
+// Where a connection's replies go: the connection while it lives, nowhere once it or the
+// server is gone. Reply slots hold this rather than the connection, so that a tier's late
+// answer never owns (and so never destroys) a connection, whose socket belongs to its
+// I/O thread.
+class ReplyRoute final : public resp::ReplySink {
+ public:
+  ReplyRoute(std::weak_ptr<Connection> connection, std::shared_ptr<DeliveryGate> gate,
+             Executor executor)
+      : connection_(std::move(connection)), gate_(std::move(gate)), executor_(executor) {}
+
+  void Deliver(uint64_t seq, std::string reply) override;
+  resp::ReplyWriter* BeginDirect(uint64_t seq, resp::Protocol protocol) override;
+  void EndDirect(uint64_t seq) override;
+
+ private:
+  std::weak_ptr<Connection> connection_;
+  std::shared_ptr<DeliveryGate> gate_;
+  Executor executor_;
+  std::shared_ptr<Connection> writing_;  // between BeginDirect and EndDirect, on its thread
+};
 
 // The connections of one I/O thread, touched by that thread only.
 struct ThreadState {
@@ -67,9 +96,10 @@ struct ServerState {
   ConnectionMetrics& connections;
   resp::Dispatcher dispatcher;
   std::atomic<bool> draining{false};
+  std::shared_ptr<DeliveryGate> gate = std::make_shared<DeliveryGate>();
 };
 
-class Connection final : public resp::ReplySink, public std::enable_shared_from_this<Connection> {
+class Connection final : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Socket&& socket, ServerState& state, ThreadState& thread)
       : socket_(std::move(socket)),
@@ -78,14 +108,16 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
         parser_(resp::ParserLimits{
             1024 * 1024, static_cast<size_t>(state.options.limits.max_request_body_bytes),
             64 * 1024}) {
-    state_.connections.open.fetch_add(1, std::memory_order_relaxed);
+    connections_.open.fetch_add(1, std::memory_order_relaxed);
     session_.id = state_.dispatcher.NextClientId();
   }
 
-  ~Connection() override { state_.connections.open.fetch_sub(1, std::memory_order_relaxed); }
+  // The counters are the service's, which outlives every connection.
+  ~Connection() { connections_.open.fetch_sub(1, std::memory_order_relaxed); }
 
   // On the connection's own thread.
   void Start() {
+    route_ = std::make_shared<ReplyRoute>(weak_from_this(), state_.gate, socket_.get_executor());
     thread_.connections.insert(this);
     last_active_ = std::chrono::steady_clock::now();
     if (state_.draining.load(std::memory_order_acquire)) return Close();
@@ -106,23 +138,14 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
     }
   }
 
-  // --- ReplySink ---
-  void Deliver(uint64_t seq, std::string reply) override {
-    if (socket_.get_executor().running_in_this_thread()) return Store(seq, std::move(reply));
-    net::post(socket_.get_executor(),
-              [self = shared_from_this(), seq, reply = std::move(reply)]() mutable {
-                self->Store(seq, std::move(reply));
-              });
-  }
-
-  resp::ReplyWriter* BeginDirect(uint64_t seq, resp::Protocol protocol) override {
-    // The thread first: next_due_ is this thread's alone.
-    if (!socket_.get_executor().running_in_this_thread() || seq != next_due_) return nullptr;
+  // --- Replies, on the connection's own thread (ReplyRoute brings them here) ---
+  resp::ReplyWriter* BeginDirect(uint64_t seq, resp::Protocol protocol) {
+    if (seq != next_due_) return nullptr;
     direct_.emplace(out_, protocol);
     return &*direct_;
   }
 
-  void EndDirect(uint64_t) override {
+  void EndDirect() {
     ++next_due_;
     TakeEarly();
     if (!processing_) AfterReplies();
@@ -196,8 +219,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
       }
       if (r.outcome == resp::ParseOutcome::kCommand) {
         const uint64_t seq = next_seq_++;
-        state_.dispatcher.Execute(session_, args_,
-                                  resp::ReplySlot(shared_from_this(), seq, session_.protocol));
+        state_.dispatcher.Execute(session_, args_, resp::ReplySlot(route_, seq, session_.protocol));
         if (session_.quit) closing_ = true;
       }
       in_start_ += r.consumed;
@@ -208,6 +230,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   }
 
   // A reply that came in on this thread, in or out of turn.
+ public:
   void Store(uint64_t seq, std::string reply) {
     if (closed_) return;
     if (seq != next_due_) {
@@ -221,6 +244,7 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
     if (!processing_) AfterReplies();
   }
 
+ private:
   void TakeEarly() {
     for (auto it = early_.begin(); it != early_.end() && it->first == next_due_;
          it = early_.erase(it)) {
@@ -283,6 +307,8 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
 
   Socket socket_;
   ServerState& state_;
+  ConnectionMetrics& connections_ = state_.connections;
+  std::shared_ptr<ReplyRoute> route_;
   ThreadState& thread_;
   resp::Parser parser_;
   resp::Session session_;
@@ -303,6 +329,33 @@ class Connection final : public resp::ReplySink, public std::enable_shared_from_
   bool paused_ = false;     // requests wait in the buffer until replies drain
   bool peer_done_ = false;  // the client sent its end of stream
 };
+
+void ReplyRoute::Deliver(uint64_t seq, std::string reply) {
+  if (executor_.running_in_this_thread()) {
+    if (auto c = connection_.lock()) c->Store(seq, std::move(reply));
+    return;
+  }
+  std::lock_guard lock(gate_->mu);
+  if (!gate_->open) return;  // the server has stopped: nobody to answer
+  auto c = connection_.lock();
+  if (!c) return;  // the connection is gone: its client left
+  net::post(executor_, [c, seq, reply = std::move(reply)]() mutable {
+    c->Store(seq, std::move(reply));
+  });
+}
+
+resp::ReplyWriter* ReplyRoute::BeginDirect(uint64_t seq, resp::Protocol protocol) {
+  if (!executor_.running_in_this_thread()) return nullptr;
+  writing_ = connection_.lock();
+  resp::ReplyWriter* writer = writing_ ? writing_->BeginDirect(seq, protocol) : nullptr;
+  if (writer == nullptr) writing_.reset();
+  return writer;
+}
+
+void ReplyRoute::EndDirect(uint64_t) {
+  writing_->EndDirect();
+  writing_.reset();
+}
 
 void SweepIdle(ThreadState& thread, Duration idle_timeout) {
   const auto period = std::clamp<Duration>(idle_timeout / 4, std::chrono::milliseconds(100),
@@ -447,6 +500,8 @@ void RespServer::Shutdown(Duration timeout) {
   for (auto& ioc : impl_->iocs) ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  std::lock_guard lock(impl_->state.gate->mu);
+  impl_->state.gate->open = false;
 }
 
 uint16_t RespServer::port() const {
