@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "server/http_message.h"
+#include "server/listen_socket.h"
 
 namespace tiercache {
 
@@ -253,18 +254,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       : iocs_(iocs), acceptor_(iocs[0]->get_executor()), retry_timer_(iocs[0]->get_executor()),
         state_(state) {}
 
-  Status Listen(const tcp::endpoint& endpoint) {
-    beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
-                                 std::to_string(endpoint.port()) + ": " + ec.message());
-    }
-    return Status::Ok();
-  }
+  Status Listen(const tcp::endpoint& endpoint) { return tiercache::Listen(acceptor_, endpoint); }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
@@ -371,21 +361,10 @@ HttpServer::~HttpServer() {
 
 Status HttpServer::Start() {
   const auto& options = impl_->state.options;
-  beast::error_code ec;
-  tcp::endpoint endpoint(net::ip::make_address(options.host, ec), options.port);
-  if (ec) {
-    // Not a literal address: resolve the name (e.g. "localhost") to its first address.
-    tcp::resolver resolver(*impl_->iocs[0]);
-    auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                    tcp::resolver::passive, ec);
-    if (ec || results.empty()) {
-      return Status::Unavailable("cannot resolve HTTP listen host '" + options.host +
-                                 "': " + (ec ? ec.message() : "no address"));
-    }
-    endpoint = results.begin()->endpoint();
-  }
+  auto endpoint = ListenEndpoint(options.host, options.port, "HTTP");
+  if (!endpoint.ok()) return endpoint.status();
   impl_->listener = std::make_shared<Listener>(impl_->iocs, impl_->state);
-  if (Status s = impl_->listener->Listen(endpoint); !s.ok()) return s;
+  if (Status s = impl_->listener->Listen(*endpoint); !s.ok()) return s;
   impl_->listener->Start();
   for (auto& ioc : impl_->iocs) {
     impl_->threads.emplace_back([ctx = ioc.get()] { ctx->run(); });

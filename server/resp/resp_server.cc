@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "server/listen_socket.h"
 #include "server/resp/resp_commands.h"
 #include "server/resp/resp_parser.h"
 
@@ -25,7 +26,7 @@ using tcp = net::ip::tcp;
 // its handlers never run concurrently and need no strand.
 using Executor = net::io_context::executor_type;
 using Socket = net::basic_stream_socket<tcp, Executor>;
-using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Acceptor = ListenAcceptor;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
                                         net::wait_traits<std::chrono::steady_clock>, Executor>;
 
@@ -455,29 +456,12 @@ RespServer::~RespServer() {
 
 Status RespServer::Start() {
   const auto& options = impl_->state.options;
-  boost::system::error_code ec;
-  tcp::endpoint endpoint(net::ip::make_address(options.host, ec), options.port);
-  if (ec) {
-    tcp::resolver resolver(*impl_->iocs[0]);
-    auto results = resolver.resolve(options.host, std::to_string(options.port),
-                                    tcp::resolver::passive, ec);
-    if (ec || results.empty()) {
-      return Status::Unavailable("cannot resolve RESP listen host '" + options.host +
-                                 "': " + (ec ? ec.message() : "no address"));
-    }
-    endpoint = results.begin()->endpoint();
-  }
+  auto endpoint = ListenEndpoint(options.host, options.port, "RESP");
+  if (!endpoint.ok()) return endpoint.status();
   impl_->acceptor.emplace(impl_->iocs[0]->get_executor());
   impl_->retry.emplace(impl_->iocs[0]->get_executor());
   auto& acceptor = *impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
-                               std::to_string(endpoint.port()) + ": " + ec.message());
-  }
+  if (Status s = Listen(acceptor, *endpoint); !s.ok()) return s;
   impl_->state.dispatcher.set_port(acceptor.local_endpoint().port());
   net::dispatch(acceptor.get_executor(), [impl = impl_.get()] { impl->Accept(); });
   for (auto& t : impl_->threads_state) {
