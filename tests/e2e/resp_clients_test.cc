@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/redis_cli.h"
 #include "tests/support/process.h"
 
 namespace tiercache::test {
@@ -38,13 +39,6 @@ using std::chrono::steady_clock;
 // Debian's python3 with python3-redis and python3-django-redis (a python3 earlier in PATH
 // may lack them).
 constexpr const char* kPython = "/usr/bin/python3";
-constexpr const char* kRedisCli = "/usr/bin/redis-cli";
-constexpr const char* kRedisBenchmark = "/usr/bin/redis-benchmark";
-
-#define TIERCACHE_CAPTURE_COMMAND(r)                                                      \
-  INFO("exit " << (r).exit_code << ((r).timed_out ? " (timed out)" : "") << "\nstdout:\n" \
-               << (r).out << "stderr:\n"                                                  \
-               << (r).err)
 
 bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
@@ -52,21 +46,6 @@ bool Contains(std::string_view text, std::string_view part) {
 
 std::string SessionScript(const std::string& name) {
   return std::string(TIERCACHE_SOURCE_DIR) + "/tests/e2e/resp/" + name;
-}
-
-CommandResult RedisCli(uint16_t port, std::vector<std::string> args,
-                       std::vector<std::string> options = {}) {
-  std::vector<std::string> argv = {kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(port)};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, 30s);
-}
-
-// redis-cli's answer without the final newline (an array: one element a line; nil: "").
-std::string CliOutput(const CommandResult& r) {
-  std::string out = r.out;
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
 }
 
 // One TCP connection to 127.0.0.1:port that writes and reads raw bytes, for frames no

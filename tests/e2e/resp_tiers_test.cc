@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/redis_cli.h"
 #include "tests/support/poll.h"
 #include "tests/support/redis_server.h"
 
@@ -17,13 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kRedisCli = "/usr/bin/redis-cli";
-constexpr const char* kRedisBenchmark = "/usr/bin/redis-benchmark";
-
-#define TIERCACHE_CAPTURE_COMMAND(r)                                                      \
-  INFO("exit " << (r).exit_code << ((r).timed_out ? " (timed out)" : "") << "\nstdout:\n" \
-               << (r).out << "stderr:\n"                                                  \
-               << (r).err)
 
 // One Redis tier, sync, with coherence on (the default with a Redis tier). The command
 // timeout is generous: a benchmark on a 2-core machine must not push commands past it.
@@ -33,17 +27,9 @@ std::string SharedL2Yaml(const RedisServer& redis) {
          redis.url() + "\n    command_timeout: 2s\n";
 }
 
-CommandResult RedisCli(uint16_t port, std::vector<std::string> args) {
-  std::vector<std::string> argv = {kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(port)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, 30s);
-}
-
 // redis-cli's answer without the final newline (nil: "").
 std::string Cli(uint16_t port, std::vector<std::string> args) {
-  std::string out = RedisCli(port, std::move(args)).out;
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return CliOutput(RedisCli(port, std::move(args)));
 }
 
 // Two instances over one Redis, each subscribed to the other's changes.
