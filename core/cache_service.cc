@@ -229,7 +229,7 @@ void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> 
 
 namespace {
 
-StoredEntry Seen(std::shared_ptr<const std::string> value, Duration ttl_left,
+StoredEntry Seen(SharedBytes value, Duration ttl_left,
                  std::vector<std::string> tags, const ContentType& content_type) {
   return StoredEntry{std::move(value), ttl_left, std::move(tags),
                      std::string(ContentTypeText(content_type))};

@@ -1,17 +1,83 @@
 #include "core/l1_shard.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
 
 namespace tiercache {
 
 namespace {
-// Expired entries reclaimed on each write, so a shard under write load sheds its
-// expired entries without waiting for the background sweep.
-constexpr size_t kReclaimPerWrite = 8;
-// Approximate bookkeeping cost of an entry beyond its payload (entry node, hash node,
-// index hooks); fixed so that the accounting is exact and reproducible.
-constexpr uint64_t kEntryOverhead = 160;
+
+using SharedString = std::shared_ptr<const std::string>;
+
+// The size of the block the allocator hands out for `n` bytes: jemalloc's classes
+// (16-byte steps to 128 bytes, then four classes per doubling), which glibc's malloc
+// matches closely for the sizes entries have.
+uint64_t AllocatedSize(uint64_t n) {
+  if (n <= 8) return 8;
+  if (n <= 128) return (n + 15) & ~uint64_t{15};
+  const int lg = std::bit_width(n - 1) - 1;
+  const uint64_t spacing = uint64_t{1} << (lg - 2);
+  return (n + spacing - 1) & ~(spacing - 1);
+}
+
+// An entry's share of the hash index: one slot, the index being grown at one entry per
+// slot on average.
+constexpr uint64_t kIndexSlotBytes = sizeof(void*);
+// A value kept in its own shared string: the control block with the string object, and
+// the string's buffer.
+uint64_t SharedValueBytes(uint64_t size) { return AllocatedSize(16 + 32) + AllocatedSize(size + 1); }
+// A tag of an entry: its link in the entry's extras (counted there), its slot in the tag's
+// member list (which grows by doubling), and its name, counted for each entry carrying
+// it so that an entry's charge does not depend on its neighbours.
+uint64_t TagBytes(uint64_t name_size) { return 2 * sizeof(void*) + name_size; }
+// A content type: a shared string of its own.
+uint64_t ContentTypeBytes(uint64_t size) {
+  return size == 0 ? 0 : AllocatedSize(16 + 32) + (size > 15 ? AllocatedSize(size + 1) : 0);
+}
+
+constexpr int64_t kRebaseAfterMs = int64_t{3} << 30;  // ~37 days: room below 2^32
+constexpr int64_t kRebaseKeepMs = int64_t{2} << 30;   // ~24.8 days of history kept
+
 }  // namespace
+
+uint64_t L1Shard::BlockSize(size_t key_size, size_t value_size, bool shared) {
+  return sizeof(Entry) + key_size + (shared ? sizeof(SharedString) : value_size);
+}
+
+uint64_t L1Shard::Charge(std::string_view key, std::string_view value,
+                         const std::vector<std::string>& tags, std::string_view content_type,
+                         bool adaptive) {
+  const bool shared = value.size() > kMaxInlineValue;
+  uint64_t charge =
+      AllocatedSize(BlockSize(key.size(), value.size(), shared)) +
+      kIndexSlotBytes;
+  if (shared) charge += SharedValueBytes(value.size());
+  if (!tags.empty() || !content_type.empty() || adaptive) {
+    charge += AllocatedSize(sizeof(Extras) + tags.size() * sizeof(TagLink));
+  }
+  for (const auto& t : tags) charge += TagBytes(t.size());
+  charge += ContentTypeBytes(content_type.size());
+  return charge;
+}
+
+uint64_t L1Shard::ChargeOf(const Entry& e) const {
+  const std::string_view value = e.value();
+  const bool shared = e.shared_value;
+  uint64_t charge =
+      AllocatedSize(BlockSize(e.key_size, value.size(), shared)) +
+      kIndexSlotBytes;
+  if (shared) charge += SharedValueBytes(value.size());
+  if (e.extras != nullptr) {
+    charge += AllocatedSize(sizeof(Extras) + e.extras->tag_count * sizeof(TagLink));
+    for (uint32_t i = 0; i < e.extras->tag_count; ++i) {
+      charge += TagBytes(e.extras->tags()[i].node->first.size());
+    }
+    charge += ContentTypeBytes(ContentTypeText(e.extras->content_type).size());
+  }
+  return charge;
+}
 
 L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats,
                  size_t ghosts, uint64_t large_tag_entries)
@@ -21,37 +87,88 @@ L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats
       large_tag_entries_(std::max<uint64_t>(1, large_tag_entries)) {
   MutexLock lock(mu_);
   ghost_ring_.resize(stats == nullptr ? 0 : ghosts);
+  bucket_mask_ = 15;
+  buckets_ = std::make_unique<Entry*[]>(bucket_mask_ + 1);
+  epoch_ = TimePoint::min();
 }
 
 L1Shard::~L1Shard() {
   MutexLock lock(mu_);
-  expiry_.clear();
-  lru_.clear();
+  FreeAllLocked();
 }
 
-uint64_t L1Shard::Charge(std::string_view key, const std::string& value,
-                         const std::vector<std::string>& tags, std::string_view content_type) {
-  uint64_t charge = key.size() + value.size() + content_type.size() + kEntryOverhead;
-  for (const auto& t : tags) charge += t.size();
-  return charge;
+uint32_t L1Shard::RelTimeLocked(TimePoint now) {
+  if (epoch_ == TimePoint::min()) epoch_ = now;
+  if (now <= epoch_) return 0;
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - epoch_).count();
+  if (ms >= kRebaseAfterMs) {
+    RebaseLocked(now);
+    ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - epoch_).count();
+  }
+  return static_cast<uint32_t>(ms);
 }
 
-std::optional<L1Value> L1Shard::Get(std::string_view key, TimePoint now) {
+TimePoint L1Shard::AbsTime(uint32_t rel) const { return epoch_ + std::chrono::milliseconds(rel); }
+
+void L1Shard::RebaseLocked(TimePoint now) {
+  const TimePoint next = now - std::chrono::milliseconds(kRebaseKeepMs);
+  const auto shift = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(next - epoch_).count());
+  const auto moved = [shift](uint32_t t) -> uint32_t { return t > shift ? t - shift : 0; };
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      e->stored_at = moved(e->stored_at);
+      e->last_read = moved(e->last_read);
+    }
+  }
+  epoch_ += std::chrono::milliseconds(shift);
+}
+
+L1Shard::Entry** L1Shard::FindSlotLocked(std::string_view key, uint64_t hash) const {
+  Entry** slot = &buckets_[hash & bucket_mask_];
+  while (*slot != nullptr) {
+    const Entry& e = **slot;
+    if (e.key_size == key.size() && std::memcmp(e.key_data(), key.data(), key.size()) == 0) break;
+    slot = &(*slot)->next;
+  }
+  return slot;
+}
+
+void L1Shard::GrowLocked() {
+  const size_t n = (bucket_mask_ + 1) * 2;
+  auto grown = std::make_unique<Entry*[]>(n);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (Entry* e = buckets_[b]; e != nullptr;) {
+      Entry* next = e->next;
+      Entry*& head = grown[Hash(e->key()) & (n - 1)];
+      e->next = head;
+      head = e;
+      e = next;
+    }
+  }
+  buckets_ = std::move(grown);
+  bucket_mask_ = n - 1;
+  sweep_bucket_ &= bucket_mask_;
+}
+
+std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoint now) {
   MutexLock lock(mu_);
-  auto it = map_.find(key);
-  if (it == map_.end()) {
+  Entry** slot = FindSlotLocked(key, hash);
+  Entry* e = *slot;
+  if (e == nullptr) {
     ++misses_;
     return std::nullopt;
   }
-  Entry& e = *it->second;
-  if (e.expires_at <= now) {
-    EraseLocked(&e, now, KeyStats::Removal::kExpired);
+  if (e->expires_at <= now) {
+    EraseLocked(e, now, KeyStats::Removal::kExpired);
     ++misses_;
     return std::nullopt;
   }
   ++hits_;
-  TouchLocked(e, now);
-  return L1Value{e.value, e.content_type, e.expires_at, now};
+  TouchLocked(*e, now);
+  SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
+  return L1Value{std::move(value), e->extras != nullptr ? e->extras->content_type : nullptr,
+                 e->expires_at, now};
 }
 
 void L1Shard::TouchLocked(Entry& e, TimePoint now) {
@@ -59,42 +176,32 @@ void L1Shard::TouchLocked(Entry& e, TimePoint now) {
     lru_.erase(lru_.iterator_to(e));
     lru_.push_front(e);
   }
-  ++e.reads;
-  if (e.adaptive_base == Duration::zero()) {
-    e.last_read = now;
-    return;
-  }
+  if (e.reads != 0xffffff) ++e.reads;
+  const uint32_t earlier_read = e.last_read;
+  e.last_read = RelTimeLocked(now);
+  if (!e.adaptive()) return;
   // The lifetime follows the reads that came before this one: a first read, or one after
   // a long idle, finds the heat near zero and gets min_timeout; a steady stream of reads
   // pushes it toward max_timeout.
-  const double earlier = DecayedHeat(e.heat, now - e.last_read, e.adaptive_base);
-  const Duration timeout = AdaptiveTimeout(earlier, e.adaptive_base, adaptive_);
-  e.heat = earlier + 1.0;
-  e.last_read = now;
-  expiry_.erase(expiry_.iterator_to(e));
+  Extras& x = *e.extras;
+  const double earlier = DecayedHeat(x.heat, now - AbsTime(earlier_read), x.adaptive_base);
+  const Duration timeout = AdaptiveTimeout(earlier, x.adaptive_base, adaptive_);
+  x.heat = earlier + 1.0;
   e.expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
-  IndexExpiryLocked(e);
-}
-
-void L1Shard::IndexExpiryLocked(Entry& e) {
-  if (expiry_.empty()) latest_expiry_ = TimePoint::min();
-  // Writes with one lifetime come in expiry order: each goes last, found in constant time,
-  // where a search from the root would miss the cache at every level of a large tree.
-  if (e.expires_at >= latest_expiry_) {
-    latest_expiry_ = e.expires_at;
-    expiry_.push_back(e);
-  } else {
-    expiry_.insert(e);
-  }
 }
 
 Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
                                            std::shared_ptr<const std::string> value,
                                            std::vector<std::string> tags, Lifetime lifetime,
                                            TimePoint now, ContentType content_type) const {
+  if (key.size() > kMaxKeyBytes) {
+    return Status::TooLarge("key of " + std::to_string(key.size()) +
+                            " bytes exceeds L1's limit of " + std::to_string(kMaxKeyBytes));
+  }
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type));
+  const bool adaptive = lifetime.kind == Lifetime::Kind::kAdaptive;
+  const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type), adaptive);
   if (charge > limits_.max_bytes || limits_.max_entries == 0) {
     return Status::TooLarge("entry of " + std::to_string(charge) +
                             " bytes exceeds the L1 shard budget of " +
@@ -106,7 +213,7 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   c.tags = std::move(tags);
   c.charge = charge;
   Duration timeout = lifetime.timeout;
-  if (lifetime.kind == Lifetime::Kind::kAdaptive) {
+  if (adaptive) {
     c.adaptive_base = lifetime.timeout;
     timeout = std::clamp(lifetime.timeout, adaptive_.min_timeout, adaptive_.max_timeout);
   }
@@ -116,36 +223,44 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   return c;
 }
 
-Status L1Shard::Set(std::string_view key, std::shared_ptr<const std::string> value,
+Status L1Shard::Set(std::string_view key, uint64_t hash, std::shared_ptr<const std::string> value,
                     std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
                     SetMode mode, ContentType content_type) {
   auto contents = Prepare(key, std::move(value), std::move(tags), lifetime, now,
                           std::move(content_type));
   if (!contents.ok()) return contents.status();
   MutexLock lock(mu_);
-  uint64_t reclaimed = 0;
-  ReclaimExpiredLocked(kReclaimPerWrite, now, reclaimed);
   if (mode == SetMode::kIfAbsent) {
-    if (auto it = map_.find(key); it != map_.end() && it->second->expires_at > now) {
+    if (const Entry* e = FindLocked(key, hash); e != nullptr && e->expires_at > now) {
       return Status::Ok();
     }
   }
-  PlaceLocked(key, std::move(*contents), now);
+  PlaceLocked(key, hash, std::move(*contents), now);
   return Status::Ok();
 }
 
-Status L1Shard::Update(std::string_view key, const L1Decide& decide, TimePoint now) {
+std::vector<std::string> L1Shard::TagsOf(const Entry& e) const {
+  std::vector<std::string> tags;
+  tags.reserve(e.tag_count());
+  for (uint32_t i = 0; i < e.tag_count(); ++i) tags.push_back(e.extras->tags()[i].node->first);
+  return tags;
+}
+
+Status L1Shard::Update(std::string_view key, uint64_t hash, const L1Decide& decide,
+                       TimePoint now) {
   MutexLock lock(mu_);
-  Entry* current = nullptr;
-  if (auto it = map_.find(key); it != map_.end() && it->second->expires_at > now) {
-    current = it->second.get();
-  }
+  Entry* current = FindLocked(key, hash);
+  if (current != nullptr && current->expires_at <= now) current = nullptr;
   std::optional<L1Current> seen;
   if (current != nullptr) {
-    seen.emplace(L1Current{current->value, current->content_type, current->tags,
-                           current->expires_at - now});
+    seen.emplace(L1Current{
+        current->shared_value ? SharedBytes(*current->shared())
+                              : SharedBytes(current->value(), current),
+        current->extras != nullptr ? current->extras->content_type : nullptr, TagsOf(*current),
+        current->expires_at - now});
   }
   L1Change change = decide(seen ? &*seen : nullptr);
+  seen.reset();  // lets go of the entry's block, which the write may then reuse
   switch (change.action) {
     case L1Change::Action::kKeep:
       return Status::Ok();
@@ -158,99 +273,165 @@ Status L1Shard::Update(std::string_view key, const L1Decide& decide, TimePoint n
   auto contents = Prepare(key, std::move(change.value), std::move(change.tags), change.lifetime,
                           now, std::move(change.content_type));
   if (!contents.ok()) return contents.status();
-  PlaceLocked(key, std::move(*contents), now);
+  PlaceLocked(key, hash, std::move(*contents), now);
   return Status::Ok();
 }
 
-void L1Shard::PlaceLocked(std::string_view key, Contents&& contents, TimePoint now) {
-  Entry* e = nullptr;
-  if (auto it = map_.find(key); it != map_.end()) {
-    // Replaced in place: the entry, its key and its map node are reused, which makes a
-    // write over an existing key cost no allocation besides the value's.
-    e = it->second.get();
-    UnlinkLocked(e, now, KeyStats::Removal::kReplaced);
-  } else {
-    auto owned = std::make_unique<Entry>();
-    owned->key.assign(key);
-    if (stats_ != nullptr) owned->group = stats_->GroupOf(key);
-    e = owned.get();
-    map_.emplace(std::string_view(e->key), std::move(owned));
-  }
+void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& contents,
+                          TimePoint now) {
   // Stored again: a later miss is not explained by the old departure (an expired entry
   // replaced here just left one).
   if (!ghosts_.empty()) {
     if (auto ghost = ghosts_.find(key); ghost != ghosts_.end()) ghosts_.erase(ghost);
   }
-  e->value = std::move(contents.value);
-  e->content_type = std::move(contents.content_type);
-  e->tags = std::move(contents.tags);
-  e->charge = contents.charge;
+  const size_t value_size = contents.value->size();
+  const bool shared = value_size > kMaxInlineValue;
+  const uint64_t block = BlockSize(key.size(), value_size, shared);
+  Entry** slot = FindSlotLocked(key, hash);
+  Entry* e = *slot;
+  uint16_t group = 0;
+  if (e != nullptr) {
+    group = e->group;
+    UnlinkLocked(e, now, KeyStats::Removal::kReplaced);
+    const uint64_t old_block = BlockSize(e->key_size, e->value_size, e->shared_value);
+    // Replaced in place when no reader holds the old bytes and the block is as large:
+    // a write over an existing key then allocates nothing.
+    const bool reuse = e->refs.load(std::memory_order_acquire) == 1 &&
+                       e->shared_value == shared &&
+                       AllocatedSize(old_block) == AllocatedSize(block);
+    if (!reuse) {
+      Entry* old = e;
+      e = nullptr;
+      *slot = old->next;
+      --entries_;
+      old->Release();
+    }
+  } else if (stats_ != nullptr) {
+    group = stats_->GroupOf(key);
+  }
+  if (e == nullptr) {
+    // The whole size class is asked for, so that a later value of the same class fits.
+    e = new (::operator new(AllocatedSize(block))) Entry();
+    e->shared_value = shared;
+    e->key_size = static_cast<uint16_t>(key.size());
+    std::memcpy(const_cast<char*>(e->key_data()), key.data(), key.size());
+    e->next = *slot;
+    *slot = e;
+    ++entries_;
+  }
+  if (shared) {
+    new (e->shared()) SharedString(std::move(contents.value));
+    e->value_size = 0;
+  } else {
+    e->value_size = static_cast<uint32_t>(value_size);
+    std::memcpy(const_cast<char*>(e->key_data()) + e->key_size, contents.value->data(),
+                value_size);
+  }
+  e->group = group;
   e->expires_at = contents.expires_at;
-  e->adaptive_base = contents.adaptive_base;
-  e->stored_at = now;
-  e->last_read = now;
+  e->stored_at = e->last_read = RelTimeLocked(now);
   e->reads = 0;
-  e->heat = 0;
-  // Room for it: `e` is in the map but not yet in the LRU order, so it is no victim.
+  if (contents.content_type || contents.adaptive_base != Duration::zero() ||
+      !contents.tags.empty()) {
+    void* mem = ::operator new(sizeof(Extras) + contents.tags.size() * sizeof(TagLink));
+    e->extras = new (mem) Extras();
+    e->extras->content_type = std::move(contents.content_type);
+    e->extras->adaptive_base = contents.adaptive_base;
+  }
+  // Room for it: `e` is in the index but not yet in the LRU order, so it is no victim.
   while (!lru_.empty() &&
-         (map_.size() > limits_.max_entries || bytes_ + e->charge > limits_.max_bytes)) {
+         (entries_ > limits_.max_entries || bytes_ + contents.charge > limits_.max_bytes)) {
     Entry* victim = &lru_.back();
     if (EraseLocked(victim, now, KeyStats::Removal::kEvicted)) ++evictions_;
   }
   lru_.push_front(*e);
-  IndexExpiryLocked(*e);
-  for (const auto& tag : e->tags) {
-    auto& node = *tag_index_.try_emplace(tag).first;
-    if (node.second.insert(e) && node.second.size() == large_tag_entries_) {
-      large_tags_.insert(&node);
-    }
-  }
-  bytes_ += e->charge;
-  if (stats_ != nullptr) stats_->Stored(e->group, e->charge);
+  LinkTagsLocked(e, contents.tags);
+  bytes_ += contents.charge;
+  if (stats_ != nullptr) stats_->Stored(e->group, contents.charge);
+  if (entries_ > bucket_mask_ + 1) GrowLocked();
 }
 
-std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, TimePoint now) const {
+void L1Shard::LinkTagsLocked(Entry* e, const std::vector<std::string>& tags) {
+  if (tags.empty()) return;
+  TagLink* links = e->extras->tags();
+  for (const auto& tag : tags) {
+    TagNode& node = *tag_index_.try_emplace(tag).first;
+    auto& members = node.second.entries;
+    links[e->extras->tag_count++] = TagLink{&node, static_cast<uint32_t>(members.size())};
+    members.push_back(e);
+    if (members.size() == large_tag_entries_) large_tags_.insert(&node);
+  }
+}
+
+void L1Shard::UnlinkTagsLocked(Entry* e) {
+  for (uint32_t i = 0; i < e->tag_count(); ++i) {
+    const TagLink link = e->extras->tags()[i];
+    auto& members = link.node->second.entries;
+    Entry* last = members.back();
+    members[link.pos] = last;
+    members.pop_back();
+    if (last != e) {
+      // The entry moved into the freed place learns where it now is.
+      TagLink* moved = last->extras->tags();
+      for (uint32_t j = 0; j < last->extras->tag_count; ++j) {
+        if (moved[j].node == link.node) moved[j].pos = link.pos;
+      }
+    }
+    if (members.size() + 1 == large_tag_entries_) large_tags_.erase(link.node);
+    if (members.empty()) tag_index_.erase(tag_index_.find(link.node->first));
+  }
+}
+
+std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, uint64_t hash,
+                                            TimePoint now) const {
   MutexLock lock(mu_);
-  auto it = map_.find(key);
-  if (it == map_.end() || it->second->expires_at <= now) return std::nullopt;
-  const Entry& e = *it->second;
-  return L1EntryInfo{e.reads,   e.stored_at, e.last_read,
-                     e.expires_at, e.tags,   e.charge,
-                     e.adaptive_base != Duration::zero()};
+  const Entry* e = FindLocked(key, hash);
+  if (e == nullptr || e->expires_at <= now) return std::nullopt;
+  return L1EntryInfo{e->reads,      AbsTime(e->stored_at), AbsTime(e->last_read),
+                     e->expires_at, TagsOf(*e),            ChargeOf(*e),
+                     e->adaptive()};
 }
 
 std::vector<std::string> L1Shard::Keys(TimePoint now,
                                        const std::function<bool(std::string_view)>& match) const {
   std::vector<std::string> keys;
   MutexLock lock(mu_);
-  for (const auto& [key, e] : map_) {
-    if (e->expires_at > now && match(key)) keys.emplace_back(key);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      if (e->expires_at > now && match(e->key())) keys.emplace_back(e->key());
+    }
   }
   return keys;
 }
 
 std::optional<std::string> L1Shard::AnyKey(TimePoint now) const {
   MutexLock lock(mu_);
-  for (const auto& [key, e] : map_) {
-    if (e->expires_at > now) return std::string(key);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      if (e->expires_at > now) return std::string(e->key());
+    }
   }
   return std::nullopt;
 }
 
-bool L1Shard::Delete(std::string_view key, TimePoint now) {
+bool L1Shard::Delete(std::string_view key, uint64_t hash, TimePoint now) {
   MutexLock lock(mu_);
-  auto it = map_.find(key);
-  if (it == map_.end()) return false;
-  return EraseLocked(it->second.get(), now, KeyStats::Removal::kDeleted);
+  Entry* e = FindLocked(key, hash);
+  if (e == nullptr) return false;
+  return EraseLocked(e, now, KeyStats::Removal::kDeleted);
 }
 
 uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint now) {
   MutexLock lock(mu_);
   uint64_t removed = 0;
   for (const auto& tag : tags) {
-    // EraseLocked drops the tag's set once it is empty, so look it up afresh each time.
-    for (auto it = tag_index_.find(tag); it != tag_index_.end(); it = tag_index_.find(tag)) {
-      if (EraseLocked(it->second.any(), now, KeyStats::Removal::kDeleted)) ++removed;
+    auto it = tag_index_.find(tag);
+    if (it == tag_index_.end()) continue;
+    // Erasing the last member erases the tag's node, so the loop stops before it.
+    auto& members = it->second.entries;
+    for (bool last = false; !last;) {
+      last = members.size() == 1;
+      if (EraseLocked(members.back(), now, KeyStats::Removal::kDeleted)) ++removed;
     }
   }
   return removed;
@@ -258,13 +439,19 @@ uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint
 
 uint64_t L1Shard::InvalidateMatching(const KeyPattern& pattern, TimePoint now) {
   MutexLock lock(mu_);
-  std::vector<Entry*> matched;
-  for (const auto& [key, entry] : map_) {
-    if (pattern.Matches(key)) matched.push_back(entry.get());
-  }
   uint64_t removed = 0;
-  for (Entry* e : matched) {
-    if (EraseLocked(e, now, KeyStats::Removal::kDeleted)) ++removed;
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (Entry** slot = &buckets_[b]; *slot != nullptr;) {
+      Entry* e = *slot;
+      if (!pattern.Matches(e->key())) {
+        slot = &e->next;
+        continue;
+      }
+      *slot = e->next;
+      --entries_;
+      if (UnlinkLocked(e, now, KeyStats::Removal::kDeleted)) ++removed;
+      e->Release();
+    }
   }
   return removed;
 }
@@ -272,68 +459,97 @@ uint64_t L1Shard::InvalidateMatching(const KeyPattern& pattern, TimePoint now) {
 uint64_t L1Shard::Clear(TimePoint now) {
   MutexLock lock(mu_);
   uint64_t live = 0;
-  for (const auto& [key, entry] : map_) {
-    if (entry->expires_at > now) ++live;
-  }
-  expirations_ += map_.size() - live;
-  if (stats_ != nullptr) {
-    for (const auto& [key, e] : map_) {
-      stats_->Removed(e->group, e->charge,
-                      e->expires_at > now ? KeyStats::Removal::kDeleted
-                                          : KeyStats::Removal::kExpired,
-                      e->reads > 0);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      // Stored entries leave for good: no ghost explains a miss after a clear.
+      const bool is_live = e->expires_at > now;
+      live += is_live ? 1 : 0;
+      if (!is_live) ++expirations_;
+      if (stats_ != nullptr) {
+        stats_->Removed(e->group, ChargeOf(*e),
+                        is_live ? KeyStats::Removal::kDeleted : KeyStats::Removal::kExpired,
+                        e->reads > 0);
+      }
     }
   }
-  expiry_.clear();
+  FreeAllLocked();
+  return live;
+}
+
+void L1Shard::FreeAllLocked() {
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    for (Entry* e = buckets_[b]; e != nullptr;) {
+      Entry* next = e->next;
+      if (e->shared_value) e->shared()->~SharedString();
+      if (e->extras != nullptr) {
+        e->extras->~Extras();
+        ::operator delete(e->extras);
+        e->extras = nullptr;
+      }
+      e->Release();
+      e = next;
+    }
+    buckets_[b] = nullptr;
+  }
   lru_.clear();
   large_tags_.clear();
   tag_index_.clear();
-  map_.clear();
+  entries_ = 0;
   bytes_ = 0;
-  return live;
 }
 
 uint64_t L1Shard::ReclaimExpired(size_t budget, TimePoint now) {
   MutexLock lock(mu_);
   uint64_t reclaimed = 0;
-  ReclaimExpiredLocked(budget, now, reclaimed);
+  size_t looked = 0;
+  for (size_t buckets = 0; buckets <= bucket_mask_ && looked < budget; ++buckets) {
+    for (Entry** slot = &buckets_[sweep_bucket_]; *slot != nullptr; ++looked) {
+      Entry* e = *slot;
+      if (e->expires_at > now) {
+        slot = &e->next;
+        continue;
+      }
+      *slot = e->next;
+      --entries_;
+      UnlinkLocked(e, now, KeyStats::Removal::kExpired);
+      e->Release();
+      ++reclaimed;
+    }
+    sweep_bucket_ = (sweep_bucket_ + 1) & bucket_mask_;
+  }
   return reclaimed;
 }
 
-void L1Shard::ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) {
-  while (budget-- > 0 && !expiry_.empty() && expiry_.begin()->expires_at <= now) {
-    EraseLocked(&*expiry_.begin(), now, KeyStats::Removal::kExpired);
-    ++reclaimed;
-  }
-}
-
 bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
+  Entry** slot = FindSlotLocked(e->key(), Hash(e->key()));
+  *slot = e->next;
+  --entries_;
   const bool live = UnlinkLocked(e, now, why);
-  // Erase by iterator: the map's key is a view into *e, which the erase frees.
-  map_.erase(map_.find(std::string_view(e->key)));
+  e->Release();
   return live;
 }
 
 bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   const bool live = e->expires_at > now;
   if (!live) ++expirations_;
+  const uint64_t charge = ChargeOf(*e);
   if (stats_ != nullptr) {
     if (!live) why = KeyStats::Removal::kExpired;
-    stats_->Removed(e->group, e->charge, why, e->reads > 0);
+    stats_->Removed(e->group, charge, why, e->reads > 0);
     if (why == KeyStats::Removal::kExpired) RememberGhostLocked(*e, MissCause::kExpired);
     if (why == KeyStats::Removal::kEvicted) RememberGhostLocked(*e, MissCause::kEvicted);
   }
   lru_.erase(lru_.iterator_to(*e));
-  expiry_.erase(expiry_.iterator_to(*e));
-  for (const auto& tag : e->tags) {
-    auto it = tag_index_.find(tag);
-    if (it == tag_index_.end()) continue;
-    if (it->second.erase(e) && it->second.size() + 1 == large_tag_entries_) {
-      large_tags_.erase(&*it);
-    }
-    if (it->second.empty()) tag_index_.erase(it);
+  if (e->extras != nullptr) {
+    UnlinkTagsLocked(e);
+    e->extras->~Extras();
+    ::operator delete(e->extras);
+    e->extras = nullptr;
   }
-  bytes_ -= e->charge;
+  // Readers hold the shared string itself, not the entry: it can go now. A reused block
+  // gets its next value constructed in its place.
+  if (e->shared_value) e->shared()->~SharedString();
+  bytes_ -= charge;
   return live;
 }
 
@@ -343,17 +559,17 @@ void L1Shard::RememberGhostLocked(const Entry& e, MissCause cause) {
   if (auto it = ghosts_.find(old_key); it != ghosts_.end() && it->second.seq == old_seq) {
     ghosts_.erase(it);
   }
-  old_key = e.key;
+  old_key = e.key();
   old_seq = ghost_seq_;
-  ghosts_[e.key] = Ghost{cause, e.stored_at, ghost_seq_};
+  ghosts_[std::string(e.key())] = Ghost{cause, AbsTime(e.stored_at), ghost_seq_};
   ++ghost_seq_;
 }
 
-std::optional<L1Ghost> L1Shard::TakeGhost(std::string_view key, TimePoint now) {
+std::optional<L1Ghost> L1Shard::TakeGhost(std::string_view key, uint64_t hash, TimePoint now) {
   MutexLock lock(mu_);
   // A Get that has not looked yet would find an expired entry still here.
-  if (auto live = map_.find(key); live != map_.end() && live->second->expires_at <= now) {
-    EraseLocked(live->second.get(), now, KeyStats::Removal::kExpired);
+  if (Entry* live = FindLocked(key, hash); live != nullptr && live->expires_at <= now) {
+    EraseLocked(live, now, KeyStats::Removal::kExpired);
   }
   auto it = ghosts_.find(key);
   if (it == ghosts_.end()) return std::nullopt;
@@ -364,12 +580,12 @@ std::optional<L1Ghost> L1Shard::TakeGhost(std::string_view key, TimePoint now) {
 
 void L1Shard::AddLargeTags(std::unordered_map<std::string, uint64_t>& into) const {
   MutexLock lock(mu_);
-  for (const TagIndex::value_type* node : large_tags_) into[node->first] += node->second.size();
+  for (const TagNode* node : large_tags_) into[node->first] += node->second.entries.size();
 }
 
 void L1Shard::AddStats(L1Stats& stats) const {
   MutexLock lock(mu_);
-  stats.entries += map_.size();
+  stats.entries += entries_;
   stats.bytes += bytes_;
   stats.max_entries += limits_.max_entries;
   stats.max_bytes += limits_.max_bytes;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <boost/intrusive/list.hpp>
-#include <boost/intrusive/set.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,12 +13,20 @@
 
 #include "core/key_stats.h"
 #include "core/l1_store.h"
+#include "core/shared_bytes.h"
 #include "core/thread_annotations.h"
 
 namespace tiercache {
 
-// One lock's worth of the L1 store: the entries, their LRU order, their expiry order and
+// One lock's worth of the L1 store: the entries, their hash index, their LRU order and
 // the tag index, all guarded by mu_. Private to core/l1_store.cc and its tests.
+//
+// An entry is one allocation: a 64-byte header, the key and, up to kMaxInlineValue
+// bytes, the value, so that an entry costs about what Redis spends on one string key.
+// Larger values stay in the shared string they arrived in (no copy). Tags, a content type
+// and the adaptive lifetime's state live in a second block that only entries with any of
+// them have. Expiry has no index: expired entries are never returned, and are reclaimed
+// when read, by eviction, and by ReclaimExpired walking the hash index a slice at a time.
 class L1Shard {
  public:
   struct Limits {
@@ -28,77 +35,120 @@ class L1Shard {
     double ttl_factor;
   };
 
+  // Values up to this size are kept inside the entry.
+  static constexpr size_t kMaxInlineValue = 512;
+  // The longest key an entry holds (its length is kept in 16 bits).
+  static constexpr size_t kMaxKeyBytes = 0xffff;
+
   // `stats` (may be null) is told of every entry stored and removed, and then the shard
   // remembers up to `ghosts` keys that expired or were evicted, for TakeGhost. Tags with at
   // least `large_tag_entries` entries are kept track of, for AddLargeTags.
   L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats = nullptr,
           size_t ghosts = 0, uint64_t large_tag_entries = 1);
   ~L1Shard();
+  L1Shard(const L1Shard&) = delete;
+  L1Shard& operator=(const L1Shard&) = delete;
 
-  std::optional<L1Value> Get(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
-  Status Set(std::string_view key, std::shared_ptr<const std::string> value,
+  // The hash every method taking a key and a hash expects.
+  static uint64_t Hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+  std::optional<L1Value> Get(std::string_view key, uint64_t hash, TimePoint now)
+      TC_EXCLUDES(mu_);
+  Status Set(std::string_view key, uint64_t hash, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
              SetMode mode = SetMode::kReplace, ContentType content_type = nullptr)
       TC_EXCLUDES(mu_);
-  Status Update(std::string_view key, const L1Decide& decide, TimePoint now) TC_EXCLUDES(mu_);
-  std::optional<L1EntryInfo> Inspect(std::string_view key, TimePoint now) const
+  Status Update(std::string_view key, uint64_t hash, const L1Decide& decide, TimePoint now)
+      TC_EXCLUDES(mu_);
+  std::optional<L1EntryInfo> Inspect(std::string_view key, uint64_t hash, TimePoint now) const
       TC_EXCLUDES(mu_);
   std::vector<std::string> Keys(TimePoint now,
                                 const std::function<bool(std::string_view)>& match) const
       TC_EXCLUDES(mu_);
   std::optional<std::string> AnyKey(TimePoint now) const TC_EXCLUDES(mu_);
-  bool Delete(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
+  bool Delete(std::string_view key, uint64_t hash, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateTags(const std::vector<std::string>& tags, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateMatching(const KeyPattern& pattern, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t Clear(TimePoint now) TC_EXCLUDES(mu_);
+  // Looks at up to `budget` entries, going on where the previous call stopped, and
+  // reclaims the expired ones among them; returns how many it reclaimed.
   uint64_t ReclaimExpired(size_t budget, TimePoint now) TC_EXCLUDES(mu_);
   void AddStats(L1Stats& stats) const TC_EXCLUDES(mu_);
-  std::optional<L1Ghost> TakeGhost(std::string_view key, TimePoint now) TC_EXCLUDES(mu_);
+  std::optional<L1Ghost> TakeGhost(std::string_view key, uint64_t hash, TimePoint now)
+      TC_EXCLUDES(mu_);
   // Adds the entry count of every tag with at least `large_tag_entries` entries in this
   // shard. It costs as much as there are such tags, not as there are tags: a status request
   // must not hold the shard while it walks a tag per entry.
   void AddLargeTags(std::unordered_map<std::string, uint64_t>& into) const TC_EXCLUDES(mu_);
 
-  // Bytes charged for an entry: its payload (key, value, tags, content type) plus a fixed
-  // overhead for bookkeeping.
-  static uint64_t Charge(std::string_view key, const std::string& value,
+  // Bytes charged for an entry: the memory it takes, as the allocator's size classes
+  // round its blocks (docs/architecture.md, "L1 memory").
+  static uint64_t Charge(std::string_view key, std::string_view value,
                          const std::vector<std::string>& tags,
-                         std::string_view content_type = {});
+                         std::string_view content_type = {}, bool adaptive = false);
 
  private:
   using Hook = boost::intrusive::link_mode<boost::intrusive::normal_link>;
-  struct Entry {
-    std::string key;
-    std::shared_ptr<const std::string> value;
-    ContentType content_type;
-    std::vector<std::string> tags;
-    TimePoint expires_at;
-    TimePoint stored_at;
-    TimePoint last_read;                // access statistics: when and how often read
-    uint64_t reads = 0;
-    double heat = 0;                    // decayed read count (adaptive entries)
-    Duration adaptive_base{0};          // zero for fixed-lifetime entries
-    uint64_t charge = 0;
-    uint16_t group = 0;                 // KeyStats group, when stats_ is set
-    boost::intrusive::list_member_hook<Hook> lru_hook;
-    boost::intrusive::set_member_hook<Hook> expiry_hook;
+  struct TagMembers;
+  using TagIndex = std::unordered_map<std::string, TagMembers>;
+  using TagNode = TagIndex::value_type;
+  // One tag of an entry: the tag's index node and the entry's place in its member list.
+  struct TagLink {
+    TagNode* node;
+    uint32_t pos;
   };
-  struct ExpiresBefore {
-    bool operator()(const Entry& a, const Entry& b) const { return a.expires_at < b.expires_at; }
+  // What only some entries have; one block, its tag links after it.
+  struct Extras {
+    ContentType content_type;
+    double heat = 0;             // decayed read count (adaptive entries)
+    Duration adaptive_base{0};   // zero for fixed-lifetime entries
+    uint32_t tag_count = 0;
+    TagLink* tags() { return reinterpret_cast<TagLink*>(this + 1); }
+    const TagLink* tags() const { return reinterpret_cast<const TagLink*>(this + 1); }
+  };
+  // The header of an entry's block; the block goes on with the shared value (if not
+  // inline), the key and the inline value. refs (BytesHolder): 1 for the shard, plus one
+  // per reader holding the inline value.
+  struct Entry : BytesHolder {
+    uint32_t value_size = 0;  // inline values
+    Entry* next = nullptr;    // hash chain
+    boost::intrusive::list_member_hook<Hook> lru_hook;
+    TimePoint expires_at;
+    Extras* extras = nullptr;
+    uint32_t stored_at = 0;   // milliseconds since epoch_ (RelTime)
+    uint32_t last_read = 0;   // stored_at until the first read
+    uint32_t reads : 24 = 0;  // saturates
+    uint32_t shared_value : 1 = 0;
+    uint16_t key_size = 0;
+    uint16_t group = 0;       // KeyStats group, when stats_ is set
+
+    std::shared_ptr<const std::string>* shared() {
+      return reinterpret_cast<std::shared_ptr<const std::string>*>(this + 1);
+    }
+    const std::shared_ptr<const std::string>* shared() const {
+      return reinterpret_cast<const std::shared_ptr<const std::string>*>(this + 1);
+    }
+    const char* key_data() const {
+      return reinterpret_cast<const char*>(this + 1) +
+             (shared_value ? sizeof(std::shared_ptr<const std::string>) : 0);
+    }
+    std::string_view key() const { return {key_data(), key_size}; }
+    std::string_view value() const {
+      return shared_value ? std::string_view(**shared())
+                          : std::string_view(key_data() + key_size, value_size);
+    }
+    uint32_t tag_count() const { return extras != nullptr ? extras->tag_count : 0; }
+    bool adaptive() const { return extras != nullptr && extras->adaptive_base != Duration::zero(); }
+  };
+  static_assert(sizeof(Entry) == 64, "an entry header is one cache line");
+  struct TagMembers {
+    std::vector<Entry*> entries;
   };
   using LruList = boost::intrusive::list<
       Entry, boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<Hook>,
                                            &Entry::lru_hook>>;
-  using ExpiryIndex = boost::intrusive::multiset<
-      Entry,
-      boost::intrusive::member_hook<Entry, boost::intrusive::set_member_hook<Hook>,
-                                    &Entry::expiry_hook>,
-      boost::intrusive::compare<ExpiresBefore>>;
-  // Keys are views into the owned Entry's key, so each key is stored once.
-  using EntryMap = std::unordered_map<std::string_view, std::unique_ptr<Entry>>;
 
-  // What a write stores in an entry, checked against the shard's budget; made before
-  // the lock is taken, and allocating nothing.
+  // What a write stores, checked against the shard's budget before the lock is taken.
   struct Contents {
     std::shared_ptr<const std::string> value;
     ContentType content_type;
@@ -111,16 +161,38 @@ class L1Shard {
                            std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
                            ContentType content_type) const;
   // Stores `contents` under `key`, over the entry there if any, evicting to make room.
-  void PlaceLocked(std::string_view key, Contents&& contents, TimePoint now) TC_REQUIRES(mu_);
-  // Takes `e` out of every index but the map (statistics as EraseLocked); true if live.
+  void PlaceLocked(std::string_view key, uint64_t hash, Contents&& contents, TimePoint now)
+      TC_REQUIRES(mu_);
+  // The slot in the hash index that points at `key`'s entry, or at the end of its chain.
+  Entry** FindSlotLocked(std::string_view key, uint64_t hash) const TC_REQUIRES(mu_);
+  Entry* FindLocked(std::string_view key, uint64_t hash) const TC_REQUIRES(mu_) {
+    return *FindSlotLocked(key, hash);
+  }
+  void GrowLocked() TC_REQUIRES(mu_);
+  // Takes `e` out of the LRU order and the tag index and drops what it holds besides its
+  // block (statistics as EraseLocked); true if it was live. It stays in the hash index.
   bool UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);
-  // Removes `e` from every index and frees it. Returns true if it was still live. `why`
-  // is for the statistics; an entry past its expiry counts as expired whatever `why`.
+  // Removes `e` from every index and lets go of it (readers may still hold its block).
+  // Returns true if it was still live. `why` is for the statistics; an entry past its
+  // expiry counts as expired whatever `why`.
   bool EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);
+  void LinkTagsLocked(Entry* e, const std::vector<std::string>& tags) TC_REQUIRES(mu_);
+  void UnlinkTagsLocked(Entry* e) TC_REQUIRES(mu_);
   void RememberGhostLocked(const Entry& e, MissCause cause) TC_REQUIRES(mu_);
-  void ReclaimExpiredLocked(size_t budget, TimePoint now, uint64_t& reclaimed) TC_REQUIRES(mu_);
   void TouchLocked(Entry& e, TimePoint now) TC_REQUIRES(mu_);
-  void IndexExpiryLocked(Entry& e) TC_REQUIRES(mu_);
+  std::vector<std::string> TagsOf(const Entry& e) const TC_REQUIRES(mu_);
+  // Frees every entry, telling no one (Clear reports them first).
+  void FreeAllLocked() TC_REQUIRES(mu_);
+  // The size of an entry's block: header, shared value or inline bytes, key.
+  static uint64_t BlockSize(size_t key_size, size_t value_size, bool shared);
+  uint64_t ChargeOf(const Entry& e) const TC_REQUIRES(mu_);
+
+  // Times of access are kept in 32 bits, as milliseconds since epoch_, which moves on
+  // before they would overflow (RebaseLocked); access times more than about 24 days old
+  // then read as that old.
+  uint32_t RelTimeLocked(TimePoint now) TC_REQUIRES(mu_);
+  TimePoint AbsTime(uint32_t rel) const TC_REQUIRES(mu_);
+  void RebaseLocked(TimePoint now) TC_REQUIRES(mu_);
 
   struct Ghost {
     MissCause cause;
@@ -133,44 +205,19 @@ class L1Shard {
   KeyStats* const stats_;
 
   mutable Mutex mu_;
-  EntryMap map_ TC_GUARDED_BY(mu_);
+  // Chained hash index over the entries: a power of two of slots, grown past one entry per
+  // slot on average. Chains are threaded through the entries (Entry::next).
+  std::unique_ptr<Entry*[]> buckets_ TC_GUARDED_BY(mu_);
+  size_t bucket_mask_ TC_GUARDED_BY(mu_) = 0;
+  size_t entries_ TC_GUARDED_BY(mu_) = 0;
+  size_t sweep_bucket_ TC_GUARDED_BY(mu_) = 0;  // where ReclaimExpired goes on
   LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
-  ExpiryIndex expiry_ TC_GUARDED_BY(mu_);
-  // At least the latest expiry in expiry_ (it may be one since removed).
-  TimePoint latest_expiry_ TC_GUARDED_BY(mu_) = TimePoint::min();
-  // The entries of one tag. Most tags name one entry (`user:{id}` on `user:{id}`): that
-  // one is held inline, so a bulk load of such entries allocates no set per tag; a second
-  // entry moves the tag to a hash set, where it stays.
-  class TagEntries {
-   public:
-    bool insert(Entry* e) {  // true if it was not there
-      if (!many_) {
-        if (one_ == nullptr || one_ == e) return std::exchange(one_, e) == nullptr;
-        many_ = std::make_unique<std::unordered_set<Entry*>>();
-        many_->insert(std::exchange(one_, nullptr));
-      }
-      return many_->insert(e).second;
-    }
-    bool erase(Entry* e) {  // true if it was there
-      if (many_) return many_->erase(e) > 0;
-      if (one_ != e) return false;
-      one_ = nullptr;
-      return true;
-    }
-    size_t size() const { return many_ ? many_->size() : (one_ != nullptr ? 1 : 0); }
-    bool empty() const { return size() == 0; }
-    Entry* any() const { return many_ ? *many_->begin() : one_; }  // when not empty
-
-   private:
-    Entry* one_ = nullptr;  // while many_ is null
-    std::unique_ptr<std::unordered_set<Entry*>> many_;
-  };
-  using TagIndex = std::unordered_map<std::string, TagEntries>;
+  TimePoint epoch_ TC_GUARDED_BY(mu_);
   TagIndex tag_index_ TC_GUARDED_BY(mu_);
   // The tag_index_ nodes (stable: the map is node-based) of tags with large_tag_entries_
   // entries or more.
   const uint64_t large_tag_entries_;
-  std::unordered_set<const TagIndex::value_type*> large_tags_ TC_GUARDED_BY(mu_);
+  std::unordered_set<const TagNode*> large_tags_ TC_GUARDED_BY(mu_);
   uint64_t bytes_ TC_GUARDED_BY(mu_) = 0;
   uint64_t hits_ TC_GUARDED_BY(mu_) = 0;
   uint64_t misses_ TC_GUARDED_BY(mu_) = 0;

@@ -32,26 +32,28 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
 
 L1Store::~L1Store() = default;
 
-L1Shard& L1Store::ShardFor(std::string_view key) const {
+L1Shard& L1Store::ShardFor(uint64_t hash) const {
   if (shards_.size() == 1) return *shards_[0];
-  // The top bits pick the shard; the hash map inside a shard uses the low bits.
-  const uint64_t h = std::hash<std::string_view>{}(key);
-  return *shards_[h >> shard_shift_];
+  // The top bits pick the shard; the hash index inside a shard uses the low bits.
+  return *shards_[hash >> shard_shift_];
 }
 
 std::optional<L1Value> L1Store::Get(std::string_view key) {
-  return ShardFor(key).Get(key, clock_.Now());
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).Get(key, h, clock_.Now());
 }
 
 Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> value,
                     std::vector<std::string> tags, Lifetime lifetime, SetMode mode,
                     ContentType content_type) {
-  return ShardFor(key).Set(key, std::move(value), std::move(tags), lifetime, clock_.Now(), mode,
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).Set(key, h, std::move(value), std::move(tags), lifetime, clock_.Now(), mode,
                            std::move(content_type));
 }
 
 Status L1Store::Update(std::string_view key, const L1Decide& decide) {
-  return ShardFor(key).Update(key, decide, clock_.Now());
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).Update(key, h, decide, clock_.Now());
 }
 
 std::vector<std::string> L1Store::Keys(size_t shard,
@@ -69,10 +71,14 @@ std::optional<std::string> L1Store::AnyKey(uint64_t seed) const {
 }
 
 std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {
-  return ShardFor(key).Inspect(key, clock_.Now());
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).Inspect(key, h, clock_.Now());
 }
 
-bool L1Store::Delete(std::string_view key) { return ShardFor(key).Delete(key, clock_.Now()); }
+bool L1Store::Delete(std::string_view key) {
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).Delete(key, h, clock_.Now());
+}
 
 uint64_t L1Store::InvalidateTags(const std::vector<std::string>& tags) {
   uint64_t removed = 0;
@@ -99,7 +105,8 @@ uint64_t L1Store::ReclaimExpired(size_t max_per_shard) {
 }
 
 std::optional<L1Ghost> L1Store::TakeGhost(std::string_view key) {
-  return ShardFor(key).TakeGhost(key, clock_.Now());
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).TakeGhost(key, h, clock_.Now());
 }
 
 std::vector<std::pair<std::string, uint64_t>> L1Store::LargestTags(size_t n) const {

@@ -14,6 +14,7 @@
 #include "core/key_pattern.h"
 #include "core/key_stats.h"
 #include "core/l1_options.h"
+#include "core/shared_bytes.h"
 #include "core/status.h"
 
 namespace tiercache {
@@ -40,7 +41,7 @@ enum class SetMode : uint8_t {
 };
 
 struct L1Value {
-  std::shared_ptr<const std::string> value;
+  SharedBytes value;  // the entry's bytes, readable after it is overwritten or removed
   ContentType content_type;
   TimePoint expires_at;
   TimePoint read_at;  // the time of the lookup; expires_at - read_at is the time left
@@ -65,9 +66,9 @@ struct L1EntryInfo {
 
 // The live entry an update sees, under its shard's lock.
 struct L1Current {
-  std::shared_ptr<const std::string> value;
+  SharedBytes value;
   ContentType content_type;
-  const std::vector<std::string>& tags;
+  std::vector<std::string> tags;
   Duration ttl_left;
 };
 
@@ -105,9 +106,9 @@ struct L1Stats {
 // entry of the shard is evicted to make room. An entry that alone exceeds a shard's byte
 // budget is refused with kTooLarge.
 //
-// Expiry: an expired entry is never returned. Expired entries are reclaimed in expiry
-// order from a per-shard index: a few on every write to the shard and in bulk by
-// ReclaimExpired, never by scanning all entries.
+// Expiry: an expired entry is never returned. Expired entries are reclaimed when looked
+// up, when eviction reaches them, and by ReclaimExpired, which walks each shard a slice at
+// a time (the daemon's sweeper calls it every l1.sweep_interval).
 class L1Store {
  public:
   // With `stats`, every entry stored and removed is counted by key group, and up to
@@ -155,7 +156,8 @@ class L1Store {
   // Removes everything; returns how many live entries went.
   uint64_t Clear();
 
-  // Reclaims up to `max_per_shard` expired entries in each shard; returns how many.
+  // Looks at up to `max_per_shard` entries of each shard, going on where the previous call
+  // stopped, and reclaims the expired ones; returns how many it reclaimed.
   uint64_t ReclaimExpired(size_t max_per_shard);
 
   // Why `key` is not in L1, if it left by expiry or eviction lately; forgets it, so that
@@ -173,7 +175,8 @@ class L1Store {
   size_t shard_count() const { return shards_.size(); }
 
  private:
-  L1Shard& ShardFor(std::string_view key) const;
+  // The shard of a key of hash `hash`.
+  L1Shard& ShardFor(uint64_t hash) const;
 
   std::vector<std::unique_ptr<L1Shard>> shards_;
   const Clock& clock_;

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/frontend.h"
+#include "core/shared_bytes.h"
 #include "core/instance_coherence.h"
 #include "core/key_stats.h"
 #include "core/l1_store.h"
@@ -44,7 +45,7 @@ struct ModelInvalidation {
 
 // A stored entry as an update sees it.
 struct StoredEntry {
-  std::shared_ptr<const std::string> value;
+  SharedBytes value;
   Duration ttl_left{0};  // at the timeout's scale (the tier's time left / its ttl_factor)
   std::vector<std::string> tags;
   std::string content_type;

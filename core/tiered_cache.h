@@ -30,7 +30,7 @@ namespace tiercache {
 // A value found in some tier. The value is shared with the tier it came from (for L1,
 // with the stored entry), so a hit costs the same for 10 bytes and 8 MiB.
 struct Hit {
-  std::shared_ptr<const std::string> value;
+  SharedBytes value;
   std::string_view tier;  // "L1", or the name of the lower tier that served it
   Duration ttl_left;
   ContentType content_type{};

@@ -186,7 +186,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
     service_.Get(GrpcServer::Id(), req->key(), [reactor, resp](Result<Hit> hit) {
       if (hit.ok()) {
         resp->set_found(true);
-        resp->set_value(*hit->value);
+        resp->set_value(hit->value->data(), hit->value->size());
         resp->set_tier(std::string(hit->tier));
         resp->set_ttl_seconds(ToSeconds(hit->ttl_left));
         if (hit->content_type) resp->set_content_type(*hit->content_type);

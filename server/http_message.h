@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/shared_bytes.h"
+
 namespace tiercache::http_api {
 
 enum class Method : uint8_t { kGet, kHead, kPut, kPost, kDelete, kOther };
@@ -28,7 +30,7 @@ struct Response {
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::shared_ptr<const std::string> shared_body;
+  SharedBytes shared_body;
 
   std::string_view payload() const {
     return shared_body ? std::string_view(*shared_body) : std::string_view(body);

@@ -258,7 +258,7 @@ void GetEx(Call& c) {
         if (current == nullptr) return Keep();
         st.old = *current->value;
         if (expiry.ms_left && *expiry.ms_left <= 0) return Remove();
-        return Write(*current->value, expiry.persist ? max_ttl : Millis(*expiry.ms_left));
+        return Write(std::string(*current->value), expiry.persist ? max_ttl : Millis(*expiry.ms_left));
       },
       AnswerOld);
 }
@@ -267,7 +267,7 @@ void GetEx(Call& c) {
 struct Gather {
   explicit Gather(size_t n) : hits(n), left(n) {}
   std::mutex mu;
-  std::vector<std::shared_ptr<const std::string>> hits;  // null: missing
+  std::vector<SharedBytes> hits;  // null: missing
   size_t left;
   std::string error;
 };
@@ -385,7 +385,7 @@ void Append(Call& c) {
       c, c.args[1], std::make_shared<Length>(),
       [ttl, tail = std::string(c.args[2])](Length& st, const StoredEntry* current)
           -> Result<EntryChange> {
-        std::string value = current != nullptr ? *current->value + tail : tail;
+        std::string value = current != nullptr ? std::string(*current->value) + tail : tail;
         st.n = static_cast<int64_t>(value.size());
         if (current == nullptr) return Write(std::move(value), ttl, std::vector<std::string>{});
         return Write(std::move(value));
@@ -492,7 +492,7 @@ void SetRange(Call& c) {
       c, c.args[1], std::make_shared<Length>(),
       [ttl, offset, part = std::string(part)](Length& st, const StoredEntry* current)
           -> Result<EntryChange> {
-        std::string value = current != nullptr ? *current->value : std::string();
+        std::string value = current != nullptr ? std::string(*current->value) : std::string();
         if (part.empty()) {
           st.n = static_cast<int64_t>(value.size());
           return Keep();

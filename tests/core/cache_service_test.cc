@@ -90,7 +90,7 @@ class CacheServiceTest {
   // The value served for `key`, or "<miss>".
   std::string ValueOf(std::string_view key) {
     auto hit = test::SyncGet(*service_, Frontend::Named("http"), key);
-    return hit.ok() ? *hit->value : std::string("<miss>");
+    return hit.ok() ? std::string(*hit->value) : std::string("<miss>");
   }
 
   // Seconds left reported by a Get of `key`, or -1 on a miss.
@@ -570,7 +570,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: UpdateChecksTheChangeAsSetDoes
   const Status big = test::SyncUpdate(*service_, resp, "k", [](const StoredEntry* current) {
     EntryChange change;
     change.action = EntryChange::Action::kWrite;
-    change.value = *current->value + std::string(100, 'x');
+    change.value = std::string(*current->value) + std::string(100, 'x');
     return Result<EntryChange>(change);
   });
   CHECK(big.code() == StatusCode::kTooLarge);
@@ -584,7 +584,7 @@ TEST_CASE_METHOD(CacheServiceTest, "CacheService: UpdateChecksTheChangeAsSetDoes
   REQUIRE(test::SyncUpdate(*service_, resp, "k", [](const StoredEntry* current) {
             EntryChange change;
             change.action = EntryChange::Action::kWrite;
-            change.value = *current->value + "w";
+            change.value = std::string(*current->value) + "w";
             return Result<EntryChange>(change);
           }).ok());
   CHECK(ValueOf("k") == "vw");

@@ -100,7 +100,7 @@ class L1StressTest {
       } else {
         gets_.fetch_add(1, std::memory_order_relaxed);
         if (auto found = store_->Get(key)) {
-          const std::string& value = *found->value;
+          const std::string value(*found->value);
           if (value.compare(0, key.size() + 1, key + "=") != 0) {
             wrong_values_.fetch_add(1, std::memory_order_relaxed);
           }
