@@ -333,7 +333,12 @@ class Loader {
     ReadSection(
         section,
         {
-            {"max_key_bytes", [&](const Item& item) { limits.max_key_bytes = PositiveSize(item); }},
+            {"max_key_bytes",
+             [&](const Item& item) {
+               limits.max_key_bytes = PositiveSize(item);
+               // L1 keeps a key's length in 16 bits of its entry header.
+               if (limits.max_key_bytes > 65535) Fail(item, "must be at most 65535 bytes");
+             }},
             {"max_value_bytes",
              [&](const Item& item) { limits.max_value_bytes = PositiveSize(item); }},
             {"max_request_body_bytes",

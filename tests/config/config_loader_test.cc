@@ -350,6 +350,12 @@ TEST_CASE("RejectsZeroLimits", "[config][validation]") {
   }
 }
 
+TEST_CASE("RejectsKeysLongerThanL1Holds", "[config][validation]") {
+  CHECK(ErrorOf("limits:\n  max_key_bytes: 64KiB\n") ==
+        "test.yaml:2:18: limits.max_key_bytes: must be at most 65535 bytes");
+  CHECK(ErrorOf("limits:\n  max_key_bytes: 65535\n").empty());
+}
+
 TEST_CASE("RejectsZeroDefaultTimeout", "[config][validation]") {
   CHECK(ErrorOf("strategies:\n  default_timeout: 0\n") ==
         "test.yaml:2:20: strategies.default_timeout: must be greater than 0");
