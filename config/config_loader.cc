@@ -381,6 +381,11 @@ class Loader {
              }},
             {"sweep_interval",
              [&](const Item& item) { l1.sweep_interval = PositiveDuration(item); }},
+            {"policy",
+             [&](const Item& item) {
+               l1.policy = OneOf(item, {"lru", "tinylfu"}) == "lru" ? L1Policy::kLru
+                                                                    : L1Policy::kTinyLfu;
+             }},
         });
     // Each shard holds max_entries/shards entries; fewer entries than shards leaves shards
     // that can hold nothing.

@@ -7,6 +7,10 @@
 
 namespace tiercache {
 
+// Which entry a full L1 shard gives up (core/l1_shard.h): the least recently used one,
+// or W-TinyLFU's choice, which also weighs how often keys were asked for.
+enum class L1Policy : uint8_t { kLru, kTinyLfu };
+
 // Settings of the in-memory L1 (the `l1:` section in YAML).
 struct L1Options {
   // Number of independently locked shards; a power of two. More shards mean less lock
@@ -18,6 +22,8 @@ struct L1Options {
   // Upper bound on the bytes charged for entries (key + value + tags + content type + a
   // fixed per-entry overhead); least recently used entries are evicted to stay under it.
   uint64_t max_bytes = uint64_t{1} << 30;
+  // What a full shard evicts.
+  L1Policy policy = L1Policy::kTinyLfu;
   // An entry set with timeout T lives T × ttl_factor in L1.
   double ttl_factor = 1.0;
   // How often the daemon reclaims expired entries that nobody reads or overwrites.

@@ -27,7 +27,9 @@ uint64_t AllocatedSize(uint64_t n) {
 constexpr uint64_t kIndexSlotBytes = sizeof(void*);
 // A value kept in its own shared string: the control block with the string object, and
 // the string's buffer.
-uint64_t SharedValueBytes(uint64_t size) { return AllocatedSize(16 + 32) + AllocatedSize(size + 1); }
+uint64_t SharedValueBytes(uint64_t size) {
+  return AllocatedSize(16 + 32) + AllocatedSize(size + 1);
+}
 // A tag of an entry: its link in the entry's extras (counted there), its slot in the tag's
 // member list (which grows by doubling), and its name, counted for each entry carrying
 // it so that an entry's charge does not depend on its neighbours.
@@ -36,6 +38,9 @@ uint64_t TagBytes(uint64_t name_size) { return 2 * sizeof(void*) + name_size; }
 uint64_t ContentTypeBytes(uint64_t size) {
   return size == 0 ? 0 : AllocatedSize(16 + 32) + (size > 15 ? AllocatedSize(size + 1) : 0);
 }
+
+// W-TinyLFU's window: 1% of the capacity, at least one entry.
+size_t WindowMax(size_t capacity) { return std::max<size_t>(1, capacity / 100); }
 
 constexpr int64_t kRebaseAfterMs = int64_t{3} << 30;  // ~37 days: room below 2^32
 constexpr int64_t kRebaseKeepMs = int64_t{2} << 30;   // ~24.8 days of history kept
@@ -84,6 +89,7 @@ L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats
     : limits_(limits),
       adaptive_(adaptive),
       stats_(stats),
+      sketch_(limits.policy == L1Policy::kTinyLfu ? std::max<uint64_t>(limits.max_entries, 1) : 1),
       large_tag_entries_(std::max<uint64_t>(1, large_tag_entries)) {
   MutexLock lock(mu_);
   ghost_ring_.resize(stats == nullptr ? 0 : ghosts);
@@ -165,16 +171,68 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoi
     return std::nullopt;
   }
   ++hits_;
-  TouchLocked(*e, now);
+  TouchLocked(*e, hash, now);
   SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
   return L1Value{std::move(value), e->extras != nullptr ? e->extras->content_type : nullptr,
                  e->expires_at, now};
 }
 
-void L1Shard::TouchLocked(Entry& e, TimePoint now) {
-  if (&lru_.front() != &e) {
-    lru_.erase(lru_.iterator_to(e));
-    lru_.push_front(e);
+L1Shard::LruList& L1Shard::ListOf(Segment segment) {
+  switch (segment) {
+    case kWindow:
+      return window_;
+    case kProtected:
+      return protected_;
+    case kProbation:
+      break;
+  }
+  return probation_;
+}
+
+void L1Shard::LinkLocked(Entry* e, Segment segment) {
+  e->segment = segment;
+  ListOf(segment).push_front(*e);
+  if (segment == kWindow) ++window_entries_;
+  if (segment == kProtected) ++protected_entries_;
+}
+
+void L1Shard::UnlinkFromListLocked(Entry* e) {
+  const auto segment = static_cast<Segment>(e->segment);
+  LruList& list = ListOf(segment);
+  list.erase(list.iterator_to(*e));
+  if (segment == kWindow) --window_entries_;
+  if (segment == kProtected) --protected_entries_;
+}
+
+size_t L1Shard::CapacityLocked() const {
+  // The byte budget may hold fewer entries than max_entries: judge by the entries' mean.
+  uint64_t capacity = limits_.max_entries;
+  if (bytes_ > 0 && entries_ > 0) {
+    const uint64_t mean = std::max<uint64_t>(1, bytes_ / entries_);
+    capacity = std::min<uint64_t>(capacity, limits_.max_bytes / mean);
+  }
+  return static_cast<size_t>(std::max<uint64_t>(capacity, 1));
+}
+
+void L1Shard::TouchLocked(Entry& e, uint64_t hash, TimePoint now) {
+  if (limits_.policy == L1Policy::kLru) {
+    if (&probation_.front() != &e) {
+      UnlinkFromListLocked(&e);
+      LinkLocked(&e, kProbation);
+    }
+  } else {
+    sketch_.Increment(hash);
+    const auto segment = static_cast<Segment>(e.segment);
+    UnlinkFromListLocked(&e);
+    // Read again while on probation: protected, pushing protected's oldest back to probation.
+    LinkLocked(&e, segment == kWindow ? kWindow : kProtected);
+    const size_t capacity = CapacityLocked();
+    const size_t protected_max = (capacity - std::min(capacity, WindowMax(capacity))) * 4 / 5;
+    while (protected_entries_ > std::max<size_t>(protected_max, 1)) {
+      Entry* demoted = &protected_.back();
+      UnlinkFromListLocked(demoted);
+      LinkLocked(demoted, kProbation);
+    }
   }
   if (e.reads != 0xffffff) ++e.reads;
   const uint32_t earlier_read = e.last_read;
@@ -290,8 +348,12 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
   Entry** slot = FindSlotLocked(key, hash);
   Entry* e = *slot;
   uint16_t group = 0;
+  // A new key enters the window (kLru: the one list); an overwritten one keeps its place.
+  auto segment = limits_.policy == L1Policy::kLru ? kProbation : kWindow;
+  if (limits_.policy == L1Policy::kTinyLfu) sketch_.Increment(hash);
   if (e != nullptr) {
     group = e->group;
+    segment = static_cast<Segment>(e->segment);
     UnlinkLocked(e, now, KeyStats::Removal::kReplaced);
     const uint64_t old_block = BlockSize(e->key_size, e->value_size, e->shared_value);
     // Replaced in place when no reader holds the old bytes and the block is as large:
@@ -338,17 +400,74 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
     e->extras->content_type = std::move(contents.content_type);
     e->extras->adaptive_base = contents.adaptive_base;
   }
-  // Room for it: `e` is in the index but not yet in the LRU order, so it is no victim.
-  while (!lru_.empty() &&
-         (entries_ > limits_.max_entries || bytes_ + contents.charge > limits_.max_bytes)) {
-    Entry* victim = &lru_.back();
-    if (EraseLocked(victim, now, KeyStats::Removal::kEvicted)) ++evictions_;
-  }
-  lru_.push_front(*e);
+  e->segment = segment;
+  MakeRoomLocked(e, contents.charge, now);
+  LinkLocked(e, segment);
   LinkTagsLocked(e, contents.tags);
   bytes_ += contents.charge;
   if (stats_ != nullptr) stats_->Stored(e->group, contents.charge);
   if (entries_ > bucket_mask_ + 1) GrowLocked();
+}
+
+bool L1Shard::FullLocked(uint64_t incoming_charge) const {
+  return entries_ > limits_.max_entries || bytes_ + incoming_charge > limits_.max_bytes;
+}
+
+void L1Shard::EvictLocked(Entry* victim, TimePoint now) {
+  if (EraseLocked(victim, now, KeyStats::Removal::kEvicted)) ++evictions_;
+}
+
+void L1Shard::MakeRoomLocked(const Entry* incoming, uint64_t incoming_charge, TimePoint now) {
+  if (limits_.policy == L1Policy::kLru) {
+    while (FullLocked(incoming_charge) && !probation_.empty()) {
+      EvictLocked(&probation_.back(), now);
+    }
+    return;
+  }
+  // The window's oldest entries move to the front of probation as candidates (counting
+  // the incoming entry, which will enter the window).
+  const size_t capacity = CapacityLocked();
+  const size_t window_max = WindowMax(capacity);
+  size_t candidates = 0;
+  const bool incoming_to_window = incoming->segment == kWindow;
+  while (!window_.empty() && window_entries_ + (incoming_to_window ? 1 : 0) > window_max) {
+    Entry* moved = &window_.back();
+    UnlinkFromListLocked(moved);
+    LinkLocked(moved, kProbation);
+    ++candidates;
+  }
+  // While full: the newest candidate against probation's oldest entry, the one seen less
+  // often by the sketch leaves (a tie keeps the resident one); an expired one always does.
+  while (FullLocked(incoming_charge)) {
+    if (probation_.empty()) {
+      if (!protected_.empty()) {
+        EvictLocked(&protected_.back(), now);
+      } else if (!window_.empty()) {
+        EvictLocked(&window_.back(), now);
+      } else {
+        return;  // only the incoming entry is left, and alone it fits (Prepare checked)
+      }
+      continue;
+    }
+    Entry* victim = &probation_.back();
+    Entry* candidate = candidates > 0 ? &probation_.front() : nullptr;
+    if (candidate == nullptr || candidate == victim) {
+      if (candidate == victim) --candidates;
+      EvictLocked(victim, now);
+    } else if (victim->expires_at <= now) {
+      EvictLocked(victim, now);
+    } else if (candidate->expires_at <= now) {
+      --candidates;
+      EvictLocked(candidate, now);
+    } else if (!protected_.empty() && protected_.back().expires_at <= now) {
+      EvictLocked(&protected_.back(), now);  // what was read often once, but has expired since
+    } else if (FrequencyOf(*candidate) > FrequencyOf(*victim)) {
+      EvictLocked(victim, now);
+    } else {
+      --candidates;
+      EvictLocked(candidate, now);
+    }
+  }
 }
 
 void L1Shard::LinkTagsLocked(Entry* e, const std::vector<std::string>& tags) {
@@ -491,7 +610,10 @@ void L1Shard::FreeAllLocked() {
     }
     buckets_[b] = nullptr;
   }
-  lru_.clear();
+  window_.clear();
+  probation_.clear();
+  protected_.clear();
+  window_entries_ = protected_entries_ = 0;
   large_tags_.clear();
   tag_index_.clear();
   entries_ = 0;
@@ -539,7 +661,7 @@ bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
     if (why == KeyStats::Removal::kExpired) RememberGhostLocked(*e, MissCause::kExpired);
     if (why == KeyStats::Removal::kEvicted) RememberGhostLocked(*e, MissCause::kEvicted);
   }
-  lru_.erase(lru_.iterator_to(*e));
+  UnlinkFromListLocked(e);
   if (e->extras != nullptr) {
     UnlinkTagsLocked(e);
     e->extras->~Extras();

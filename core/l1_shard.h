@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/frequency_sketch.h"
 #include "core/key_stats.h"
 #include "core/l1_store.h"
 #include "core/shared_bytes.h"
@@ -18,8 +19,16 @@
 
 namespace tiercache {
 
-// One lock's worth of the L1 store: the entries, their hash index, their LRU order and
-// the tag index, all guarded by mu_. Private to core/l1_store.cc and its tests.
+// One lock's worth of the L1 store: the entries, their hash index, their eviction order
+// and the tag index, all guarded by mu_. Private to core/l1_store.cc and its tests.
+//
+// Eviction (l1.policy): kLru keeps one list and evicts its least recently used entry.
+// kTinyLfu is W-TinyLFU (Caffeine's policy): new entries enter a window LRU of 1% of the
+// capacity; entries pushed out of it become candidates for the main space, a segmented
+// LRU (probation, and protected for entries read again while on probation, 80% of it);
+// when the shard is full a candidate is admitted only if the frequency sketch has seen
+// its key more often than the probation entry it would evict, so one-off keys (a scan)
+// cannot push out the ones read again and again.
 //
 // An entry is one allocation: a 64-byte header, the key and, up to kMaxInlineValue
 // bytes, the value, so that an entry costs about what Redis spends on one string key.
@@ -33,6 +42,7 @@ class L1Shard {
     uint64_t max_entries;
     uint64_t max_bytes;
     double ttl_factor;
+    L1Policy policy = L1Policy::kLru;
   };
 
   // Values up to this size are kept inside the entry.
@@ -89,6 +99,8 @@ class L1Shard {
 
  private:
   using Hook = boost::intrusive::link_mode<boost::intrusive::normal_link>;
+  // The list an entry is in (Entry::segment).
+  enum Segment : uint8_t { kWindow, kProbation, kProtected };
   struct TagMembers;
   using TagIndex = std::unordered_map<std::string, TagMembers>;
   using TagNode = TagIndex::value_type;
@@ -119,6 +131,7 @@ class L1Shard {
     uint32_t last_read = 0;   // stored_at until the first read
     uint32_t reads : 24 = 0;  // saturates
     uint32_t shared_value : 1 = 0;
+    uint32_t segment : 2 = 0;  // Segment: which list holds it
     uint16_t key_size = 0;
     uint16_t group = 0;       // KeyStats group, when stats_ is set
 
@@ -179,7 +192,23 @@ class L1Shard {
   void LinkTagsLocked(Entry* e, const std::vector<std::string>& tags) TC_REQUIRES(mu_);
   void UnlinkTagsLocked(Entry* e) TC_REQUIRES(mu_);
   void RememberGhostLocked(const Entry& e, MissCause cause) TC_REQUIRES(mu_);
-  void TouchLocked(Entry& e, TimePoint now) TC_REQUIRES(mu_);
+  void TouchLocked(Entry& e, uint64_t hash, TimePoint now) TC_REQUIRES(mu_);
+  LruList& ListOf(Segment segment) TC_REQUIRES(mu_);
+  // Puts `e` (in no list) at the front of `segment`.
+  void LinkLocked(Entry* e, Segment segment) TC_REQUIRES(mu_);
+  void UnlinkFromListLocked(Entry* e) TC_REQUIRES(mu_);
+  // The entries the window and the protected segment may hold, for a shard that holds
+  // about as many entries as its limits allow.
+  size_t CapacityLocked() const TC_REQUIRES(mu_);
+  // Whether the shard, with an entry of `incoming_charge` bytes more, is over a limit.
+  bool FullLocked(uint64_t incoming_charge) const TC_REQUIRES(mu_);
+  void EvictLocked(Entry* victim, TimePoint now) TC_REQUIRES(mu_);
+  // Evicts until `incoming` (in the index, in no list) fits, never evicting it.
+  void MakeRoomLocked(const Entry* incoming, uint64_t incoming_charge, TimePoint now)
+      TC_REQUIRES(mu_);
+  uint32_t FrequencyOf(const Entry& e) const TC_REQUIRES(mu_) {
+    return sketch_.Frequency(Hash(e.key()));
+  }
   std::vector<std::string> TagsOf(const Entry& e) const TC_REQUIRES(mu_);
   // Frees every entry, telling no one (Clear reports them first).
   void FreeAllLocked() TC_REQUIRES(mu_);
@@ -211,7 +240,13 @@ class L1Shard {
   size_t bucket_mask_ TC_GUARDED_BY(mu_) = 0;
   size_t entries_ TC_GUARDED_BY(mu_) = 0;
   size_t sweep_bucket_ TC_GUARDED_BY(mu_) = 0;  // where ReclaimExpired goes on
-  LruList lru_ TC_GUARDED_BY(mu_);  // front: most recently used
+  // The eviction order, front most recently used in each. kLru: probation_ alone.
+  LruList window_ TC_GUARDED_BY(mu_);
+  LruList probation_ TC_GUARDED_BY(mu_);
+  LruList protected_ TC_GUARDED_BY(mu_);
+  size_t window_entries_ TC_GUARDED_BY(mu_) = 0;
+  size_t protected_entries_ TC_GUARDED_BY(mu_) = 0;
+  FrequencySketch sketch_ TC_GUARDED_BY(mu_);  // kTinyLfu
   TimePoint epoch_ TC_GUARDED_BY(mu_);
   TagIndex tag_index_ TC_GUARDED_BY(mu_);
   // The tag_index_ nodes (stable: the map is node-based) of tags with large_tag_entries_

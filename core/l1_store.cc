@@ -21,6 +21,7 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
         options.max_entries / n + (i < options.max_entries % n ? 1 : 0),
         options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
         options.ttl_factor,
+        options.policy,
     };
     // A tag's entries are spread over the shards by key: each shard keeps track of the tags
     // with their share of kLargeTagEntries.

@@ -80,6 +80,7 @@ json L1Json(const L1Options& l1) {
       {"max_bytes", l1.max_bytes},
       {"ttl_factor", l1.ttl_factor},
       {"sweep_interval", FormatDuration(l1.sweep_interval)},
+      {"policy", l1.policy == L1Policy::kLru ? "lru" : "tinylfu"},
   };
 }
 

@@ -195,7 +195,7 @@ TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
         "base_timeout, min_timeout, max_timeout)");
   CHECK(ErrorOf("l1: {shards: 4, size: 1}") ==
         "test.yaml:1:17: unknown key 'size' in 'l1' (expected one of: shards, max_entries, "
-        "max_bytes, ttl_factor, sweep_interval)");
+        "max_bytes, ttl_factor, sweep_interval, policy)");
   CHECK_THAT(ErrorOf("limits:\n  max_value: 1\n"),
              Catch::StartsWith("test.yaml:2:3: unknown key 'max_value' in 'limits'"));
   CHECK_THAT(ErrorOf("logging:\n  file: x\n"),
@@ -222,7 +222,7 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
 TEST_CASE("RejectsSectionThatIsNotAMap", "[config][loader]") {
   CHECK(ErrorOf("l1: 16\n") ==
         "test.yaml:1:5: l1: expected a map (with keys shards, max_entries, max_bytes, "
-        "ttl_factor, sweep_interval), got '16'");
+        "ttl_factor, sweep_interval, policy), got '16'");
   CHECK_THAT(ErrorOf("strategies:\n  adaptive: [1, 2]\n"),
              Catch::StartsWith("test.yaml:2:13: strategies.adaptive: expected a map"));
 }

@@ -38,6 +38,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.l1.max_bytes == expected.l1.max_bytes);
   CHECK(actual.l1.ttl_factor == expected.l1.ttl_factor);
   CHECK(actual.l1.sweep_interval == expected.l1.sweep_interval);
+  CHECK(actual.l1.policy == expected.l1.policy);
 
   CHECK(actual.strategies.default_timeout == expected.strategies.default_timeout);
   CHECK(actual.strategies.default_strategy == expected.strategies.default_strategy);
@@ -93,7 +94,8 @@ server: {http_listen: "127.0.0.1:8080", grpc_listen: "127.0.0.1:50051", io_threa
          max_connections: 10000, idle_timeout: 60s, shutdown_timeout: 10s}
 limits: {max_key_bytes: 1KiB, max_value_bytes: 8MiB, max_request_body_bytes: 9MiB, max_tags: 64,
          max_tag_bytes: 256, max_pattern_bytes: 4096, max_keys_per_request: 10000}
-l1: {shards: 16, max_entries: 1000000, max_bytes: 1GiB, ttl_factor: 1.0, sweep_interval: 250ms}
+l1: {shards: 16, max_entries: 1000000, max_bytes: 1GiB, ttl_factor: 1.0, sweep_interval: 250ms,
+    policy: tinylfu}
 strategies: {default_timeout: 300s, default_strategy: ttl, max_timeout: 365d,
              adaptive: {base_timeout: 300s, min_timeout: 60s, max_timeout: 3600s}}
 logging: {level: info, format: text}

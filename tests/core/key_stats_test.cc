@@ -80,6 +80,7 @@ class L1WithStats {
     L1Options o;
     o.shards = 1;
     o.max_entries = max_entries;
+    o.policy = L1Policy::kLru;  // which entry an eviction takes is LRU's
     return o;
   }
 

@@ -33,9 +33,11 @@ class L1StoreTest {
  protected:
   L1StoreTest() { Reset(Options(16, 1'000'000, uint64_t{1} << 30)); }
 
+  // LRU unless told: most tests here pin down which entry LRU evicts.
   static L1Options Options(size_t shards, uint64_t max_entries, uint64_t max_bytes,
-                           double ttl_factor = 1.0) {
+                           double ttl_factor = 1.0, L1Policy policy = L1Policy::kLru) {
     L1Options options;
+    options.policy = policy;
     options.shards = shards;
     options.max_entries = max_entries;
     options.max_bytes = max_bytes;
@@ -164,7 +166,8 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: ExpiredEntriesAreNeverReturned", "[l1][t
   REQUIRE(Stats().hits == 50);
 }
 
-TEST_CASE_METHOD(L1StoreTest, "L1Store: ReclaimExpiredWalksASliceAtATimeAndRemovesOnlyExpiredEntries",
+TEST_CASE_METHOD(L1StoreTest,
+                 "L1Store: ReclaimExpiredWalksASliceAtATimeAndRemovesOnlyExpiredEntries",
                  "[l1][ttl]") {
   Reset(Options(1, 1000, 1 << 20));
   // Entry i (1..10) lives 10*i seconds and has a value of 2^i bytes, so the bytes left
@@ -315,6 +318,93 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: MostRecentlyReadKeysSurviveEviction", "[
   }
   REQUIRE(Stats().evictions == 50);
   REQUIRE(Stats().entries == 100);
+}
+
+// --- W-TinyLFU -------------------------------------------------------------------------
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AOneOffScanPushesOutKeysReadAgainUnderLruButNotTinyLfu",
+                 "[l1][tinylfu]") {
+  for (const L1Policy policy : {L1Policy::kLru, L1Policy::kTinyLfu}) {
+    CAPTURE(policy == L1Policy::kLru ? "lru" : "tinylfu");
+    Reset(Options(1, 100, uint64_t{1} << 30, 1.0, policy));
+    // 50 keys read again and again, then 1,000 keys written once and never read.
+    for (int i = 0; i < 50; ++i) REQUIRE(Put(Key("hot", i), "v") == StatusCode::kOk);
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < 50; ++i) REQUIRE(Has(Key("hot", i)));
+    }
+    for (int i = 0; i < 1000; ++i) REQUIRE(Put(Key("scan", i), "v") == StatusCode::kOk);
+    int hot_left = 0;
+    for (int i = 0; i < 50; ++i) hot_left += store_->Inspect(Key("hot", i)) ? 1 : 0;
+    REQUIRE(Stats().entries == 100);
+    if (policy == L1Policy::kLru) {
+      CHECK(hot_left == 0);
+    } else {
+      // The sketch ages every 1,000 sightings and counts approximately: a scan key may
+      // now and then look as frequent as a hot key halved by aging.
+      CHECK(hot_left >= 45);
+    }
+  }
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: TinyLfuAdmitsANewKeyOnceItIsAskedForMoreThanTheResidents",
+                 "[l1][tinylfu]") {
+  Reset(Options(1, 100, uint64_t{1} << 30, 1.0, L1Policy::kTinyLfu));
+  for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("old", i), "v") == StatusCode::kOk);
+  // A read-through client: a miss is followed by a write. The first writes of "new" lose
+  // against residents seen as often; once it was asked for more often, it stays.
+  bool admitted = false;
+  int asked = 0;
+  for (; asked < 10 && !admitted; ++asked) {
+    if (Has("new")) {
+      admitted = true;
+      break;
+    }
+    REQUIRE(Put("new", "v") == StatusCode::kOk);
+    REQUIRE(Put(Key("filler", asked), "v") == StatusCode::kOk);  // pushes "new" out of the window
+  }
+  CHECK(admitted);
+  CHECK(asked > 1);  // not on its first write
+  REQUIRE(Stats().entries == 100);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: TinyLfuEvictsExpiredEntriesBeforeComparingFrequencies",
+                 "[l1][tinylfu][ttl]") {
+  Reset(Options(1, 100, uint64_t{1} << 30, 1.0, L1Policy::kTinyLfu));
+  for (int i = 0; i < 100; ++i) REQUIRE(Put(Key("old", i), "v", {}, 10s) == StatusCode::kOk);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 100; ++i) REQUIRE(Has(Key("old", i)));  // often read, then expired
+  }
+  Advance(11s);
+  for (int i = 0; i < 50; ++i) REQUIRE(Put(Key("new", i), "v") == StatusCode::kOk);
+  for (int i = 0; i < 50; ++i) REQUIRE(Has(Key("new", i)));
+  REQUIRE(Stats().evictions == 0);
+}
+
+TEST_CASE_METHOD(L1StoreTest, "L1Store: TinyLfuStaysWithinItsBoundsUnderRandomLoad",
+                 "[l1][tinylfu][bytes]") {
+  constexpr uint64_t kMaxBytes = 40'000;
+  Reset(Options(2, 300, kMaxBytes, 1.0, L1Policy::kTinyLfu));
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> key_dist(0, 2000);
+  std::uniform_int_distribution<size_t> size_dist(0, 600);
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = Key("k", key_dist(rng));
+    if (rng() % 3 == 0) {
+      Has(key);
+    } else {
+      REQUIRE(Put(key, std::string(size_dist(rng), 'x'), {Key("t", i % 5)}) == StatusCode::kOk);
+    }
+    REQUIRE(Stats().entries <= 300);
+    REQUIRE(Stats().bytes <= kMaxBytes);
+  }
+  REQUIRE(Stats().evictions > 0);
+  // Every tag's invalidation still finds exactly its entries.
+  uint64_t removed = 0;
+  const uint64_t entries = Stats().entries;
+  for (int t = 0; t < 5; ++t) removed += store_->InvalidateTags({Key("t", t)});
+  REQUIRE(removed == entries);
+  REQUIRE(Stats().entries == 0);
+  REQUIRE(Stats().bytes == 0);
 }
 
 TEST_CASE_METHOD(L1StoreTest, "L1Store: BytesNeverExceedMaxBytesAfterAnyWrite", "[l1][lru]") {
@@ -767,6 +857,7 @@ TEST_CASE("L1Store: EntriesCarryAccessStatisticsThatInspectDoesNotChange", "[l1]
   // the least recently read, even though it was inspected last.
   L1Options two = options;
   two.max_entries = 2;
+  two.policy = L1Policy::kLru;
   L1Store small(two, AdaptiveOptions{}, clock);
   REQUIRE(small.Set("k", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());
   REQUIRE(small.Set("j", std::make_shared<const std::string>("v"), {}, Lifetime{}).ok());

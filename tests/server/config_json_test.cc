@@ -198,7 +198,8 @@ TEST_CASE("EffectiveConfigShowsTheConfiguredValuesInTheFilesUnits", "[config_jso
                         {"max_entries", 5000},
                         {"max_bytes", 67108864},
                         {"ttl_factor", 0.25},
-                        {"sweep_interval", "1500ms"}});
+                        {"sweep_interval", "1500ms"},
+                        {"policy", "tinylfu"}});
   CHECK(j["strategies"] ==
         json{{"default_timeout", "600s"},
              {"default_strategy", "adaptive"},
@@ -298,7 +299,8 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
                         {"max_entries", 1000000},
                         {"max_bytes", 1073741824},
                         {"ttl_factor", 1.0},
-                        {"sweep_interval", "250ms"}});
+                        {"sweep_interval", "250ms"},
+                        {"policy", "tinylfu"}});
   CHECK(j["strategies"] ==
         json{{"default_timeout", "300s"},
              {"default_strategy", "ttl"},
