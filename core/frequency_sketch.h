@@ -26,15 +26,20 @@ class FrequencySketch {
   size_t bytes() const { return (table_.size() + doorkeeper_.size()) * sizeof(uint64_t); }
 
  private:
-  bool DoorkeeperHas(uint64_t hash) const;
-  void DoorkeeperPut(uint64_t hash);
-  size_t CounterIndex(uint64_t hash, int row) const;
+  // Where a key's counters and doorkeeper bits are.
+  struct Slots {
+    uint64_t word[4];
+    uint8_t shift[4];
+    uint64_t door_word;
+    uint64_t door_bits;
+  };
+  Slots SlotsOf(uint64_t hash) const;
   void Age();
 
-  std::vector<uint64_t> table_;       // 16 counters of 4 bits per word
+  std::vector<uint64_t> table_;       // 16 counters of 4 bits per word, 8 words per block
   std::vector<uint64_t> doorkeeper_;  // bits
-  uint64_t counter_mask_;             // counters - 1 (a power of two)
-  uint64_t doorkeeper_mask_;          // doorkeeper bits - 1 (a power of two)
+  uint64_t block_mask_;               // blocks - 1 (a power of two)
+  uint64_t doorkeeper_mask_;          // doorkeeper words - 1 (a power of two)
   uint64_t sample_size_;
   uint64_t additions_ = 0;
 };

@@ -223,15 +223,21 @@ void L1Shard::TouchLocked(Entry& e, uint64_t hash, TimePoint now) {
   } else {
     sketch_.Increment(hash);
     const auto segment = static_cast<Segment>(e.segment);
-    UnlinkFromListLocked(&e);
-    // Read again while on probation: protected, pushing protected's oldest back to probation.
-    LinkLocked(&e, segment == kWindow ? kWindow : kProtected);
-    const size_t capacity = CapacityLocked();
-    const size_t protected_max = (capacity - std::min(capacity, WindowMax(capacity))) * 4 / 5;
-    while (protected_entries_ > std::max<size_t>(protected_max, 1)) {
-      Entry* demoted = &protected_.back();
-      UnlinkFromListLocked(demoted);
-      LinkLocked(demoted, kProbation);
+    LruList& list = ListOf(segment);
+    if (segment != kProbation) {
+      if (&list.front() != &e) list.splice(list.begin(), list, list.iterator_to(e));
+    } else {
+      // Read again while on probation: protected, pushing protected's oldest back to
+      // probation.
+      UnlinkFromListLocked(&e);
+      LinkLocked(&e, kProtected);
+      const size_t capacity = CapacityLocked();
+      const size_t protected_max = (capacity - std::min(capacity, WindowMax(capacity))) * 4 / 5;
+      while (protected_entries_ > std::max<size_t>(protected_max, 1)) {
+        Entry* demoted = &protected_.back();
+        UnlinkFromListLocked(demoted);
+        LinkLocked(demoted, kProbation);
+      }
     }
   }
   if (e.reads != 0xffffff) ++e.reads;
