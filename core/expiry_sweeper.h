@@ -12,9 +12,12 @@ namespace tiercache {
 // reclaim what they meet; this takes the rest). Runs from construction to destruction.
 class ExpirySweeper {
  public:
-  // Entries reclaimed per shard and pass at most, so that one pass holds no shard lock
-  // for long.
-  static constexpr size_t kBudgetPerShard = 4096;
+  // Entries looked at per shard and pass: from the most, halved after each pass that
+  // found under a tenth of them expired and doubled after each that found over a quarter,
+  // so that a cache with little expiring costs little to watch and one with much is
+  // swept quickly. At most kMaxBudgetPerShard, so that one pass holds no shard lock long.
+  static constexpr size_t kMinBudgetPerShard = 256;
+  static constexpr size_t kMaxBudgetPerShard = 4096;
 
   ExpirySweeper(L1Store& store, Duration interval);
   ExpirySweeper(const ExpirySweeper&) = delete;

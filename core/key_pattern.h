@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -24,12 +25,24 @@ class KeyPattern {
   ~KeyPattern();
   bool Matches(std::string_view key) const;
 
+  // The same pattern compiled anew. RE2 serialises the threads that share one compiled
+  // pattern on a lock around its cache; a thread of a parallel walk takes a copy.
+  std::shared_ptr<const KeyPattern> Copy() const;
+
   // The source text it was compiled from; lower tiers use it to narrow their scans.
   const std::string& pattern() const;
 
  private:
   explicit KeyPattern(std::unique_ptr<re2::RE2> re);
   std::unique_ptr<re2::RE2> re_;
+  // What every key the pattern matches starts with: the common prefix of the range RE2's
+  // PossibleMatchRange gives a pattern anchored at the start. A key without it is refused
+  // by one comparison, without running the pattern. Often empty.
+  std::string prefix_;
+  // Strings of which every matching key holds at least one (RE2's FilteredRE2 atoms,
+  // lowercase ASCII; compared ignoring case): a key holding none is refused without
+  // running the pattern. Empty when the pattern has no such strings.
+  std::vector<std::string> atoms_;
 };
 
 }  // namespace tiercache

@@ -109,6 +109,34 @@ void KeyStats::Removed(uint16_t group, uint64_t charge, Removal why, bool was_re
   }
 }
 
+void KeyStats::Removals::Add(uint16_t group, uint64_t charge, Removal why, bool was_read) {
+  auto it = std::find_if(groups_.rbegin(), groups_.rend(),
+                         [group](const Group& g) { return g.group == group; });
+  Group& g = it != groups_.rend() ? *it : groups_.emplace_back(Group{group});
+  ++g.entries;
+  g.bytes += charge;
+  if (!was_read) ++g.unread;
+  if (why == Removal::kExpired) ++g.expirations;
+  if (why == Removal::kEvicted) {
+    ++g.evictions;
+    if (was_read) ++g.evicted_after_reads;
+  }
+}
+
+void KeyStats::Apply(const Removals& removals) {
+  for (const auto& g : removals.groups_) {
+    Counters& c = counters_[g.group];
+    c.entries.fetch_sub(g.entries, kRelaxed);
+    c.bytes.fetch_sub(g.bytes, kRelaxed);
+    if (g.unread != 0) c.unread_removals.fetch_add(g.unread, kRelaxed);
+    if (g.expirations != 0) c.expirations.fetch_add(g.expirations, kRelaxed);
+    if (g.evictions != 0) c.evictions.fetch_add(g.evictions, kRelaxed);
+    if (g.evicted_after_reads != 0) {
+      c.evicted_after_reads.fetch_add(g.evicted_after_reads, kRelaxed);
+    }
+  }
+}
+
 std::vector<KeyGroupStats> KeyStats::Snapshot() const {
   std::vector<std::string> names;
   {

@@ -79,6 +79,24 @@ class KeyStats {
   enum class Removal : uint8_t { kReplaced, kDeleted, kExpired, kEvicted };
   void Removed(uint16_t group, uint64_t charge, Removal why, bool was_read);
 
+  // Removals gathered by one bulk operation (an invalidation of many entries) and counted
+  // in one step by Apply: threads removing entries of one group at once would otherwise
+  // pass the group's counters between their cores for every entry.
+  class Removals {
+   public:
+    void Add(uint16_t group, uint64_t charge, Removal why, bool was_read);
+
+   private:
+    friend class KeyStats;
+    struct Group {
+      uint16_t group;
+      uint64_t entries = 0, bytes = 0, unread = 0, expirations = 0, evictions = 0,
+               evicted_after_reads = 0;
+    };
+    std::vector<Group> groups_;  // few: a bulk removal meets few groups
+  };
+  void Apply(const Removals& removals);
+
   // Every configured or seen group ("other" once it counts anything), configured first.
   std::vector<KeyGroupStats> Snapshot() const;
 

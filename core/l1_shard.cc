@@ -42,6 +42,15 @@ uint64_t ContentTypeBytes(uint64_t size) {
 // W-TinyLFU's window: 1% of the capacity, at least one entry.
 size_t WindowMax(size_t capacity) { return std::max<size_t>(1, capacity / 100); }
 
+// Walks over many entries are bound by memory latency: they ask for the entries they will
+// reach this many steps on while working on the current one.
+constexpr size_t kPrefetchAhead = 16;
+
+void PrefetchEntry(const void* p) {
+  __builtin_prefetch(p);
+  __builtin_prefetch(static_cast<const char*>(p) + 64);  // the key starts in the next line
+}
+
 constexpr int64_t kRebaseAfterMs = int64_t{3} << 30;  // ~37 days: room below 2^32
 constexpr int64_t kRebaseKeepMs = int64_t{2} << 30;   // ~24.8 days of history kept
 
@@ -269,7 +278,8 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   if (charge > limits_.max_bytes || limits_.max_entries == 0) {
     return Status::TooLarge("entry of " + std::to_string(charge) +
                             " bytes exceeds the L1 shard budget of " +
-                            std::to_string(limits_.max_bytes) + " bytes (l1.max_bytes / l1.shards)");
+                            std::to_string(limits_.max_bytes) +
+                            " bytes (l1.max_bytes / l1.shards)");
   }
   Contents c;
   c.value = std::move(value);
@@ -522,6 +532,7 @@ std::vector<std::string> L1Shard::Keys(TimePoint now,
   std::vector<std::string> keys;
   MutexLock lock(mu_);
   for (size_t b = 0; b <= bucket_mask_; ++b) {
+    PrefetchBucketLocked(b + kPrefetchAhead);
     for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
       if (e->expires_at > now && match(e->key())) keys.emplace_back(e->key());
     }
@@ -548,55 +559,125 @@ bool L1Shard::Delete(std::string_view key, uint64_t hash, TimePoint now) {
 
 uint64_t L1Shard::InvalidateTags(const std::vector<std::string>& tags, TimePoint now) {
   MutexLock lock(mu_);
+  KeyStats::Removals removals;
+  BeginBatchLocked(removals);
   uint64_t removed = 0;
   for (const auto& tag : tags) {
     auto it = tag_index_.find(tag);
     if (it == tag_index_.end()) continue;
-    // Erasing the last member erases the tag's node, so the loop stops before it.
-    auto& members = it->second.entries;
-    for (bool last = false; !last;) {
-      last = members.size() == 1;
-      if (EraseLocked(members.back(), now, KeyStats::Removal::kDeleted)) ++removed;
+    // Copied: erasing the last member erases the tag's node and its list.
+    const std::vector<Entry*> members = it->second.entries;
+    removed += EraseAllLocked(members, now);
+  }
+  EndBatchLocked(removals);
+  return removed;
+}
+
+void L1Shard::BeginBatchLocked(KeyStats::Removals& removals) {
+  if (stats_ != nullptr) batch_ = &removals;
+}
+
+void L1Shard::EndBatchLocked(KeyStats::Removals& removals) {
+  if (stats_ == nullptr) return;
+  batch_ = nullptr;
+  stats_->Apply(removals);
+}
+
+void L1Shard::PrefetchBucketLocked(size_t b) const {
+  if (b <= bucket_mask_ && buckets_[b] != nullptr) PrefetchEntry(buckets_[b]);
+}
+
+uint64_t L1Shard::EraseAllLocked(const std::vector<Entry*>& victims, TimePoint now) {
+  // In stages a few steps apart, so that the memory each erase touches is on its way
+  // before it is needed: the entry itself; then its hash slot and LRU neighbours; then the
+  // head of its hash chain; then the erase. Erased from the back, which keeps a tag's
+  // member list a pop each time.
+  constexpr size_t kAhead = kPrefetchAhead, kNear = kPrefetchAhead / 2;
+  const size_t n = victims.size();
+  std::vector<uint64_t> hashes(n);
+  const auto at = [&](size_t i) { return victims[n - 1 - i]; };
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) PrefetchEntry(at(i));
+  for (size_t i = 0; i < std::min(n, kNear); ++i) hashes[i] = Hash(at(i)->key());
+  uint64_t removed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) PrefetchEntry(at(i + kAhead));
+    if (i + kNear < n) {
+      const Entry* next = at(i + kNear);
+      hashes[i + kNear] = Hash(next->key());
+      __builtin_prefetch(&buckets_[hashes[i + kNear] & bucket_mask_]);
+      __builtin_prefetch(next->lru_hook.prev_);
+      __builtin_prefetch(next->lru_hook.next_);
+      if (next->extras != nullptr) __builtin_prefetch(next->extras);
     }
+    if (i + kNear / 2 < n) {
+      // The slot asked for above is here by now: ask for the head of its chain.
+      if (const Entry* head = buckets_[hashes[i + kNear / 2] & bucket_mask_]) {
+        __builtin_prefetch(head);
+      }
+    }
+    Entry* e = at(i);
+    Entry** slot = &buckets_[hashes[i] & bucket_mask_];
+    while (*slot != e) slot = &(*slot)->next;
+    *slot = e->next;
+    --entries_;
+    if (UnlinkLocked(e, now, KeyStats::Removal::kDeleted)) ++removed;
+    e->Release();
   }
   return removed;
 }
 
 uint64_t L1Shard::InvalidateMatching(const KeyPattern& pattern, TimePoint now) {
   MutexLock lock(mu_);
+  KeyStats::Removals removals;
+  BeginBatchLocked(removals);
   uint64_t removed = 0;
+  size_t walked = 0, matched = 0;
   for (size_t b = 0; b <= bucket_mask_; ++b) {
+    PrefetchBucketLocked(b + kPrefetchAhead);
+    // While most keys match, the removals' LRU neighbours are worth asking for early too.
+    if (matched * 4 > walked && b + kPrefetchAhead / 2 <= bucket_mask_) {
+      if (const Entry* soon = buckets_[b + kPrefetchAhead / 2]) {
+        __builtin_prefetch(soon->lru_hook.prev_);
+        __builtin_prefetch(soon->lru_hook.next_);
+      }
+    }
     for (Entry** slot = &buckets_[b]; *slot != nullptr;) {
       Entry* e = *slot;
+      ++walked;
       if (!pattern.Matches(e->key())) {
         slot = &e->next;
         continue;
       }
+      ++matched;
       *slot = e->next;
       --entries_;
       if (UnlinkLocked(e, now, KeyStats::Removal::kDeleted)) ++removed;
       e->Release();
     }
   }
+  EndBatchLocked(removals);
   return removed;
 }
 
 uint64_t L1Shard::Clear(TimePoint now) {
   MutexLock lock(mu_);
   uint64_t live = 0;
+  KeyStats::Removals removals;
   for (size_t b = 0; b <= bucket_mask_; ++b) {
+    PrefetchBucketLocked(b + kPrefetchAhead);
     for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
       // Stored entries leave for good: no ghost explains a miss after a clear.
       const bool is_live = e->expires_at > now;
       live += is_live ? 1 : 0;
       if (!is_live) ++expirations_;
       if (stats_ != nullptr) {
-        stats_->Removed(e->group, ChargeOf(*e),
-                        is_live ? KeyStats::Removal::kDeleted : KeyStats::Removal::kExpired,
-                        e->reads > 0);
+        removals.Add(e->group, ChargeOf(*e),
+                     is_live ? KeyStats::Removal::kDeleted : KeyStats::Removal::kExpired,
+                     e->reads > 0);
       }
     }
   }
+  if (stats_ != nullptr) stats_->Apply(removals);
   FreeAllLocked();
   return live;
 }
@@ -628,9 +709,12 @@ void L1Shard::FreeAllLocked() {
 
 uint64_t L1Shard::ReclaimExpired(size_t budget, TimePoint now) {
   MutexLock lock(mu_);
+  KeyStats::Removals removals;
+  BeginBatchLocked(removals);
   uint64_t reclaimed = 0;
   size_t looked = 0;
   for (size_t buckets = 0; buckets <= bucket_mask_ && looked < budget; ++buckets) {
+    PrefetchBucketLocked((sweep_bucket_ + kPrefetchAhead) & bucket_mask_);
     for (Entry** slot = &buckets_[sweep_bucket_]; *slot != nullptr; ++looked) {
       Entry* e = *slot;
       if (e->expires_at > now) {
@@ -645,6 +729,7 @@ uint64_t L1Shard::ReclaimExpired(size_t budget, TimePoint now) {
     }
     sweep_bucket_ = (sweep_bucket_ + 1) & bucket_mask_;
   }
+  EndBatchLocked(removals);
   return reclaimed;
 }
 
@@ -663,7 +748,11 @@ bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
   const uint64_t charge = ChargeOf(*e);
   if (stats_ != nullptr) {
     if (!live) why = KeyStats::Removal::kExpired;
-    stats_->Removed(e->group, charge, why, e->reads > 0);
+    if (batch_ != nullptr) {
+      batch_->Add(e->group, charge, why, e->reads > 0);
+    } else {
+      stats_->Removed(e->group, charge, why, e->reads > 0);
+    }
     if (why == KeyStats::Removal::kExpired) RememberGhostLocked(*e, MissCause::kExpired);
     if (why == KeyStats::Removal::kEvicted) RememberGhostLocked(*e, MissCause::kEvicted);
   }

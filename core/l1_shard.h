@@ -84,6 +84,10 @@ class L1Shard {
   // reclaims the expired ones among them; returns how many it reclaimed.
   uint64_t ReclaimExpired(size_t budget, TimePoint now) TC_EXCLUDES(mu_);
   void AddStats(L1Stats& stats) const TC_EXCLUDES(mu_);
+  size_t Size() const TC_EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    return entries_;
+  }
   std::optional<L1Ghost> TakeGhost(std::string_view key, uint64_t hash, TimePoint now)
       TC_EXCLUDES(mu_);
   // Adds the entry count of every tag with at least `large_tag_entries` entries in this
@@ -182,6 +186,14 @@ class L1Shard {
     return *FindSlotLocked(key, hash);
   }
   void GrowLocked() TC_REQUIRES(mu_);
+  // Removals between the two are counted in `removals`, then in stats_ in one step.
+  void BeginBatchLocked(KeyStats::Removals& removals) TC_REQUIRES(mu_);
+  void EndBatchLocked(KeyStats::Removals& removals) TC_REQUIRES(mu_);
+  // Asks for the first entry of slot `b` (if any) ahead of a walk reaching it.
+  void PrefetchBucketLocked(size_t b) const TC_REQUIRES(mu_);
+  // Erases every entry of `victims` (each in the shard), as EraseLocked with kDeleted;
+  // returns how many were live.
+  uint64_t EraseAllLocked(const std::vector<Entry*>& victims, TimePoint now) TC_REQUIRES(mu_);
   // Takes `e` out of the LRU order and the tag index and drops what it holds besides its
   // block (statistics as EraseLocked); true if it was live. It stays in the hash index.
   bool UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) TC_REQUIRES(mu_);
@@ -232,6 +244,9 @@ class L1Shard {
   const Limits limits_;
   const AdaptiveOptions adaptive_;
   KeyStats* const stats_;
+  // While a bulk removal runs (BeginBatchLocked to EndBatchLocked), where its removals
+  // are counted.
+  KeyStats::Removals* batch_ TC_GUARDED_BY(mu_) = nullptr;
 
   mutable Mutex mu_;
   // Chained hash index over the entries: a power of two of slots, grown past one entry per

@@ -1,6 +1,8 @@
 #include "core/l1_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <bit>
 #include <unordered_map>
 #include <functional>
@@ -81,22 +83,56 @@ bool L1Store::Delete(std::string_view key) {
   return ShardFor(h).Delete(key, h, clock_.Now());
 }
 
+uint64_t L1Store::SumOverShards(const std::function<uint64_t(L1Shard&, size_t)>& work) {
+  // A large store's shards are worked on by as many threads as there are cores: an
+  // invalidation of a million entries is bound by memory latency, and each core has its
+  // own. A small one is not worth starting threads for.
+  constexpr size_t kParallelFrom = 16'384;
+  size_t entries = 0;
+  for (const auto& shard : shards_) entries += shard->Size();
+  const size_t threads =
+      std::min<size_t>(shards_.size(), std::max(1u, std::thread::hardware_concurrency()));
+  if (entries < kParallelFrom || threads < 2) {
+    uint64_t sum = 0;
+    for (auto& shard : shards_) sum += work(*shard, 0);
+    return sum;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> sum{0};
+  const auto worker = [&](size_t w) {
+    for (size_t i = next.fetch_add(1); i < shards_.size(); i = next.fetch_add(1)) {
+      sum.fetch_add(work(*shards_[i], w), std::memory_order_relaxed);
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    helpers.reserve(threads - 1);
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(worker, t);
+    worker(0);
+  }  // joined
+  return sum.load();
+}
+
 uint64_t L1Store::InvalidateTags(const std::vector<std::string>& tags) {
-  uint64_t removed = 0;
-  for (auto& shard : shards_) removed += shard->InvalidateTags(tags, clock_.Now());
-  return removed;
+  const TimePoint now = clock_.Now();
+  return SumOverShards([&](L1Shard& shard, size_t) { return shard.InvalidateTags(tags, now); });
 }
 
 uint64_t L1Store::InvalidateMatching(const KeyPattern& pattern) {
-  uint64_t removed = 0;
-  for (auto& shard : shards_) removed += shard->InvalidateMatching(pattern, clock_.Now());
-  return removed;
+  const TimePoint now = clock_.Now();
+  // Worker w > 0 matches with a copy of its own (KeyPattern::Copy), made on first use.
+  std::vector<std::shared_ptr<const KeyPattern>> copies(
+      std::max(1u, std::thread::hardware_concurrency()));
+  return SumOverShards([&](L1Shard& shard, size_t w) {
+    if (w == 0 || w >= copies.size()) return shard.InvalidateMatching(pattern, now);
+    if (!copies[w]) copies[w] = pattern.Copy();
+    return shard.InvalidateMatching(copies[w] ? *copies[w] : pattern, now);
+  });
 }
 
 uint64_t L1Store::Clear() {
-  uint64_t removed = 0;
-  for (auto& shard : shards_) removed += shard->Clear(clock_.Now());
-  return removed;
+  const TimePoint now = clock_.Now();
+  return SumOverShards([&](L1Shard& shard, size_t) { return shard.Clear(now); });
 }
 
 uint64_t L1Store::ReclaimExpired(size_t max_per_shard) {

@@ -147,7 +147,8 @@ class L1Store {
   // Removes `key`; true if a live entry was removed.
   bool Delete(std::string_view key);
 
-  // Removes every entry carrying any of `tags`; returns how many live entries went.
+  // Removes every entry carrying any of `tags`; returns how many live entries went. This,
+  // InvalidateMatching and Clear work on the shards of a large store in parallel.
   uint64_t InvalidateTags(const std::vector<std::string>& tags);
 
   // Removes every entry whose key matches `pattern`; returns how many live entries went.
@@ -177,6 +178,9 @@ class L1Store {
  private:
   // The shard of a key of hash `hash`.
   L1Shard& ShardFor(uint64_t hash) const;
+  // The sum of `work` over every shard, on several threads when the store is large.
+  // `work` gets the shard and the index of the thread working on it (0 is the caller's).
+  uint64_t SumOverShards(const std::function<uint64_t(L1Shard&, size_t)>& work);
 
   std::vector<std::unique_ptr<L1Shard>> shards_;
   const Clock& clock_;

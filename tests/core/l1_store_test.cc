@@ -4,6 +4,7 @@
 #include "core/l1_store.h"
 
 #include <catch2/catch.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <atomic>
@@ -749,6 +750,31 @@ TEST_CASE("KeyPattern: MatchesBinaryKeysBytewise", "[pattern]") {
   REQUIRE(compiled.ok());
   REQUIRE(compiled.value()->Matches(std::string_view("a\xff" "b", 3)));
   REQUIRE(compiled.value()->Matches(std::string_view("a\0b", 3)));
+}
+
+TEST_CASE("KeyPattern: ItsShortcutsAgreeWithTheFullMatchOnEveryKey", "[pattern]") {
+  // Patterns refuse keys without their literal prefix or without any of their required
+  // strings before running RE2: the answers must be the same as RE2's own, on keys around
+  // every prefix boundary and with the strings in either case.
+  const std::vector<std::string> keys = {"", "a", "a:", "a:1", "a;", "A:1", "ab", "abc", "abd",
+                                         "abc:x", "user:", "user:1", "user:12:profile",
+                                         "users", "v1:user:1", "key:0000001", "key:00000019",
+                                         "key:0000002", "k\xffy", "x", "key:1299",
+                                         "USER:1", "my-profile", "abbc", "k:12", "1:",
+                                         "Xser:19"};
+  for (const char* source : {"^a:", "^a", "^ab(c|d)", "^(?i)a:", "^user:[0-9]+", "^user:\\d+$",
+                             "^key:0000001", "^a|^x", "^(ab|a)c?", "^k.y", "^$", "^.*",
+                             "99$", "user:", "(?i)USER", "prof|user", "a.c", "(ab)+",
+                             "x?y?", "\\xff", ":1(2|$)", "[0-9]{2}:", "ser:1\\d"}) {
+    CAPTURE(source);
+    const auto compiled = KeyPattern::Compile(source);
+    REQUIRE(compiled.ok());
+    RE2 reference(source, RE2::Latin1);
+    for (const auto& key : keys) {
+      CAPTURE(key);
+      CHECK(compiled.value()->Matches(key) == RE2::PartialMatch(key, reference));
+    }
+  }
 }
 
 TEST_CASE_METHOD(L1StoreTest, "L1Store: PatternDoesNotCountExpiredMatches", "[l1][pattern]") {
