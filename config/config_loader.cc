@@ -419,6 +419,24 @@ class Loader {
             {"max_timeout",
              [&](const Item& item) { strategies.max_timeout = PositiveDuration(item); }},
             {"adaptive", [&](const Item& item) { ReadAdaptive(item, strategies.adaptive); }},
+            {"negative",
+             [&](const Item& item) {
+               ForEachListed(item, "a list of negative caching rules", [&](const Item& r) {
+                 StrategyOptions::NegativeRule rule;
+                 rule.ttl = Duration::zero();
+                 ReadSection(r, {
+                                    {"match",
+                                     [&](const Item& i) {
+                                       rule.match = Check(i, KeyPattern::Compile(Text(i)));
+                                     }},
+                                    {"ttl", [&](const Item& i) { rule.ttl = PositiveDuration(i); }},
+                                });
+                 if (rule.match == nullptr || rule.ttl <= Duration::zero()) {
+                   Fail(r, "needs a match (a regular expression over keys) and a ttl");
+                 }
+                 strategies.negative.push_back(std::move(rule));
+               });
+             }},
         });
     if (strategies.default_timeout > strategies.max_timeout) {
       FailBetween(present, section, {"default_timeout", "max_timeout"},

@@ -179,6 +179,15 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoi
     ++misses_;
     return std::nullopt;
   }
+  if (e->absent) {
+    ++misses_;
+    ++absence_hits_;
+    L1Value absent;
+    absent.expires_at = e->expires_at;
+    absent.read_at = now;
+    absent.absent = true;
+    return absent;
+  }
   ++hits_;
   TouchLocked(*e, hash, now);
   SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
@@ -313,6 +322,21 @@ Status L1Shard::Set(std::string_view key, uint64_t hash, std::shared_ptr<const s
   return Status::Ok();
 }
 
+Status L1Shard::RememberAbsent(std::string_view key, uint64_t hash, Duration ttl,
+                               TimePoint now) {
+  static const auto kNoValue = std::make_shared<const std::string>();
+  auto contents =
+      Prepare(key, kNoValue, {}, Lifetime{Lifetime::Kind::kExact, ttl}, now, nullptr);
+  if (!contents.ok()) return contents.status();
+  contents->absent = true;
+  MutexLock lock(mu_);
+  if (const Entry* e = FindLocked(key, hash); e != nullptr && e->expires_at > now) {
+    return Status::Ok();  // a write landed meanwhile, or the absence is known already
+  }
+  PlaceLocked(key, hash, std::move(*contents), now);
+  return Status::Ok();
+}
+
 std::vector<std::string> L1Shard::TagsOf(const Entry& e) const {
   std::vector<std::string> tags;
   tags.reserve(e.tag_count());
@@ -324,7 +348,7 @@ Status L1Shard::Update(std::string_view key, uint64_t hash, const L1Decide& deci
                        TimePoint now) {
   MutexLock lock(mu_);
   Entry* current = FindLocked(key, hash);
-  if (current != nullptr && current->expires_at <= now) current = nullptr;
+  if (current != nullptr && (current->expires_at <= now || current->absent)) current = nullptr;
   std::optional<L1Current> seen;
   if (current != nullptr) {
     seen.emplace(L1Current{
@@ -406,6 +430,8 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
                 value_size);
   }
   e->group = group;
+  e->absent = contents.absent;
+  if (e->absent) ++absences_;
   e->expires_at = contents.expires_at;
   e->stored_at = e->last_read = RelTimeLocked(now);
   e->reads = 0;
@@ -421,7 +447,7 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
   LinkLocked(e, segment);
   LinkTagsLocked(e, contents.tags);
   bytes_ += contents.charge;
-  if (stats_ != nullptr) stats_->Stored(e->group, contents.charge);
+  if (stats_ != nullptr && !e->absent) stats_->Stored(e->group, contents.charge);
   if (entries_ > bucket_mask_ + 1) GrowLocked();
 }
 
@@ -521,7 +547,7 @@ std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, uint64_t hash,
                                             TimePoint now) const {
   MutexLock lock(mu_);
   const Entry* e = FindLocked(key, hash);
-  if (e == nullptr || e->expires_at <= now) return std::nullopt;
+  if (e == nullptr || e->expires_at <= now || e->absent) return std::nullopt;
   return L1EntryInfo{e->reads,      AbsTime(e->stored_at), AbsTime(e->last_read),
                      e->expires_at, TagsOf(*e),            ChargeOf(*e),
                      e->adaptive()};
@@ -534,7 +560,7 @@ std::vector<std::string> L1Shard::Keys(TimePoint now,
   for (size_t b = 0; b <= bucket_mask_; ++b) {
     PrefetchBucketLocked(b + kPrefetchAhead);
     for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
-      if (e->expires_at > now && match(e->key())) keys.emplace_back(e->key());
+      if (e->expires_at > now && !e->absent && match(e->key())) keys.emplace_back(e->key());
     }
   }
   return keys;
@@ -544,7 +570,7 @@ std::optional<std::string> L1Shard::AnyKey(TimePoint now) const {
   MutexLock lock(mu_);
   for (size_t b = 0; b <= bucket_mask_; ++b) {
     for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
-      if (e->expires_at > now) return std::string(e->key());
+      if (e->expires_at > now && !e->absent) return std::string(e->key());
     }
   }
   return std::nullopt;
@@ -667,6 +693,7 @@ uint64_t L1Shard::Clear(TimePoint now) {
     PrefetchBucketLocked(b + kPrefetchAhead);
     for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
       // Stored entries leave for good: no ghost explains a miss after a clear.
+      if (e->absent) continue;  // never an entry: nothing to count
       const bool is_live = e->expires_at > now;
       live += is_live ? 1 : 0;
       if (!is_live) ++expirations_;
@@ -701,6 +728,7 @@ void L1Shard::FreeAllLocked() {
   probation_.clear();
   protected_.clear();
   window_entries_ = protected_entries_ = 0;
+  absences_ = 0;
   large_tags_.clear();
   tag_index_.clear();
   entries_ = 0;
@@ -743,10 +771,13 @@ bool L1Shard::EraseLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
 }
 
 bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
-  const bool live = e->expires_at > now;
-  if (!live) ++expirations_;
+  // An absence is no entry: its removal counts as no removal, expiry or eviction.
+  const bool live = e->expires_at > now && !e->absent;
+  if (!live && !e->absent) ++expirations_;
   const uint64_t charge = ChargeOf(*e);
-  if (stats_ != nullptr) {
+  if (e->absent) {
+    --absences_;
+  } else if (stats_ != nullptr) {
     if (!live) why = KeyStats::Removal::kExpired;
     if (batch_ != nullptr) {
       batch_->Add(e->group, charge, why, e->reads > 0);
@@ -802,7 +833,9 @@ void L1Shard::AddLargeTags(std::unordered_map<std::string, uint64_t>& into) cons
 
 void L1Shard::AddStats(L1Stats& stats) const {
   MutexLock lock(mu_);
-  stats.entries += entries_;
+  stats.entries += entries_ - absences_;
+  stats.absences += absences_;
+  stats.absence_hits += absence_hits_;
   stats.bytes += bytes_;
   stats.max_entries += limits_.max_entries;
   stats.max_bytes += limits_.max_bytes;

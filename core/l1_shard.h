@@ -70,6 +70,8 @@ class L1Shard {
       TC_EXCLUDES(mu_);
   Status Update(std::string_view key, uint64_t hash, const L1Decide& decide, TimePoint now)
       TC_EXCLUDES(mu_);
+  Status RememberAbsent(std::string_view key, uint64_t hash, Duration ttl, TimePoint now)
+      TC_EXCLUDES(mu_);
   std::optional<L1EntryInfo> Inspect(std::string_view key, uint64_t hash, TimePoint now) const
       TC_EXCLUDES(mu_);
   std::vector<std::string> Keys(TimePoint now,
@@ -136,6 +138,7 @@ class L1Shard {
     uint32_t reads : 24 = 0;  // saturates
     uint32_t shared_value : 1 = 0;
     uint32_t segment : 2 = 0;  // Segment: which list holds it
+    uint32_t absent : 1 = 0;   // a remembered absence, not a value
     uint16_t key_size = 0;
     uint16_t group = 0;       // KeyStats group, when stats_ is set
 
@@ -173,6 +176,7 @@ class L1Shard {
     uint64_t charge = 0;
     TimePoint expires_at;
     Duration adaptive_base{0};
+    bool absent = false;
   };
   Result<Contents> Prepare(std::string_view key, std::shared_ptr<const std::string> value,
                            std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
@@ -273,6 +277,8 @@ class L1Shard {
   uint64_t misses_ TC_GUARDED_BY(mu_) = 0;
   uint64_t evictions_ TC_GUARDED_BY(mu_) = 0;
   uint64_t expirations_ TC_GUARDED_BY(mu_) = 0;
+  uint64_t absences_ TC_GUARDED_BY(mu_) = 0;       // entries_ that are absences
+  uint64_t absence_hits_ TC_GUARDED_BY(mu_) = 0;
   // Keys that left by expiry or eviction, oldest overwritten first (a ring of keys).
   struct KeyHash {
     using is_transparent = void;

@@ -54,6 +54,11 @@ Status L1Store::Set(std::string_view key, std::shared_ptr<const std::string> val
                            std::move(content_type));
 }
 
+Status L1Store::RememberAbsent(std::string_view key, Duration ttl) {
+  const uint64_t h = L1Shard::Hash(key);
+  return ShardFor(h).RememberAbsent(key, h, ttl, clock_.Now());
+}
+
 Status L1Store::Update(std::string_view key, const L1Decide& decide) {
   const uint64_t h = L1Shard::Hash(key);
   return ShardFor(h).Update(key, h, decide, clock_.Now());

@@ -45,6 +45,7 @@ struct L1Value {
   ContentType content_type;
   TimePoint expires_at;
   TimePoint read_at;  // the time of the lookup; expires_at - read_at is the time left
+  bool absent = false;  // a remembered absence (RememberAbsent): no value
 };
 
 // What L1 remembers of a key that is gone: why, and when it had been stored.
@@ -95,6 +96,8 @@ struct L1Stats {
   uint64_t misses = 0;
   uint64_t evictions = 0;    // removed to make room (LRU)
   uint64_t expirations = 0;  // removed because their lifetime ended
+  uint64_t absences = 0;       // remembered absences held (not in `entries`)
+  uint64_t absence_hits = 0;   // lookups answered by one
 };
 
 // The sharded in-memory tier. Each shard has its own lock; an operation on one key
@@ -128,6 +131,12 @@ class L1Store {
   Status Set(std::string_view key, std::shared_ptr<const std::string> value,
              std::vector<std::string> tags, Lifetime lifetime,
              SetMode mode = SetMode::kReplace, ContentType content_type = nullptr);
+
+  // Remembers that no tier has `key`, for `ttl`: Get then answers with `absent` set until
+  // it expires or a write, delete or invalidation of the key comes. Keeps a live entry.
+  // The absence takes a slot in L1 (evicted like an entry), but is not an entry: not in
+  // Stats().entries, Keys, AnyKey or Inspect.
+  Status RememberAbsent(std::string_view key, Duration ttl);
 
   // Reads and changes `key` in one step under its shard's lock, so that concurrent updates
   // of one key (INCR, APPEND) each see the one before. kTooLarge as Set.

@@ -1,5 +1,10 @@
 #pragma once
 
+#include <memory>
+#include <vector>
+
+#include "core/key_pattern.h"
+
 #include <cstdint>
 
 #include "core/adaptive_ttl.h"
@@ -18,6 +23,14 @@ struct StrategyOptions {
   AdaptiveOptions adaptive;
   // Longest lifetime a request may ask for.
   Duration max_timeout = std::chrono::hours(24 * 365);
+  // Negative caching: a read of a key that no tier has, if the key matches `match`, is
+  // remembered as absent in L1 for `ttl`, so that reads of it meanwhile are answered "not
+  // found" without asking the lower tiers. The first rule the key matches counts.
+  struct NegativeRule {
+    std::shared_ptr<const KeyPattern> match;
+    Duration ttl;
+  };
+  std::vector<NegativeRule> negative;
 };
 
 }  // namespace tiercache

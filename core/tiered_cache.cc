@@ -178,6 +178,8 @@ struct TieredCache::Flight {
   size_t shard = 0;
   uint64_t key_epoch = 0;
   uint64_t global_epoch = 0;
+  // False once a tier was skipped (down) or failed: then "no tier has it" is not known.
+  bool every_tier_answered = true;
   std::vector<Callback<Result<Hit>>> waiters;  // guarded by the flight shard's mutex
 };
 
@@ -225,6 +227,8 @@ std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
 
 std::optional<Result<Hit>> TieredCache::GetNow(std::string_view key) {
   if (std::optional<L1Value> found = l1_.Get(key)) {
+    // Remembered absent (negative caching): no tier had it a moment ago.
+    if (found->absent) return Result<Hit>(Status::NotFound("key not found"));
     const Duration left = std::max(found->expires_at - found->read_at, Duration::zero());
     return Result<Hit>(
         Hit{std::move(found->value), "L1", left, std::move(found->content_type), l1_ttl_factor_});
@@ -262,9 +266,13 @@ void TieredCache::GetFromLowerTiers(std::string_view key, Callback<Result<Hit>> 
 void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
   while (index < tiers_.size() && !tiers_[index]->usable()) {
     tiers_[index]->skipped.fetch_add(1, std::memory_order_relaxed);
+    flight->every_tier_answered = false;
     ++index;
   }
-  if (index == tiers_.size()) return Land(flight, Status::NotFound("key not found"));
+  if (index == tiers_.size()) {
+    if (flight->every_tier_answered) RememberAbsent(*flight);
+    return Land(flight, Status::NotFound("key not found"));
+  }
   Slot& slot = *tiers_[index];
   const auto sent = std::chrono::steady_clock::now();
   slot.tier->Get(flight->key, [this, index, flight, &slot,
@@ -285,11 +293,29 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
     if (result.status().code() == StatusCode::kNotFound) {
       slot.Succeeded();
       slot.misses.fetch_add(1, std::memory_order_relaxed);
-    } else if (slot.Failed(result.status())) {
-      SetState(slot, TierState::kDown);
+    } else {
+      flight->every_tier_answered = false;
+      if (slot.Failed(result.status())) SetState(slot, TierState::kDown);
     }
     ReadFrom(index + 1, std::move(flight));
   });
+}
+
+void TieredCache::SetNegativeCaching(std::vector<StrategyOptions::NegativeRule> rules) {
+  negative_ = std::move(rules);
+}
+
+void TieredCache::RememberAbsent(const Flight& flight) {
+  for (const auto& rule : negative_) {
+    if (!rule.match->Matches(flight.key)) continue;
+    // A write or invalidation since the read began may have put the key somewhere.
+    if (EpochOf(flight.key).load(std::memory_order_acquire) == flight.key_epoch &&
+        global_epoch_.load(std::memory_order_acquire) == flight.global_epoch) {
+      const Lifetime life = CappedL1(Lifetime{Lifetime::Kind::kExact, rule.ttl});
+      (void)l1_.RememberAbsent(flight.key, life.timeout);
+    }
+    return;
+  }
 }
 
 void TieredCache::Land(const std::shared_ptr<Flight>& flight, Result<Hit> result) {

@@ -21,6 +21,7 @@
 #include "core/l1_store.h"
 #include "core/metrics.h"
 #include "core/status.h"
+#include "core/strategy_options.h"
 #include "core/tier.h"
 #include "core/tier_options.h"
 #include "core/write_behind_queue.h"
@@ -121,6 +122,8 @@ class TieredCache {
   TieredCache& operator=(const TieredCache&) = delete;
 
   bool has_lower_tiers() const { return !tiers_.empty(); }
+  // Negative caching (StrategyOptions::negative): set before the cache serves.
+  void SetNegativeCaching(std::vector<StrategyOptions::NegativeRule> rules);
   // The keys most read from the lower tiers lately, most read first (the hot warming
   // source promotes them into L1).
   std::vector<std::string> HotLowerTierKeys(size_t n) const { return hot_keys_.Top(n); }
@@ -193,6 +196,8 @@ class TieredCache {
   // Set's L1 part: bumps the key's epoch, then writes L1 (or drops the key from it).
   Status WriteL1(const TieredWrite& write);
   void Land(const std::shared_ptr<Flight>& flight, Result<Hit> result);
+  // Every tier answered "not found": remembers so in L1 if a negative rule matches.
+  void RememberAbsent(const Flight& flight);
   // Copies what a lower tier returned into L1 and the tiers above it; returns its value and
   // content type, shared, for the readers.
   std::pair<std::shared_ptr<const std::string>, ContentType> Promote(const Flight& flight,
@@ -234,6 +239,7 @@ class TieredCache {
   std::atomic<uint64_t> global_epoch_{0};
 
   HotKeys hot_keys_;
+  std::vector<StrategyOptions::NegativeRule> negative_;
 
   // L1's lifetime cap in nanoseconds; 0 for none.
   std::atomic<int64_t> l1_cap_ns_{0};

@@ -85,6 +85,10 @@ json L1Json(const L1Options& l1) {
 }
 
 json StrategiesJson(const StrategyOptions& s) {
+  json negative = json::array();
+  for (const auto& rule : s.negative) {
+    negative.push_back({{"match", rule.match->pattern()}, {"ttl", FormatDuration(rule.ttl)}});
+  }
   return {
       {"default_timeout", FormatDuration(s.default_timeout)},
       {"default_strategy", s.default_strategy == StrategyKind::kTtl ? "ttl" : "adaptive"},
@@ -95,6 +99,7 @@ json StrategiesJson(const StrategyOptions& s) {
            {"min_timeout", FormatDuration(s.adaptive.min_timeout)},
            {"max_timeout", FormatDuration(s.adaptive.max_timeout)},
        }},
+      {"negative", std::move(negative)},
   };
 }
 

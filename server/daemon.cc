@@ -132,6 +132,7 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       grpc_(GrpcOptions(cfg), service_),
       resp_(cfg.server.resp_listen ? std::make_unique<RespServer>(RespOptions(cfg), service_)
                                    : nullptr) {
+  cache_.SetNegativeCaching(cfg.strategies.negative);
   warming_.YieldToServing([this] { return service_.request_metrics().total(); },
                           cfg.warming.busy_requests_per_second, cfg.warming.busy_share);
   http_api::RegisterKeyRoutes(router_, service_);

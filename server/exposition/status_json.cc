@@ -98,6 +98,8 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"hit_rate", lookups == 0 ? 0.0 : static_cast<double>(l1.hits) / lookups},
            {"evictions", l1.evictions},
            {"expirations", l1.expirations},
+           {"absences", l1.absences},
+           {"absence_hits", l1.absence_hits},
        }})},
       {"limits",
        {

@@ -350,6 +350,25 @@ TEST_CASE("RejectsZeroLimits", "[config][validation]") {
   }
 }
 
+TEST_CASE("LoadsNegativeCachingRulesInOrder", "[config]") {
+  const auto config = Load(
+      "strategies:\n  negative:\n    - {match: \"^user:\", ttl: 5s}\n"
+      "    - {match: \"^page:\", ttl: 1m}\n");
+  REQUIRE(config.strategies.negative.size() == 2);
+  CHECK(config.strategies.negative[0].match->pattern() == "^user:");
+  CHECK(config.strategies.negative[0].ttl == std::chrono::seconds(5));
+  CHECK(config.strategies.negative[1].ttl == std::chrono::minutes(1));
+}
+
+TEST_CASE("RejectsNegativeCachingRulesWithoutAMatchOrTtl", "[config][validation]") {
+  CHECK_THAT(ErrorOf("strategies:\n  negative:\n    - {ttl: 5s}\n"),
+             Catch::Contains("needs a match (a regular expression over keys) and a ttl"));
+  CHECK_THAT(ErrorOf("strategies:\n  negative:\n    - {match: \"^a\"}\n"),
+             Catch::Contains("needs a match (a regular expression over keys) and a ttl"));
+  CHECK_THAT(ErrorOf("strategies:\n  negative:\n    - {match: \"(\", ttl: 5s}\n"),
+             Catch::Contains("invalid pattern"));
+}
+
 TEST_CASE("RejectsKeysLongerThanL1Holds", "[config][validation]") {
   CHECK(ErrorOf("limits:\n  max_key_bytes: 64KiB\n") ==
         "test.yaml:2:18: limits.max_key_bytes: must be at most 65535 bytes");

@@ -3,6 +3,7 @@
 // handling and catching up on what a down tier missed. Health probes run on a fake clock:
 // a test advances it a probe interval at a time instead of waiting for the prober.
 
+#include "core/key_pattern.h"
 #include "core/tiered_cache.h"
 
 #include <catch2/catch.hpp>
@@ -168,6 +169,57 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AMissInL1IsServedByL2AndPromoted
   REQUIRE(ToSeconds(second->ttl_left) == Approx(10).margin(0.5));
   // The promoted entry keeps its tags.
   REQUIRE(l1_->InvalidateTags({"t"}) == 1);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnAbsentKeyOfANegativeRuleIsAskedForOncePerTtl",
+                 "[tiered][negative]") {
+  auto rule = KeyPattern::Compile("^user:");
+  REQUIRE(rule.ok());
+  cache_->SetNegativeCaching({{*rule, 60s}});
+  const int l2_before = l2_->get_calls.load(), l3_before = l3_->get_calls.load();
+  for (int i = 0; i < 5; ++i) REQUIRE(Get("user:1").status().code() == StatusCode::kNotFound);
+  CHECK(l2_->get_calls.load() - l2_before == 1);  // the first read asked; four were spared
+  CHECK(l3_->get_calls.load() - l3_before == 1);
+  CHECK(l1_->Stats().absences == 1);
+  CHECK(l1_->Stats().absence_hits == 4);
+  CHECK(l1_->Stats().entries == 0);  // an absence is not an entry
+
+  // A key no rule matches is asked for every time.
+  for (int i = 0; i < 3; ++i) REQUIRE(Get("page:1").status().code() == StatusCode::kNotFound);
+  CHECK(l2_->get_calls.load() - l2_before == 4);
+
+  // A write makes it present at once.
+  REQUIRE(Set("user:1", "v", 100s).ok());
+  auto hit = Get("user:1");
+  REQUIRE(hit.ok());
+  CHECK(*hit->value == "v");
+  CHECK(l1_->Stats().absences == 0);
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnInvalidationForgetsARememberedAbsence",
+                 "[tiered][negative]") {
+  auto rule = KeyPattern::Compile("^user:");
+  REQUIRE(rule.ok());
+  cache_->SetNegativeCaching({{*rule, 60s}});
+  REQUIRE(Get("user:2").status().code() == StatusCode::kNotFound);
+  REQUIRE(l1_->Stats().absences == 1);
+  // Another instance wrote it to L2 and told the others (coherence): this one asks again.
+  l2_->Store("user:2", "from-l2", 100s, {});
+  cache_->ApplyRemoteChange(CoherenceMessage{CoherenceMessage::Kind::kKeys, "", {"user:2"}});
+  CHECK(l1_->Stats().absences == 0);
+  auto hit = Get("user:2");
+  REQUIRE(hit.ok());
+  CHECK(hit->tier == "L2");
+}
+
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnAbsenceIsNotRememberedWhenATierCouldNotAnswer",
+                 "[tiered][negative]") {
+  auto rule = KeyPattern::Compile("^user:");
+  REQUIRE(rule.ok());
+  cache_->SetNegativeCaching({{*rule, 60s}});
+  l3_->failing = true;
+  REQUIRE_FALSE(Get("user:3").ok());
+  CHECK(l1_->Stats().absences == 0);
 }
 
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnL3HitIsPromotedIntoL2AndL1", "[tiered]") {

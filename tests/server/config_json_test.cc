@@ -44,6 +44,7 @@ strategies:
   default_strategy: adaptive
   max_timeout: 2d
   adaptive: {base_timeout: 120s, min_timeout: 30s, max_timeout: 1h}
+  negative: [{match: "^user:", ttl: 5s}]
 logging: {level: debug, format: json}
 tiers:
   - type: redis
@@ -205,7 +206,8 @@ TEST_CASE("EffectiveConfigShowsTheConfiguredValuesInTheFilesUnits", "[config_jso
              {"default_strategy", "adaptive"},
              {"max_timeout", "172800s"},
              {"adaptive",
-              {{"base_timeout", "120s"}, {"min_timeout", "30s"}, {"max_timeout", "3600s"}}}});
+              {{"base_timeout", "120s"}, {"min_timeout", "30s"}, {"max_timeout", "3600s"}}},
+             {"negative", json::array({{{"match", "^user:"}, {"ttl", "5s"}}})}});
   CHECK(j["logging"] == json{{"level", "debug"}, {"format", "json"}});
   CHECK(
       j["tiers"][0] ==
@@ -306,7 +308,8 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
              {"default_strategy", "ttl"},
              {"max_timeout", "31536000s"},
              {"adaptive",
-              {{"base_timeout", "300s"}, {"min_timeout", "60s"}, {"max_timeout", "3600s"}}}});
+              {{"base_timeout", "300s"}, {"min_timeout", "60s"}, {"max_timeout", "3600s"}}},
+             {"negative", json::array()}});
   CHECK(j["logging"] == json{{"level", "info"}, {"format", "text"}});
   CHECK(j["tiers"] == json::array());
   CHECK(j["tier_health"] == json{{"interval", "1s"}});
