@@ -456,6 +456,32 @@ TEST_CASE_METHOD(L1StoreTest, "L1Store: BytesEqualTheSumOfChargesOfLiveEntries",
   REQUIRE(Stats().bytes == 0);
 }
 
+TEST_CASE_METHOD(L1StoreTest, "L1Store: AValueReadStaysIntactAfterItsEntryIsOverwrittenOrRemoved",
+                 "[l1]") {
+  // Small values live inside the entry: a reader's reference keeps the old block, and the
+  // write goes to a new one instead of over the bytes being read.
+  for (const size_t size : {size_t{10}, size_t{300}, size_t{5000}}) {
+    CAPTURE(size);
+    const std::string first(size, 'a'), second(size, 'b');
+    REQUIRE(Put("k", first) == StatusCode::kOk);
+    auto read = store_->Get("k");
+    REQUIRE(read.has_value());
+    REQUIRE(Put("k", second) == StatusCode::kOk);
+    CHECK(*read->value == first);
+    CHECK(ValueOf("k") == second);
+    auto again = store_->Get("k");
+    REQUIRE(store_->Delete("k"));
+    REQUIRE(Put("other", std::string(size, 'c')) == StatusCode::kOk);  // may reuse memory
+    CHECK(*again->value == second);
+    REQUIRE(store_->Delete("other"));
+  }
+  // Without a reader, an overwrite of the same size class reuses the block in place.
+  REQUIRE(Put("k", "12345") == StatusCode::kOk);
+  REQUIRE(Put("k", "67890") == StatusCode::kOk);
+  CHECK(ValueOf("k") == "67890");
+  CHECK(Stats().bytes == Charge("k", "67890"));
+}
+
 TEST_CASE_METHOD(L1StoreTest, "L1Store: ChargeIsTheMemoryTheEntryTakesInAllocatorSizeClasses",
                  "[l1][bytes]") {
   // A 64-byte header with the key and value inline, in the allocator's size class, plus
