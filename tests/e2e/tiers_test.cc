@@ -90,6 +90,37 @@ TEST_CASE("Tiers: AfterARestartAKeyIsServedFromL2ThenL1AndFromL3WhenRedisLostIt"
   CHECK(r.Header("X-Cache-Tier") == "L3");
 }
 
+// HMGET calls Redis has served (the Redis tier reads an entry with one HMGET).
+int64_t RedisReads(const RedisServer& redis) {
+  const std::string stats = redis.Cli({"INFO", "commandstats"});
+  const auto at = stats.find("cmdstat_hmget:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(stats.substr(at + std::string("cmdstat_hmget:calls=").size()));
+}
+
+TEST_CASE("Tiers: ReadsOfAKeyNoTierHasReachRedisOncePerNegativeTtl", "[e2e][tiers]") {
+  RedisServer redis;
+  DaemonProcess daemon(Yaml({redis.url()}) +
+                       "strategies:\n  negative:\n    - {match: \"^user:\", ttl: 60s}\n");
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  HttpClient client(daemon.http_port());
+
+  const int64_t before = RedisReads(redis);
+  for (int i = 0; i < 20; ++i) REQUIRE(client.Get("/v1/keys/user:404").status == 404);
+  CHECK(RedisReads(redis) - before == 1);
+  for (int i = 0; i < 3; ++i) REQUIRE(client.Get("/v1/keys/page:404").status == 404);
+  CHECK(RedisReads(redis) - before == 4);  // no rule for page: keys: every read asks
+  const nlohmann::json l1 = TierStatus(client, "L1");
+  CHECK(l1.at("absences") == 1);
+  CHECK(l1.at("absence_hits") == 19);
+
+  // A write ends the absence at once.
+  REQUIRE(client.Put("/v1/keys/user:404?ttl=100", "found").status == 204);
+  const HttpResponse found = client.Get("/v1/keys/user:404");
+  REQUIRE(found.status == 200);
+  CHECK(found.body == "found");
+}
+
 TEST_CASE("Tiers: EachTierKeepsTheTimeoutTimesItsFactor", "[e2e][tiers]") {
   RedisServer redis;
   PostgresServer pg;
