@@ -17,33 +17,11 @@ set -euo pipefail
 [ $# -le 1 ] || { echo "usage: $0 [ROUNDS=3]" >&2; exit 2; }
 ROUNDS=${1:-3}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [ROUNDS=3]" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TIERCACHED=${TIERCACHED:-$ROOT/build/server/tiercached}
-export LC_ALL=C
-log() { echo "[invalidation-speed] $*" >&2; }
-die() { echo "invalidation_speed.sh: error: $*" >&2; exit 1; }
-[ -x "$TIERCACHED" ] || die "$TIERCACHED is missing; build it first or set TIERCACHED"
+NAME=invalidation-speed
+source "$(dirname "$0")/daemon.sh"
 for cmd in redis-cli curl python3; do
   command -v "$cmd" >/dev/null 2>&1 || die "$cmd is missing (tools/install-deps.sh installs it)"
 done
-
-TMP=$(mktemp -d /tmp/tiercache-invalidation.XXXXXX)
-TC_PID=
-cleanup() {
-  local rc=$?
-  set +e
-  [ -n "$TC_PID" ] && kill "$TC_PID" 2>/dev/null && wait "$TC_PID" 2>/dev/null
-  if [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-read -r HTTP_PORT GRPC_PORT RESP_PORT < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
 
 python3 - "$TMP" <<'PY'
 import sys
@@ -61,23 +39,13 @@ with open(tmp + "/tagged.resp", "wb") as f:
 PY
 
 cat >"$TMP/tiercache.yaml" <<EOF
-server:
-  http_listen: 127.0.0.1:$HTTP_PORT
-  grpc_listen: 127.0.0.1:$GRPC_PORT
-  resp_listen: 127.0.0.1:$RESP_PORT
 l1:
   max_entries: 4000000
   max_bytes: 16GiB
 strategies:
   default_timeout: 1h
 EOF
-"$TIERCACHED" --config "$TMP/tiercache.yaml" >"$TMP/tiercached.log" 2>&1 &
-TC_PID=$!
-for _ in $(seq 200); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/readyz" 2>/dev/null && break
-  kill -0 "$TC_PID" 2>/dev/null || die "tiercached exited during start-up (see $TMP)"
-  sleep 0.1
-done
+start_tiercached "$TMP/tiercache.yaml"
 
 load() {  # FILE...
   for f in "$@"; do

@@ -19,43 +19,12 @@ usage() { echo "usage: $0 [ENTRIES=1000000] [VALUE_BYTES=100]" >&2; exit 2; }
 ENTRIES=${1:-1000000}
 VALUE_BYTES=${2:-100}
 [[ $ENTRIES =~ ^[1-9][0-9]*$ && $VALUE_BYTES =~ ^[1-9][0-9]*$ ]] || usage
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TIERCACHED=${TIERCACHED:-$ROOT/build/server/tiercached}
-export LC_ALL=C
-
-log() { echo "[l1-memory] $*" >&2; }
-die() { echo "l1_memory.sh: error: $*" >&2; exit 1; }
-[ -x "$TIERCACHED" ] || die "$TIERCACHED is missing; build it first or set TIERCACHED"
+NAME=l1-memory
+source "$(dirname "$0")/daemon.sh"
 for cmd in redis-server redis-cli curl python3; do
   command -v "$cmd" >/dev/null 2>&1 || die "$cmd is missing (tools/install-deps.sh installs it)"
 done
 
-TMP=$(mktemp -d /tmp/tiercache-l1-memory.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  if [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-read -r REDIS_PORT TC_HTTP TC_GRPC TC_RESP < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-PY
-)
-
-wait_for() {  # SECONDS WHAT COMMAND...
-  local secs=$1 what=$2; shift 2
-  for ((t = 0; t < secs * 10; t++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  die "$what did not become ready within ${secs}s (see $TMP)"
-}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # The load, once, as Redis protocol: SET key:000000000000 <value> ...
@@ -69,23 +38,13 @@ for i in range(n):
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value))
 PY
 
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-  --dir "$TMP" --logfile "$TMP/redis.log" &
-REDIS_PID=$!; PIDS+=("$REDIS_PID")
-wait_for 10 redis-server redis-cli -p "$REDIS_PORT" ping
-
+start_redis
 cat >"$TMP/tiercache.yaml" <<EOF
-server:
-  http_listen: 127.0.0.1:$TC_HTTP
-  grpc_listen: 127.0.0.1:$TC_GRPC
-  resp_listen: 127.0.0.1:$TC_RESP
 l1:
   max_entries: $((ENTRIES * 2))
   max_bytes: 64GiB
 EOF
-"$TIERCACHED" --config "$TMP/tiercache.yaml" >"$TMP/tiercached.log" 2>&1 &
-TC_PID=$!; PIDS+=("$TC_PID")
-wait_for 20 tiercached curl -fsS -o /dev/null "http://127.0.0.1:$TC_HTTP/readyz"
+start_tiercached "$TMP/tiercache.yaml"
 sleep 1  # let start-up allocations settle before the first reading
 
 measure() {  # NAME PORT PID
@@ -103,8 +62,8 @@ measure() {  # NAME PORT PID
 log "loading $ENTRIES entries into redis-server"
 R=$(measure redis "$REDIS_PORT" "$REDIS_PID")
 log "loading $ENTRIES entries into tiercached"
-T=$(measure tiercached "$TC_RESP" "$TC_PID")
-CHARGED=$(curl -fsS "http://127.0.0.1:$TC_HTTP/v1/status" |
+T=$(measure tiercached "$RESP_PORT" "$TC_PID")
+CHARGED=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/v1/status" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["tiers"][0]["bytes"])')
 
 python3 - "$ENTRIES" "$VALUE_BYTES" "$CHARGED" "$R" "$T" <<'PY'

@@ -13,64 +13,26 @@
 # TIERCACHED and POLICY_SIM), and python3-redis (/usr/bin/python3).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TIERCACHED=${TIERCACHED:-$ROOT/build/server/tiercached}
-POLICY_SIM=${POLICY_SIM:-$ROOT/build/tools/bench/policy_sim}
-PY=/usr/bin/python3
 ENTRIES=("$@")
 [ ${#ENTRIES[@]} -gt 0 ] || ENTRIES=(1000 10000)
 for n in "${ENTRIES[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [ENTRIES...]" >&2; exit 2; }
 done
-log() { echo "[policy-daemon] $*" >&2; }
-die() { echo "policy_daemon.sh: error: $*" >&2; exit 1; }
-[ -x "$TIERCACHED" ] || die "$TIERCACHED is missing; build it first or set TIERCACHED"
+NAME=policy-daemon
+source "$(dirname "$0")/daemon.sh"
+POLICY_SIM=${POLICY_SIM:-$ROOT/build/tools/bench/policy_sim}
+PY=/usr/bin/python3
 [ -x "$POLICY_SIM" ] || die "$POLICY_SIM is missing; build the policy_sim target or set POLICY_SIM"
 "$PY" -c 'import redis' 2>/dev/null || die "python3-redis is missing (tools/install-deps.sh installs it)"
 
-TMP=$(mktemp -d /tmp/tiercache-policy.XXXXXX)
-TC_PID=
-stop_daemon() {
-  [ -n "$TC_PID" ] || return 0
-  kill "$TC_PID" 2>/dev/null || true
-  wait "$TC_PID" 2>/dev/null || true
-  TC_PID=
-}
-cleanup() {
-  local rc=$?
-  stop_daemon
-  if [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 start_daemon() {  # ENTRIES POLICY
-  local ports
-  read -r -a ports < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
-  HTTP_PORT=${ports[0]} RESP_PORT=${ports[2]}
   cat >"$TMP/tiercache.yaml" <<EOF
-server:
-  http_listen: 127.0.0.1:${ports[0]}
-  grpc_listen: 127.0.0.1:${ports[1]}
-  resp_listen: 127.0.0.1:${ports[2]}
 l1:
   shards: 1
   max_entries: $1
   policy: $2
 EOF
-  "$TIERCACHED" --config "$TMP/tiercache.yaml" >>"$TMP/tiercached.log" 2>&1 &
-  TC_PID=$!
-  for _ in $(seq 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/readyz" 2>/dev/null && return 0
-    kill -0 "$TC_PID" 2>/dev/null || die "tiercached exited during start-up (see $TMP)"
-    sleep 0.1
-  done
-  die "tiercached did not become ready (see $TMP)"
+  start_tiercached "$TMP/tiercache.yaml"
 }
 
 replay() {  # TRACE_FILE -> hit ratio
@@ -104,7 +66,7 @@ for trace in zipf zipf+scan; do
       log "$trace, $n entries, $policy: replaying"
       start_daemon "$n" "$policy"
       got=$(replay "$TMP/$trace.keys")
-      stop_daemon
+      stop_tiercached
       echo "| $trace | $n | $policy | $expected | $got |"
     done
   done
