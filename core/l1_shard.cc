@@ -709,16 +709,22 @@ uint64_t L1Shard::Clear(TimePoint now) {
   return live;
 }
 
+void L1Shard::DropContents(Entry* e) {
+  // Readers hold the shared string itself, not the entry: it can go now. A reused block
+  // gets its next value constructed in its place.
+  if (e->shared_value) e->shared()->~SharedString();
+  if (e->extras != nullptr) {
+    e->extras->~Extras();
+    ::operator delete(e->extras);
+    e->extras = nullptr;
+  }
+}
+
 void L1Shard::FreeAllLocked() {
   for (size_t b = 0; b <= bucket_mask_; ++b) {
     for (Entry* e = buckets_[b]; e != nullptr;) {
       Entry* next = e->next;
-      if (e->shared_value) e->shared()->~SharedString();
-      if (e->extras != nullptr) {
-        e->extras->~Extras();
-        ::operator delete(e->extras);
-        e->extras = nullptr;
-      }
+      DropContents(e);
       e->Release();
       e = next;
     }
@@ -788,15 +794,8 @@ bool L1Shard::UnlinkLocked(Entry* e, TimePoint now, KeyStats::Removal why) {
     if (why == KeyStats::Removal::kEvicted) RememberGhostLocked(*e, MissCause::kEvicted);
   }
   UnlinkFromListLocked(e);
-  if (e->extras != nullptr) {
-    UnlinkTagsLocked(e);
-    e->extras->~Extras();
-    ::operator delete(e->extras);
-    e->extras = nullptr;
-  }
-  // Readers hold the shared string itself, not the entry: it can go now. A reused block
-  // gets its next value constructed in its place.
-  if (e->shared_value) e->shared()->~SharedString();
+  if (e->extras != nullptr) UnlinkTagsLocked(e);
+  DropContents(e);
   bytes_ -= charge;
   return live;
 }

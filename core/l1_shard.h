@@ -226,6 +226,9 @@ class L1Shard {
     return sketch_.Frequency(Hash(e.key()));
   }
   std::vector<std::string> TagsOf(const Entry& e) const TC_REQUIRES(mu_);
+  // Destroys what an entry holds besides its block: the shared value and the extras.
+  // Leaves the block (key, inline bytes) for readers and for reuse.
+  static void DropContents(Entry* e);
   // Frees every entry, telling no one (Clear reports them first).
   void FreeAllLocked() TC_REQUIRES(mu_);
   // The size of an entry's block: header, shared value or inline bytes, key.
@@ -282,7 +285,7 @@ class L1Shard {
   // Keys that left by expiry or eviction, oldest overwritten first (a ring of keys).
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+    size_t operator()(std::string_view k) const { return Hash(k); }
   };
   std::unordered_map<std::string, Ghost, KeyHash, std::equal_to<>> ghosts_ TC_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, uint64_t>> ghost_ring_ TC_GUARDED_BY(mu_);
