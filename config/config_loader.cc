@@ -386,6 +386,20 @@ class Loader {
                l1.policy = OneOf(item, {"lru", "tinylfu"}) == "lru" ? L1Policy::kLru
                                                                     : L1Policy::kTinyLfu;
              }},
+            {"hot_set",
+             [&](const Item& item) {
+               HotSetOptions& hot = l1.hot_set;
+               ReadSection(item, {
+                                     {"path", [&](const Item& i) { hot.path = Text(i); }},
+                                     {"max_keys",
+                                      [&](const Item& i) { hot.max_keys = PositiveCount(i); }},
+                                     {"restore_timeout",
+                                      [&](const Item& i) {
+                                        hot.restore_timeout = PositiveDuration(i);
+                                      }},
+                                 });
+               if (hot.path.empty()) Fail(item, "needs a path");
+             }},
         });
     // Each shard holds max_entries/shards entries; fewer entries than shards leaves shards
     // that can hold nothing.

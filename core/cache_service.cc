@@ -629,6 +629,11 @@ Status CacheService::StartWarm(std::string_view name) {
   return parts_.warming->RunNow(name);
 }
 
+void CacheService::SetHotSetReport(HotSetReport report) {
+  MutexLock lock(hot_set_mu_);
+  hot_set_ = std::move(report);
+}
+
 ServiceStatus CacheService::GetStatus(Frontend from) {
   const TimePoint started = Started();
   ServiceStatus status;
@@ -649,6 +654,10 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   }
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
   status.largest_tags = cache_.l1().LargestTags(10);
+  {
+    MutexLock lock(hot_set_mu_);
+    status.hot_set = hot_set_;
+  }
   status.gets = Summary(Operation::kGet);
   status.sets = Summary(Operation::kSet);
   status.deletes = Summary(Operation::kDelete);

@@ -97,6 +97,9 @@ class CacheService final : public Service {
   // run at once); blocks for at most `timeout`. Once, at start. The jobs restored.
   Result<size_t> RestoreScheduledInvalidations(Duration timeout);
 
+  // What the start restored of the hot set, for status.
+  void SetHotSetReport(HotSetReport report);
+
   bool monitoring() const { return options_.monitoring; }
   const Limits& limits() const { return options_.limits; }
   const RequestMetrics& request_metrics() const { return metrics_; }
@@ -140,6 +143,8 @@ class CacheService final : public Service {
   std::array<ConnectionMetrics, Frontend::kMax> connections_;
   // With a scheduler: runs invalidations later, through this service.
   std::optional<ScheduledInvalidations> scheduled_;
+  mutable Mutex hot_set_mu_;
+  std::optional<HotSetReport> hot_set_ TC_GUARDED_BY(hot_set_mu_);
 };
 
 }  // namespace tiercache

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "core/clock.h"
 
@@ -12,6 +13,14 @@ namespace tiercache {
 enum class L1Policy : uint8_t { kLru, kTinyLfu };
 
 // Settings of the in-memory L1 (the `l1:` section in YAML).
+// `l1.hot_set` (core/hot_set.h): L1's most read entries kept across a graceful restart.
+struct HotSetOptions {
+  std::string path;  // the snapshot file; empty: off
+  size_t max_keys = 100'000;
+  // The longest a start waits for the restore; what is not back by then is left out.
+  Duration restore_timeout = std::chrono::seconds(30);
+};
+
 struct L1Options {
   // Number of independently locked shards; a power of two. More shards mean less lock
   // contention; each shard holds max_entries/shards entries and max_bytes/shards bytes.
@@ -28,6 +37,7 @@ struct L1Options {
   double ttl_factor = 1.0;
   // How often the daemon reclaims expired entries that nobody reads or overwrites.
   Duration sweep_interval = std::chrono::milliseconds(250);
+  HotSetOptions hot_set;
 };
 
 }  // namespace tiercache

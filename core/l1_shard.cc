@@ -576,6 +576,41 @@ std::optional<std::string> L1Shard::AnyKey(TimePoint now) const {
   return std::nullopt;
 }
 
+void L1Shard::AddReadCounts(TimePoint now, std::vector<uint32_t>& into) const {
+  MutexLock lock(mu_);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    PrefetchBucketLocked(b + kPrefetchAhead);
+    for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      if (e->reads > 0 && e->expires_at > now && !e->absent) into.push_back(e->reads);
+    }
+  }
+}
+
+void L1Shard::AddHotEntries(TimePoint now, uint32_t above, size_t& ties_left, bool with_values,
+                            std::vector<L1HotEntry>& into) const {
+  MutexLock lock(mu_);
+  for (size_t b = 0; b <= bucket_mask_; ++b) {
+    PrefetchBucketLocked(b + kPrefetchAhead);
+    for (const Entry* e = buckets_[b]; e != nullptr; e = e->next) {
+      if (e->reads < above || e->reads == 0 || e->expires_at <= now || e->absent) continue;
+      if (e->reads == above) {
+        if (ties_left == 0) continue;
+        --ties_left;
+      }
+      L1HotEntry& hot = into.emplace_back();
+      hot.key.assign(e->key());
+      hot.reads = e->reads;
+      hot.expires_at = e->expires_at;
+      if (with_values) {
+        hot.value = e->shared_value ? SharedBytes(*e->shared())
+                                    : SharedBytes(e->value(), const_cast<Entry*>(e));
+        hot.tags = TagsOf(*e);
+        if (e->extras != nullptr) hot.content_type = e->extras->content_type;
+      }
+    }
+  }
+}
+
 bool L1Shard::Delete(std::string_view key, uint64_t hash, TimePoint now) {
   MutexLock lock(mu_);
   Entry* e = FindLocked(key, hash);

@@ -78,6 +78,13 @@ class L1Shard {
                                 const std::function<bool(std::string_view)>& match) const
       TC_EXCLUDES(mu_);
   std::optional<std::string> AnyKey(TimePoint now) const TC_EXCLUDES(mu_);
+  // Appends the read count of every live entry read at least once.
+  void AddReadCounts(TimePoint now, std::vector<uint32_t>& into) const TC_EXCLUDES(mu_);
+  // Appends the live entries read more than `above` times, and of those read exactly
+  // `above` times as many as `ties_left` allows (counting it down); with their values,
+  // tags and content types if `with_values`.
+  void AddHotEntries(TimePoint now, uint32_t above, size_t& ties_left, bool with_values,
+                     std::vector<L1HotEntry>& into) const TC_EXCLUDES(mu_);
   bool Delete(std::string_view key, uint64_t hash, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateTags(const std::vector<std::string>& tags, TimePoint now) TC_EXCLUDES(mu_);
   uint64_t InvalidateMatching(const KeyPattern& pattern, TimePoint now) TC_EXCLUDES(mu_);

@@ -78,6 +78,34 @@ std::optional<std::string> L1Store::AnyKey(uint64_t seed) const {
   return std::nullopt;
 }
 
+std::vector<L1HotEntry> L1Store::Hottest(size_t n, bool with_values) const {
+  const TimePoint now = clock_.Now();
+  std::vector<uint32_t> reads;
+  for (const auto& shard : shards_) shard->AddReadCounts(now, reads);
+  if (n == 0 || reads.empty()) return {};
+  // The n-th highest read count is the threshold: every entry above it is in, and of those
+  // at it, as many as there is room for.
+  uint32_t threshold = 1;
+  size_t ties = reads.size();
+  if (reads.size() > n) {
+    std::nth_element(reads.begin(), reads.begin() + static_cast<ptrdiff_t>(n - 1), reads.end(),
+                     std::greater<>());
+    threshold = reads[n - 1];
+    const auto above = static_cast<size_t>(
+        std::count_if(reads.begin(), reads.begin() + static_cast<ptrdiff_t>(n),
+                      [&](uint32_t r) { return r > threshold; }));
+    ties = n - above;
+  }
+  std::vector<L1HotEntry> hot;
+  hot.reserve(std::min(n, reads.size()));
+  for (const auto& shard : shards_) shard->AddHotEntries(now, threshold, ties, with_values, hot);
+  std::stable_sort(hot.begin(), hot.end(),
+                   [](const L1HotEntry& a, const L1HotEntry& b) { return a.reads > b.reads; });
+  // Entries read between the two walks may have crossed the threshold.
+  if (hot.size() > n) hot.resize(n);
+  return hot;
+}
+
 std::optional<L1EntryInfo> L1Store::Inspect(std::string_view key) const {
   const uint64_t h = L1Shard::Hash(key);
   return ShardFor(h).Inspect(key, h, clock_.Now());

@@ -65,6 +65,17 @@ struct L1EntryInfo {
   bool adaptive = false;
 };
 
+// A live entry among those read most (L1Store::Hottest).
+struct L1HotEntry {
+  std::string key;
+  uint32_t reads = 0;  // since it was stored (saturating at 2^24 - 1)
+  TimePoint expires_at;
+  // Only when asked for with values:
+  SharedBytes value;
+  std::vector<std::string> tags;
+  ContentType content_type;
+};
+
 // The live entry an update sees, under its shard's lock.
 struct L1Current {
   SharedBytes value;
@@ -148,6 +159,12 @@ class L1Store {
                                 const std::function<bool(std::string_view)>& match) const;
   // Some live key, if any: from a shard chosen by `seed`, or the next one holding any.
   std::optional<std::string> AnyKey(uint64_t seed) const;
+
+  // Up to `n` live entries read most since they were stored, most read first; entries never
+  // read are not among them. With `with_values`, their values, tags and content types too
+  // (shared, not copied). Walks every shard twice, one at a time: for a graceful stop,
+  // not for a hot path.
+  std::vector<L1HotEntry> Hottest(size_t n, bool with_values) const;
 
   // The live entry's metadata and access statistics; unlike Get, not a read: it changes
   // neither the LRU order nor the statistics.

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/frontend.h"
+#include "core/hot_set.h"
 #include "core/shared_bytes.h"
 #include "core/instance_coherence.h"
 #include "core/key_stats.h"
@@ -143,6 +144,7 @@ struct ServiceStatus {
   // The configuration the daemon runs with, secrets redacted, as JSON (opaque to core).
   std::shared_ptr<const std::string> config_json;
   OperationSummary gets, sets, deletes;      // all front ends, the daemon's own included
+  std::optional<HotSetReport> hot_set;       // what this start restored (l1.hot_set)
 };
 
 // One front end's connections.

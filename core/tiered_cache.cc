@@ -125,6 +125,8 @@ struct MissedRemovals {
 
 struct TieredCache::Slot {
   std::unique_ptr<Tier> tier;
+  // The tier's name, kept here: hits and callbacks refer to it while the tier is destroyed.
+  std::string name;
   LowerTierOptions options;
   std::unique_ptr<WriteBehindQueue> queue;  // async tiers only
 
@@ -195,6 +197,7 @@ TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTie
   for (auto& t : tiers) {
     auto slot = std::make_unique<Slot>();
     slot->tier = std::move(t.tier);
+    slot->name = std::string(slot->tier->name());
     slot->options = t.options;
     if (slot->options.failure_threshold == 0) slot->options.failure_threshold = 1;
     if (slot->options.write_mode == WriteMode::kAsync) {
@@ -216,7 +219,10 @@ TieredCache::~TieredCache() {
   if (prober_.joinable()) prober_.join();
   // Queues first: their flushers call into the tiers.
   for (auto& slot : tiers_) slot->queue.reset();
-  for (auto& slot : tiers_) slot->tier.reset();
+  // A tier answers what is pending as it goes: those reads go no further down, and what
+  // they promote goes into the tiers above it, which are destroyed after it.
+  closing_.store(true, std::memory_order_release);
+  for (auto it = tiers_.rbegin(); it != tiers_.rend(); ++it) (*it)->tier.reset();
 }
 
 std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
@@ -264,6 +270,9 @@ void TieredCache::GetFromLowerTiers(std::string_view key, Callback<Result<Hit>> 
 }
 
 void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Land(flight, Status::Unavailable("shutting down"));
+  }
   while (index < tiers_.size() && !tiers_[index]->usable()) {
     tiers_[index]->skipped.fetch_add(1, std::memory_order_relaxed);
     flight->every_tier_answered = false;
@@ -287,7 +296,7 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
       slot.hits.fetch_add(1, std::memory_order_relaxed);
       hot_keys_.Record(flight->key);
       auto [value, content_type] = Promote(*flight, index, std::move(*result));
-      return Land(flight, Hit{std::move(value), slot.tier->name(), result->ttl_left,
+      return Land(flight, Hit{std::move(value), slot.name, result->ttl_left,
                               std::move(content_type), slot.options.ttl_factor});
     }
     if (result.status().code() == StatusCode::kNotFound) {
@@ -449,13 +458,13 @@ void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
   Slot& first = *tiers_[0];
   if (!first.usable()) {
     first.skipped.fetch_add(1, std::memory_order_relaxed);
-    return done(Status::Unavailable("tier " + std::string(first.tier->name()) +
+    return done(Status::Unavailable("tier " + first.name +
                                     " is down: counters are kept there"));
   }
   // Back from an outage with removals still to replay: the count there may be one that was
   // deleted meanwhile. Refused until the tier has caught up (a moment after it is back).
   if (first.has_missed.load(std::memory_order_acquire)) {
-    return done(Status::Unavailable("tier " + std::string(first.tier->name()) +
+    return done(Status::Unavailable("tier " + first.name +
                                     " is catching up on removals it missed: try again"));
   }
   // L1 never holds a counter's value from a reply: replies of concurrent increments (from
@@ -523,7 +532,7 @@ void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp 
 
   for (size_t i = 0; i < tiers_.size(); ++i) {
     Slot& slot = *tiers_[i];
-    gather->results[i + 1].tier = std::string(slot.tier->name());
+    gather->results[i + 1].tier = slot.name;
     if (slot.queue) cancel(slot);
     // Decided only once a batch on its way has landed: a batch sent before the tier was
     // marked down may still land, and the removal must then come after it, whether sent
@@ -740,7 +749,7 @@ void TieredCache::SetState(Slot& slot, TierState state) {
     std::lock_guard lock(slot.mu);
     error = slot.last_error;
   }
-  on_state_change_(slot.tier->name(), state, error);
+  on_state_change_(slot.name, state, error);
 }
 
 void TieredCache::ProbeLoop() {
@@ -874,7 +883,7 @@ Lifetime TieredCache::CappedL1(Lifetime lifetime) const {
 
 std::vector<std::string> TieredCache::LowerTierNames() const {
   std::vector<std::string> names;
-  for (const auto& slot : tiers_) names.emplace_back(slot->tier->name());
+  for (const auto& slot : tiers_) names.emplace_back(slot->name);
   return names;
 }
 
@@ -883,7 +892,7 @@ std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
   for (const auto& slot_ptr : tiers_) {
     const Slot& slot = *slot_ptr;
     LowerTierStatus s;
-    s.name = std::string(slot.tier->name());
+    s.name = slot.name;
     s.kind = std::string(slot.tier->kind());
     s.state = slot.usable() ? slot.state.load(std::memory_order_acquire) : TierState::kDown;
     {

@@ -237,6 +237,7 @@ class TieredCache {
   static constexpr size_t kEpochBuckets = 4096;
   std::array<std::atomic<uint64_t>, kEpochBuckets> key_epochs_{};
   std::atomic<uint64_t> global_epoch_{0};
+  std::atomic<bool> closing_{false};  // the destructor runs: reads go no further down
 
   HotKeys hot_keys_;
   std::vector<StrategyOptions::NegativeRule> negative_;

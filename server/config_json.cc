@@ -74,7 +74,7 @@ json LimitsJson(const Limits& l) {
 }
 
 json L1Json(const L1Options& l1) {
-  return {
+  json out = {
       {"shards", l1.shards},
       {"max_entries", l1.max_entries},
       {"max_bytes", l1.max_bytes},
@@ -82,6 +82,12 @@ json L1Json(const L1Options& l1) {
       {"sweep_interval", FormatDuration(l1.sweep_interval)},
       {"policy", l1.policy == L1Policy::kLru ? "lru" : "tinylfu"},
   };
+  if (!l1.hot_set.path.empty()) {
+    out["hot_set"] = {{"path", l1.hot_set.path},
+                      {"max_keys", l1.hot_set.max_keys},
+                      {"restore_timeout", FormatDuration(l1.hot_set.restore_timeout)}};
+  }
+  return out;
 }
 
 json StrategiesJson(const StrategyOptions& s) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/hot_set.h"
 #include "server/config_json.h"
 #include "server/routes.h"
 #include "server/tier_factory.h"
@@ -186,6 +187,8 @@ Status Daemon::Start() {
       spdlog::warn("scheduled invalidations not restored: {}", restored.status().message());
     }
   }
+  // Before the front ends open: the first requests find L1 as warm as the last stop left it.
+  if (!config_.l1.hot_set.path.empty()) RestoreHotSetNow();
   warming_.Start();
   // The dashboard's last 15 minutes, one sample a second.
   sampler_.Start();
@@ -234,6 +237,42 @@ void Daemon::Drain(std::string_view why) {
     spdlog::error("write-behind: {} writes could not be flushed before the shutdown timeout",
                   left);
   }
+  if (!config_.l1.hot_set.path.empty()) SaveHotSetNow();
+}
+
+void Daemon::RestoreHotSetNow() {
+  const HotSetOptions& options = config_.l1.hot_set;
+  std::optional<HotSetReport> report =
+      RestoreHotSet(cache_, Clock::System(), options, config_.limits);
+  if (!report) {
+    spdlog::info("hot set: no snapshot at {}, L1 starts empty", options.path);
+    return;
+  }
+  if (!report->error.empty()) {
+    spdlog::warn("hot set: snapshot not restored: {}", report->error);
+  } else {
+    spdlog::info("hot set: {} of {} entries restored from {} in {:.3f} s ({} missing, {} failed{})",
+                 report->restored, report->in_snapshot,
+                 report->from_values ? "the snapshot's values" : "the lower tiers",
+                 ToSeconds(report->took), report->missing, report->failed,
+                 report->timed_out ? ", stopped at l1.hot_set.restore_timeout" : "");
+  }
+  service_.SetHotSetReport(std::move(*report));
+}
+
+void Daemon::SaveHotSetNow() {
+  const auto started = std::chrono::steady_clock::now();
+  // Values only when no lower tier holds them: otherwise the next start reads them there,
+  // getting what the tiers hold then instead of what this instance last saw.
+  const bool with_values = !cache_.has_lower_tiers();
+  auto saved = SaveHotSet(l1_, Clock::System(), config_.l1.hot_set, with_values);
+  if (!saved.ok()) {
+    spdlog::error("hot set: not saved: {}", saved.status().message());
+    return;
+  }
+  spdlog::info("hot set: {} most read entries saved to {} ({}) in {:.3f} s", *saved,
+               config_.l1.hot_set.path, with_values ? "keys and values" : "keys",
+               ToSeconds(std::chrono::steady_clock::now() - started));
 }
 
 }  // namespace tiercache

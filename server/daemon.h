@@ -39,12 +39,13 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Restores scheduled invalidations, starts the coherence channel, the change feed,
-  // warming, sampling and the front ends, then turns ready. kUnavailable if a listener
+  // Restores scheduled invalidations and the hot set, starts the coherence channel, the
+  // change feed, warming, sampling and the front ends, then turns ready. kUnavailable if a listener
   // can't bind (the daemon is then stopped).
   Status Start();
   // Turns unready, lets the front ends finish what is in flight (up to the shutdown
-  // timeout), then flushes the write-behind queues into their tiers. `why` is logged.
+  // timeout), flushes the write-behind queues into their tiers, and saves the hot set
+  // (l1.hot_set). `why` is logged.
   void Drain(std::string_view why);
 
  private:
@@ -62,6 +63,9 @@ class Daemon {
   };
 
   Daemon(const config::Config& config, Backends backends);
+  // The hot set a graceful stop saved, back into L1 (l1.hot_set), before the front ends open.
+  void RestoreHotSetNow();
+  void SaveHotSetNow();
   void OnDatabaseChange(const std::string& payload);
 
   const config::Config config_;

@@ -9,7 +9,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libyaml-cpp-dev catch2 libbenchmark-dev
   libre2-dev nlohmann-json3-dev libsystemd-dev libcli11-dev
-  libhiredis-dev libpq-dev libjemalloc-dev
+  libhiredis-dev libpq-dev libjemalloc-dev libzstd-dev liblz4-dev
   redis-server redis-tools postgresql-15 postgresql-client-15
   systemd
   prometheus python3-prometheus-client

@@ -140,6 +140,18 @@ std::string StatusToJson(const ServiceStatus& status) {
     tags.push_back({{"tag", tag}, {"l1_entries", entries}});
   }
   doc["largest_tags"] = std::move(tags);
+  if (status.hot_set) {
+    const HotSetReport& h = *status.hot_set;
+    doc["hot_set"] = {{"path", h.path},
+                      {"source", h.from_values ? "snapshot values" : "lower tiers"},
+                      {"in_snapshot", h.in_snapshot},
+                      {"restored", h.restored},
+                      {"missing", h.missing},
+                      {"failed", h.failed},
+                      {"timed_out", h.timed_out},
+                      {"seconds", ToSeconds(h.took)},
+                      {"error", h.error.empty() ? nlohmann::json() : nlohmann::json(h.error)}};
+  }
   nlohmann::json pending = JobsArray(status.jobs);
   nlohmann::json kinds = nlohmann::json::array();
   for (const JobKindStats& k : status.job_kinds) {

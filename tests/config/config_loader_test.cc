@@ -113,6 +113,25 @@ l1:
   CHECK(config.l1.max_bytes == uint64_t{256} << 20);
   CHECK(config.l1.ttl_factor == 0.1);
   CHECK(config.l1.sweep_interval == 1s);
+  CHECK(config.l1.hot_set.path.empty());  // off unless configured
+}
+
+TEST_CASE("HotSetTakesAPathAndOptionallyItsBounds", "[config][loader]") {
+  const Config config = Load(R"(
+l1:
+  hot_set:
+    path: /var/lib/tiercache/hot-set
+    max_keys: 50000
+    restore_timeout: 5s
+)");
+  CHECK(config.l1.hot_set.path == "/var/lib/tiercache/hot-set");
+  CHECK(config.l1.hot_set.max_keys == 50000);
+  CHECK(config.l1.hot_set.restore_timeout == 5s);
+  CHECK(Load("l1:\n  hot_set: {path: /tmp/h}\n").l1.hot_set.max_keys == 100000);
+  CHECK(ErrorOf("l1:\n  hot_set: {max_keys: 10}\n") ==
+        "test.yaml:2:12: l1.hot_set: needs a path");
+  CHECK_THAT(ErrorOf("l1:\n  hot_set: {path: /tmp/h, max_keys: 0}\n"),
+             Catch::Contains("must be greater than 0"));
 }
 
 TEST_CASE("ParsesStrategiesSection", "[config][loader]") {
@@ -195,7 +214,7 @@ TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
         "base_timeout, min_timeout, max_timeout)");
   CHECK(ErrorOf("l1: {shards: 4, size: 1}") ==
         "test.yaml:1:17: unknown key 'size' in 'l1' (expected one of: shards, max_entries, "
-        "max_bytes, ttl_factor, sweep_interval, policy)");
+        "max_bytes, ttl_factor, sweep_interval, policy, hot_set)");
   CHECK_THAT(ErrorOf("limits:\n  max_value: 1\n"),
              Catch::StartsWith("test.yaml:2:3: unknown key 'max_value' in 'limits'"));
   CHECK_THAT(ErrorOf("logging:\n  file: x\n"),
@@ -222,7 +241,7 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
 TEST_CASE("RejectsSectionThatIsNotAMap", "[config][loader]") {
   CHECK(ErrorOf("l1: 16\n") ==
         "test.yaml:1:5: l1: expected a map (with keys shards, max_entries, max_bytes, "
-        "ttl_factor, sweep_interval, policy), got '16'");
+        "ttl_factor, sweep_interval, policy, hot_set), got '16'");
   CHECK_THAT(ErrorOf("strategies:\n  adaptive: [1, 2]\n"),
              Catch::StartsWith("test.yaml:2:13: strategies.adaptive: expected a map"));
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/hot_set_workload.h"
 #include "tests/support/poll.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/redis_server.h"
@@ -119,6 +120,43 @@ TEST_CASE("Tiers: ReadsOfAKeyNoTierHasReachRedisOncePerNegativeTtl", "[e2e][tier
   const HttpResponse found = client.Get("/v1/keys/user:404");
   REQUIRE(found.status == 200);
   CHECK(found.body == "found");
+}
+
+TEST_CASE("Tiers: AfterARestartTheHotKeysAreReadBackFromRedisBeforeTheFirstRequest",
+          "[e2e][tiers][hot_set]") {
+  constexpr int kHot = 50'000;
+  RedisServer redis;
+  TempDir state;
+  const std::string snapshot = (state.path() / "hot-set").string();
+  const std::string yaml = Yaml({redis.url()}) + "server: {shutdown_timeout: 20s}\n" +
+                           "l1:\n  hot_set: {path: " + snapshot + ", max_keys: 50000}\n";
+  {
+    DaemonProcess first(yaml);
+    TIERCACHE_CAPTURE_DAEMON_LOG(first);
+    HttpClient client(first.http_port());
+    StoreAndReadHotAndCold(client, kHot, 5'000);
+    REQUIRE(first.Stop() == 0);
+    CHECK_THAT(first.Stderr(), Catch::Contains("hot set: 50000 most read entries saved to " +
+                                               snapshot + " (keys)"));
+  }
+  // Changed while no instance ran: the restore reads what Redis holds now.
+  REQUIRE(redis.Cli({"HSET", RedisEntryKey(HotKey(7)), "v", "changed"}) == "0");
+
+  DaemonProcess second(yaml);
+  TIERCACHE_CAPTURE_DAEMON_LOG(second);
+  HttpClient client(second.http_port());
+  const nlohmann::json status = StatusJson(client);
+  CHECK(status.at("tiers")[0].at("entries") == kHot);
+  CHECK(status.at("hot_set").at("source") == "lower tiers");
+  CHECK(status.at("hot_set").at("restored") == kHot);
+
+  const int64_t reads_before = RedisReads(redis);
+  const HttpResponse changed = client.Get("/v1/keys/" + HotKey(7));
+  CHECK(changed.body == "changed");
+  CHECK(changed.Header("X-Cache-Tier") == "L1");
+  REQUIRE(client.Put("/v1/keys/" + HotKey(7) + "?ttl=3600", ValueOf(HotKey(7))).status == 204);
+  CheckHotKeysAnswerFromL1(client, kHot);
+  CHECK(RedisReads(redis) == reads_before);  // not one of them asked Redis
 }
 
 TEST_CASE("Tiers: EachTierKeepsTheTimeoutTimesItsFactor", "[e2e][tiers]") {
