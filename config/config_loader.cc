@@ -386,6 +386,9 @@ class Loader {
                l1.policy = OneOf(item, {"lru", "tinylfu"}) == "lru" ? L1Policy::kLru
                                                                     : L1Policy::kTinyLfu;
              }},
+            {"compress_min_bytes",
+             [&](const Item& item) { l1.compress_min_bytes = Size(item); }},
+            {"compression", [&](const Item& item) { l1.compression = Codec(item, false); }},
             {"hot_set",
              [&](const Item& item) {
                HotSetOptions& hot = l1.hot_set;
@@ -988,6 +991,10 @@ class Loader {
          }},
         {"write_behind",
          [&](const Item& item) { ReadWriteBehind(item, tier.options.write_behind); }},
+        {"compression",
+         [&](const Item& item) { tier.options.compression.codec = Codec(item, true); }},
+        {"compress_min_bytes",
+         [&](const Item& item) { tier.options.compression.min_bytes = PositiveSize(item); }},
     };
     const ItemSection reader(*this, section, std::move(common));
     tier.settings = tier.kind->Read(reader);
@@ -1013,6 +1020,12 @@ class Loader {
                   section.path + ".batch_size (" + std::to_string(wb.batch_size) +
                       ") must not exceed capacity (" + std::to_string(wb.capacity) + ")");
     }
+  }
+
+  CompressionCodec Codec(const Item& item, bool none_allowed) const {
+    std::vector<std::string_view> names = {"zstd", "lz4"};
+    if (none_allowed) names.insert(names.begin(), "none");
+    return *CompressionCodecNamed(OneOf(item, names));
   }
 
   bool Bool(const Item& item) const {

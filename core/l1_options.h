@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/compression.h"
 
 namespace tiercache {
 
@@ -38,6 +39,11 @@ struct L1Options {
   // How often the daemon reclaims expired entries that nobody reads or overwrites.
   Duration sweep_interval = std::chrono::milliseconds(250);
   HotSetOptions hot_set;
+  // Values of at least compress_min_bytes are kept compressed with `compression` when
+  // that saves an eighth or more (core/compression.h); 0 keeps every value as it is.
+  // Reads of a compressed value pay its decompression and a copy.
+  uint64_t compress_min_bytes = 0;
+  CompressionCodec compression = CompressionCodec::kZstd;
 };
 
 }  // namespace tiercache

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/compression.h"
+
 namespace tiercache {
 
 namespace {
@@ -167,6 +169,29 @@ void L1Shard::GrowLocked() {
 }
 
 std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoint now) {
+  bool compressed = false;
+  std::optional<L1Value> found = Lookup(key, hash, now, compressed);
+  if (!compressed) return found;
+  // Outside the lock: decompressing a large value takes a while.
+  found->value = Decompressed(*found->value);
+  if (found->value) return found;
+  Delete(key, hash, now);  // bytes that do not decompress are no value
+  return std::nullopt;
+}
+
+SharedBytes L1Shard::Decompressed(std::string_view stored) const {
+  Result<std::string> value = limits_.compressor->Decompress(stored);
+  return value.ok() ? SharedBytes::From(std::move(value).value()) : SharedBytes();
+}
+
+SharedBytes L1Shard::ValueOf(const Entry& e) const {
+  SharedBytes stored = e.shared_value ? SharedBytes(*e.shared())
+                                      : SharedBytes(e.value(), const_cast<Entry*>(&e));
+  return e.compressed ? Decompressed(*stored) : stored;
+}
+
+std::optional<L1Value> L1Shard::Lookup(std::string_view key, uint64_t hash, TimePoint now,
+                                       bool& compressed) {
   MutexLock lock(mu_);
   Entry** slot = FindSlotLocked(key, hash);
   Entry* e = *slot;
@@ -190,6 +215,7 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoi
   }
   ++hits_;
   TouchLocked(*e, hash, now);
+  compressed = e->compressed;
   SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
   return L1Value{std::move(value), e->extras != nullptr ? e->extras->content_type : nullptr,
                  e->expires_at, now};
@@ -283,6 +309,14 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   const bool adaptive = lifetime.kind == Lifetime::Kind::kAdaptive;
+  Contents c;
+  if (limits_.compressor != nullptr) {
+    if (auto packed = limits_.compressor->Compress(*value)) {
+      value = std::make_shared<const std::string>(std::move(*packed));
+      c.compressed = true;
+    }
+  }
+  // What the entry holds: compressed values are charged as stored.
   const uint64_t charge = Charge(key, *value, tags, ContentTypeText(content_type), adaptive);
   if (charge > limits_.max_bytes || limits_.max_entries == 0) {
     return Status::TooLarge("entry of " + std::to_string(charge) +
@@ -290,7 +324,6 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
                             std::to_string(limits_.max_bytes) +
                             " bytes (l1.max_bytes / l1.shards)");
   }
-  Contents c;
   c.value = std::move(value);
   c.content_type = std::move(content_type);
   c.tags = std::move(tags);
@@ -352,8 +385,7 @@ Status L1Shard::Update(std::string_view key, uint64_t hash, const L1Decide& deci
   std::optional<L1Current> seen;
   if (current != nullptr) {
     seen.emplace(L1Current{
-        current->shared_value ? SharedBytes(*current->shared())
-                              : SharedBytes(current->value(), current),
+        ValueOf(*current),
         current->extras != nullptr ? current->extras->content_type : nullptr, TagsOf(*current),
         current->expires_at - now});
   }
@@ -431,6 +463,7 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
   }
   e->group = group;
   e->absent = contents.absent;
+  e->compressed = contents.compressed;
   if (e->absent) ++absences_;
   e->expires_at = contents.expires_at;
   e->stored_at = e->last_read = RelTimeLocked(now);
@@ -550,7 +583,7 @@ std::optional<L1EntryInfo> L1Shard::Inspect(std::string_view key, uint64_t hash,
   if (e == nullptr || e->expires_at <= now || e->absent) return std::nullopt;
   return L1EntryInfo{e->reads,      AbsTime(e->stored_at), AbsTime(e->last_read),
                      e->expires_at, TagsOf(*e),            ChargeOf(*e),
-                     e->adaptive()};
+                     e->adaptive(), e->compressed == 1};
 }
 
 std::vector<std::string> L1Shard::Keys(TimePoint now,
@@ -602,8 +635,7 @@ void L1Shard::AddHotEntries(TimePoint now, uint32_t above, size_t& ties_left, bo
       hot.reads = e->reads;
       hot.expires_at = e->expires_at;
       if (with_values) {
-        hot.value = e->shared_value ? SharedBytes(*e->shared())
-                                    : SharedBytes(e->value(), const_cast<Entry*>(e));
+        hot.value = ValueOf(*e);
         hot.tags = TagsOf(*e);
         if (e->extras != nullptr) hot.content_type = e->extras->content_type;
       }

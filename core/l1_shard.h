@@ -43,6 +43,8 @@ class L1Shard {
     uint64_t max_bytes;
     double ttl_factor;
     L1Policy policy = L1Policy::kLru;
+    // Compresses the values it takes (l1.compress_min_bytes); null: none. Outlives the shard.
+    const Compressor* compressor = nullptr;
   };
 
   // Values up to this size are kept inside the entry.
@@ -146,6 +148,7 @@ class L1Shard {
     uint32_t shared_value : 1 = 0;
     uint32_t segment : 2 = 0;  // Segment: which list holds it
     uint32_t absent : 1 = 0;   // a remembered absence, not a value
+    uint32_t compressed : 1 = 0;  // the value bytes are limits_.compressor's
     uint16_t key_size = 0;
     uint16_t group = 0;       // KeyStats group, when stats_ is set
 
@@ -184,6 +187,7 @@ class L1Shard {
     TimePoint expires_at;
     Duration adaptive_base{0};
     bool absent = false;
+    bool compressed = false;  // `value` is limits_.compressor's form of the value written
   };
   Result<Contents> Prepare(std::string_view key, std::shared_ptr<const std::string> value,
                            std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
@@ -233,6 +237,13 @@ class L1Shard {
     return sketch_.Frequency(Hash(e.key()));
   }
   std::vector<std::string> TagsOf(const Entry& e) const TC_REQUIRES(mu_);
+  // The entry's value as written: shared with the entry, or decompressed into a copy
+  // (null if its bytes do not decompress).
+  SharedBytes ValueOf(const Entry& e) const TC_REQUIRES(mu_);
+  SharedBytes Decompressed(std::string_view stored) const;
+  // Get's part under the lock; `compressed` tells that the value found needs Decompressed.
+  std::optional<L1Value> Lookup(std::string_view key, uint64_t hash, TimePoint now,
+                                bool& compressed) TC_EXCLUDES(mu_);
   // Destroys what an entry holds besides its block: the shared value and the extras.
   // Leaves the block (key, inline bytes) for readers and for reuse.
   static void DropContents(Entry* e);

@@ -13,7 +13,12 @@ namespace tiercache {
 
 L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, const Clock& clock,
                  KeyStats* stats, size_t miss_history)
-    : clock_(clock), stats_(stats) {
+    : compressor_(options.compress_min_bytes > 0
+                      ? std::make_unique<Compressor>(CompressionOptions{
+                            options.compression, options.compress_min_bytes})
+                      : nullptr),
+      clock_(clock),
+      stats_(stats) {
   const size_t n = std::bit_ceil(std::max<size_t>(options.shards, 1));
   shard_shift_ = 64 - std::countr_zero(n);
   shards_.reserve(n);
@@ -24,6 +29,7 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
         options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
         options.ttl_factor,
         options.policy,
+        compressor_.get(),
     };
     // A tag's entries are spread over the shards by key: each shard keeps track of the tags
     // with their share of kLargeTagEntries.
@@ -196,6 +202,7 @@ std::vector<std::pair<std::string, uint64_t>> L1Store::LargestTags(size_t n) con
 L1Stats L1Store::Stats() const {
   L1Stats stats;
   for (const auto& shard : shards_) shard->AddStats(stats);
+  if (compressor_) stats.compression = compressor_->Stats();
   return stats;
 }
 

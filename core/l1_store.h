@@ -10,6 +10,7 @@
 
 #include "core/adaptive_ttl.h"
 #include "core/clock.h"
+#include "core/compression.h"
 #include "core/content_type.h"
 #include "core/key_pattern.h"
 #include "core/key_stats.h"
@@ -63,6 +64,7 @@ struct L1EntryInfo {
   std::vector<std::string> tags;
   uint64_t charge = 0;        // bytes counted against max_bytes
   bool adaptive = false;
+  bool compressed = false;    // the value is kept compressed (l1.compress_min_bytes)
 };
 
 // A live entry among those read most (L1Store::Hottest).
@@ -109,6 +111,7 @@ struct L1Stats {
   uint64_t expirations = 0;  // removed because their lifetime ended
   uint64_t absences = 0;       // remembered absences held (not in `entries`)
   uint64_t absence_hits = 0;   // lookups answered by one
+  std::optional<CompressionStats> compression;  // with l1.compress_min_bytes
 };
 
 // The sharded in-memory tier. Each shard has its own lock; an operation on one key
@@ -208,6 +211,7 @@ class L1Store {
   // `work` gets the shard and the index of the thread working on it (0 is the caller's).
   uint64_t SumOverShards(const std::function<uint64_t(L1Shard&, size_t)>& work);
 
+  const std::unique_ptr<const Compressor> compressor_;  // with l1.compress_min_bytes
   std::vector<std::unique_ptr<L1Shard>> shards_;
   const Clock& clock_;
   KeyStats* const stats_;

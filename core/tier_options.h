@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/clock.h"
+#include "core/compression.h"
 
 namespace tiercache {
 
@@ -40,6 +41,9 @@ struct LowerTierOptions {
   // Consecutive failed operations that mark the tier down; while down, requests skip it at
   // no cost and health probes decide when it is back.
   uint32_t failure_threshold = 3;
+  // How values are compressed in this tier (`compression`, `compress_min_bytes`); entries
+  // compressed by any instance are read back whatever this says.
+  CompressionOptions compression;
 };
 
 // The health probes of every lower tier.

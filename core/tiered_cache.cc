@@ -7,6 +7,8 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "core/compressing_tier.h"
+
 namespace tiercache {
 
 namespace {
@@ -127,6 +129,7 @@ struct TieredCache::Slot {
   std::unique_ptr<Tier> tier;
   // The tier's name, kept here: hits and callbacks refer to it while the tier is destroyed.
   std::string name;
+  const CompressingTier* compressing = nullptr;  // `tier`: values go through it
   LowerTierOptions options;
   std::unique_ptr<WriteBehindQueue> queue;  // async tiers only
 
@@ -196,8 +199,10 @@ TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTie
       probe_wake_(clock) {
   for (auto& t : tiers) {
     auto slot = std::make_unique<Slot>();
-    slot->tier = std::move(t.tier);
-    slot->name = std::string(slot->tier->name());
+    slot->name = std::string(t.tier->name());
+    auto compressing = std::make_unique<CompressingTier>(std::move(t.tier), t.options.compression);
+    slot->compressing = compressing.get();
+    slot->tier = std::move(compressing);
     slot->options = t.options;
     if (slot->options.failure_threshold == 0) slot->options.failure_threshold = 1;
     if (slot->options.write_mode == WriteMode::kAsync) {
@@ -912,6 +917,9 @@ std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
     s.set_latency = slot.set_latency.Read();
     if (slot.queue) s.write_behind = slot.queue->stats();
     s.tag_index = slot.tier->tag_index();
+    if (const Compressor& c = slot.compressing->compressor(); c.enabled()) {
+      s.compression = c.Stats();
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -87,6 +87,7 @@ struct LowerTierStatus {
   LatencyHistogram::Counts set_latency;  // sync writes and write batches sent to it
   std::optional<WriteBehindStats> write_behind;  // async tiers only
   TagIndexStats tag_index;
+  std::optional<CompressionStats> compression;  // when the tier compresses
 };
 
 // The multi-tier data path: L1 in memory, then the lower tiers in order (L2, L3, ...).

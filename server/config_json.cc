@@ -82,6 +82,8 @@ json L1Json(const L1Options& l1) {
       {"sweep_interval", FormatDuration(l1.sweep_interval)},
       {"policy", l1.policy == L1Policy::kLru ? "lru" : "tinylfu"},
   };
+  out["compress_min_bytes"] = l1.compress_min_bytes;
+  out["compression"] = CompressionCodecName(l1.compression);
   if (!l1.hot_set.path.empty()) {
     out["hot_set"] = {{"path", l1.hot_set.path},
                       {"max_keys", l1.hot_set.max_keys},
@@ -118,6 +120,8 @@ json TierJson(const config::TierConfig& t) {
       {"write_mode", o.write_mode == WriteMode::kSync ? "sync" : "async"},
       {"required", o.required},
       {"failure_threshold", o.failure_threshold},
+      {"compression", CompressionCodecName(o.compression.codec)},
+      {"compress_min_bytes", o.compression.min_bytes},
       {"write_behind",
        {
            {"capacity", o.write_behind.capacity},

@@ -320,6 +320,52 @@ void RenderL1Metrics(std::string& out, const L1Stats& l1) {
         static_cast<double>(l1.max_bytes));
 }
 
+// Every tier that compresses, L1 included: one series each.
+void RenderCompressionMetrics(std::string& out, const L1Stats& l1,
+                              const std::vector<LowerTierStatus>& tiers) {
+  std::vector<std::pair<std::string, const CompressionStats*>> compressing;
+  if (l1.compression) compressing.emplace_back("L1", &*l1.compression);
+  for (const auto& t : tiers) {
+    if (t.compression) compressing.emplace_back(LabelValue(t.name), &*t.compression);
+  }
+  if (compressing.empty()) return;
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          const std::vector<std::pair<std::string_view,
+                                                      double (*)(const CompressionStats&)>>&
+                              series) {
+    AppendFamilyHeader(out, name, type, help);
+    for (const auto& [tier, stats] : compressing) {
+      for (const auto& [label, value] : series) {
+        std::string labels = "tier=\"" + tier + "\"";
+        if (!label.empty()) labels += "," + std::string(label);
+        AppendSample(out, name, labels, value(*stats));
+      }
+    }
+  };
+  using C = const CompressionStats&;
+  family("tiercache_compression_values_total", "counter",
+         "Values of at least the tier's compress_min_bytes: stored compressed, or stored as "
+         "they were because compression saved less than an eighth.",
+         {{"outcome=\"compressed\"", [](C c) { return static_cast<double>(c.compressed); }},
+          {"outcome=\"incompressible\"",
+           [](C c) { return static_cast<double>(c.incompressible); }}});
+  family("tiercache_compression_bytes_total", "counter",
+         "Sizes of the values stored compressed, before and after compression.",
+         {{"stage=\"before\"", [](C c) { return static_cast<double>(c.bytes_in); }},
+          {"stage=\"after\"", [](C c) { return static_cast<double>(c.bytes_out); }}});
+  family("tiercache_compression_ratio", "gauge",
+         "Bytes after compression per byte before, over every value compressed since start.",
+         {{"", [](C c) { return c.ratio(); }}});
+  family("tiercache_decompressions_total", "counter",
+         "Compressed values read back (failures: bytes that did not decompress).",
+         {{"outcome=\"ok\"", [](C c) { return static_cast<double>(c.decompressed); }},
+          {"outcome=\"failed\"", [](C c) { return static_cast<double>(c.failures); }}});
+  family("tiercache_compression_cpu_seconds_total", "counter",
+         "Time spent compressing and decompressing values.",
+         {{"operation=\"compress\"", [](C c) { return ToSeconds(c.compress_time); }},
+          {"operation=\"decompress\"", [](C c) { return ToSeconds(c.decompress_time); }}});
+}
+
 }  // namespace
 
 std::string RenderServiceMetrics(const MetricsSnapshot& m) {
@@ -329,6 +375,7 @@ std::string RenderServiceMetrics(const MetricsSnapshot& m) {
   RenderL1Metrics(out, m.l1);
   RenderConnectionMetrics(out, m.connections);
   RenderLowerTierMetrics(out, m.lower_tiers);
+  RenderCompressionMetrics(out, m.l1, m.lower_tiers);
   RenderWarmingMetrics(out, m.warming);
   if (m.key_groups) RenderKeyGroupMetrics(out, *m.key_groups);
   if (m.scheduler) RenderJobMetrics(out, m.jobs, m.job_kinds);

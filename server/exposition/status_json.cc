@@ -48,6 +48,20 @@ double Ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
+nlohmann::json CompressionJson(const CompressionStats& c) {
+  return {{"codec", CompressionCodecName(c.codec)},
+          {"min_bytes", c.min_bytes},
+          {"values_compressed", c.compressed},
+          {"values_incompressible", c.incompressible},
+          {"bytes_before", c.bytes_in},
+          {"bytes_after", c.bytes_out},
+          {"ratio", c.ratio()},
+          {"values_decompressed", c.decompressed},
+          {"failures", c.failures},
+          {"compress_seconds", ToSeconds(c.compress_time)},
+          {"decompress_seconds", ToSeconds(c.decompress_time)}};
+}
+
 nlohmann::json PatternJson(const KeyGroupStats& g) {
   return {
       {"pattern", g.name},
@@ -100,6 +114,7 @@ std::string StatusToJson(const ServiceStatus& status) {
            {"expirations", l1.expirations},
            {"absences", l1.absences},
            {"absence_hits", l1.absence_hits},
+           {"compression", l1.compression ? CompressionJson(*l1.compression) : nlohmann::json()},
        }})},
       {"limits",
        {
@@ -226,6 +241,7 @@ std::string StatusToJson(const ServiceStatus& status) {
                               {"coalesced", w.coalesced},   {"flushed", w.flushed},
                               {"dropped", w.dropped},       {"failed_batches", w.failed_batches}};
     }
+    tier["compression"] = t.compression ? CompressionJson(*t.compression) : nlohmann::json();
     if (t.tag_index.measured) {
       tier["tag_index"] = {{"tags", t.tag_index.tags},
                            {"memberships", t.tag_index.memberships},

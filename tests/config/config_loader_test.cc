@@ -116,6 +116,31 @@ l1:
   CHECK(config.l1.hot_set.path.empty());  // off unless configured
 }
 
+TEST_CASE("CompressionIsOffInL1AndEveryTierUntilConfigured", "[config][loader]") {
+  const Config defaults = Load("tiers:\n  - type: redis\n    url: redis://127.0.0.1:6379\n");
+  CHECK(defaults.l1.compress_min_bytes == 0);
+  CHECK(defaults.tiers[0].options.compression.codec == CompressionCodec::kNone);
+  const Config config = Load(R"(
+l1:
+  compress_min_bytes: 4KiB
+  compression: lz4
+tiers:
+  - type: redis
+    url: redis://127.0.0.1:6379
+    compression: zstd
+    compress_min_bytes: 512
+)");
+  CHECK(config.l1.compress_min_bytes == 4096);
+  CHECK(config.l1.compression == CompressionCodec::kLz4);
+  CHECK(config.tiers[0].options.compression.codec == CompressionCodec::kZstd);
+  CHECK(config.tiers[0].options.compression.min_bytes == 512);
+  CHECK_THAT(ErrorOf("l1: {compression: gzip}\n"),
+             Catch::Contains("expected one of: zstd, lz4; got 'gzip'"));
+  CHECK_THAT(ErrorOf("l1: {compression: none}\n"), Catch::Contains("expected one of: zstd, lz4"));
+  CHECK_THAT(ErrorOf("tiers:\n  - {type: redis, url: 'redis://h:1', compression: brotli}\n"),
+             Catch::Contains("expected one of: none, zstd, lz4"));
+}
+
 TEST_CASE("HotSetTakesAPathAndOptionallyItsBounds", "[config][loader]") {
   const Config config = Load(R"(
 l1:
@@ -214,7 +239,8 @@ TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
         "base_timeout, min_timeout, max_timeout)");
   CHECK(ErrorOf("l1: {shards: 4, size: 1}") ==
         "test.yaml:1:17: unknown key 'size' in 'l1' (expected one of: shards, max_entries, "
-        "max_bytes, ttl_factor, sweep_interval, policy, hot_set)");
+        "max_bytes, ttl_factor, sweep_interval, policy, compress_min_bytes, compression, "
+        "hot_set)");
   CHECK_THAT(ErrorOf("limits:\n  max_value: 1\n"),
              Catch::StartsWith("test.yaml:2:3: unknown key 'max_value' in 'limits'"));
   CHECK_THAT(ErrorOf("logging:\n  file: x\n"),
@@ -241,7 +267,8 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
 TEST_CASE("RejectsSectionThatIsNotAMap", "[config][loader]") {
   CHECK(ErrorOf("l1: 16\n") ==
         "test.yaml:1:5: l1: expected a map (with keys shards, max_entries, max_bytes, "
-        "ttl_factor, sweep_interval, policy, hot_set), got '16'");
+        "ttl_factor, sweep_interval, policy, compress_min_bytes, compression, hot_set), got "
+        "'16'");
   CHECK_THAT(ErrorOf("strategies:\n  adaptive: [1, 2]\n"),
              Catch::StartsWith("test.yaml:2:13: strategies.adaptive: expected a map"));
 }

@@ -200,7 +200,9 @@ TEST_CASE("EffectiveConfigShowsTheConfiguredValuesInTheFilesUnits", "[config_jso
                         {"max_bytes", 67108864},
                         {"ttl_factor", 0.25},
                         {"sweep_interval", "1500ms"},
-                        {"policy", "tinylfu"}});
+                        {"policy", "tinylfu"},
+                        {"compress_min_bytes", 0},
+                        {"compression", "zstd"}});
   CHECK(j["strategies"] ==
         json{{"default_timeout", "600s"},
              {"default_strategy", "adaptive"},
@@ -225,7 +227,9 @@ TEST_CASE("EffectiveConfigShowsTheConfiguredValuesInTheFilesUnits", "[config_jso
            {"write_mode", "async"},
            {"write_behind", {{"capacity", 1000}, {"batch_size", 50}, {"overflow", "drop_newest"}}},
            {"required", true},
-           {"failure_threshold", 5}});
+           {"failure_threshold", 5},
+           {"compression", "none"},
+           {"compress_min_bytes", 1024}});
   CHECK(j["tiers"][1]["table"] == "cache_rows");
   CHECK(j["tiers"][1]["pool_size"] == 6);
   CHECK(j["tiers"][1]["connect_timeout"] == "3s");
@@ -302,7 +306,9 @@ TEST_CASE("EffectiveConfigOfAnEmptyFileShowsEveryDefault", "[config_json]") {
                         {"max_bytes", 1073741824},
                         {"ttl_factor", 1.0},
                         {"sweep_interval", "250ms"},
-                        {"policy", "tinylfu"}});
+                        {"policy", "tinylfu"},
+                        {"compress_min_bytes", 0},
+                        {"compression", "zstd"}});
   CHECK(j["strategies"] ==
         json{{"default_timeout", "300s"},
              {"default_strategy", "ttl"},
@@ -354,7 +360,9 @@ warming:
              {"write_behind",
               {{"capacity", 100000}, {"batch_size", 500}, {"overflow", "drop_oldest"}}},
              {"required", false},
-             {"failure_threshold", 3}});
+             {"failure_threshold", 3},
+             {"compression", "none"},
+             {"compress_min_bytes", 1024}});
   CHECK(j["tiers"][1]["name"] == "L3");
   CHECK(j["tiers"][1]["ttl_factor"] == 10.0);
   CHECK(j["tiers"][1]["dsn"] == "host=127.0.0.1 port=5432 dbname=tiercache");

@@ -3,6 +3,9 @@
 //
 //   l1_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //
+// BM_L1GetJson64K and BM_L1SetJson64K read and write 64 KiB JSON values kept as they are
+// (codec 0) or compressed (1 zstd, 2 lz4).
+//
 // The argument of BM_L1Get and BM_L1Mixed picks the key distribution: 0 uniform, 1 Zipf
 // (s = 0.99, rank 0 hottest). Key sequences are drawn before timing starts.
 
@@ -135,8 +138,79 @@ void BM_L1Mixed(benchmark::State& state) {
 
 void Setup(const benchmark::State&) { Shared(); }
 
+// 64 KiB JSON values kept as they are (arg 0), or compressed with zstd (1) or lz4 (2):
+// what a read and a write of one cost with l1.compress_min_bytes, and the bytes held.
+constexpr size_t kJsonKeys = 256;
+
+std::string JsonValue(size_t seed) {
+  std::string doc = "{\"page\": " + std::to_string(seed) + ", \"users\": [";
+  for (size_t i = 0; doc.size() < 64 * 1024 - 64; ++i) {
+    if (i > 0) doc += ", ";
+    doc += "{\"id\": " + std::to_string(seed * 1000 + i) + ", \"email\": \"user" +
+           std::to_string(i) + "@example.com\", \"active\": " + (i % 3 ? "true" : "false") +
+           "}";
+  }
+  return doc + "]}";
+}
+
+struct JsonFixture {
+  std::vector<std::string> keys;
+  std::vector<std::shared_ptr<const std::string>> values;
+  std::unique_ptr<L1Store> store;
+
+  explicit JsonFixture(int codec) {
+    tiercache::L1Options options;
+    if (codec != 0) {
+      options.compress_min_bytes = 1024;
+      options.compression =
+          codec == 1 ? tiercache::CompressionCodec::kZstd : tiercache::CompressionCodec::kLz4;
+    }
+    store = std::make_unique<L1Store>(options, tiercache::AdaptiveOptions{},
+                                      tiercache::Clock::System());
+    for (size_t i = 0; i < kJsonKeys; ++i) {
+      keys.push_back("bench:page:" + std::to_string(i));
+      values.push_back(std::make_shared<const std::string>(JsonValue(i)));
+      store->Set(keys[i], values[i], {}, DayLifetime());
+    }
+  }
+};
+
+JsonFixture& SharedJson(int codec) {
+  static JsonFixture none(0), zstd(1), lz4(2);
+  return codec == 0 ? none : codec == 1 ? zstd : lz4;
+}
+
+void ReportJson(benchmark::State& state, const JsonFixture& f) {
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(f.values[0]->size()));
+  state.counters["held_bytes_per_value"] =
+      static_cast<double>(f.store->Stats().bytes) / static_cast<double>(kJsonKeys);
+}
+
+void BM_L1GetJson64K(benchmark::State& state) {
+  JsonFixture& f = SharedJson(static_cast<int>(state.range(0)));
+  size_t i = 0;
+  for (auto _ : state) {
+    auto v = f.store->Get(f.keys[i++ % kJsonKeys]);
+    benchmark::DoNotOptimize(v);
+  }
+  ReportJson(state, f);
+}
+
+void BM_L1SetJson64K(benchmark::State& state) {
+  JsonFixture& f = SharedJson(static_cast<int>(state.range(0)));
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t k = i++ % kJsonKeys;
+    auto st = f.store->Set(f.keys[k], f.values[k], {}, DayLifetime());
+    benchmark::DoNotOptimize(st);
+  }
+  ReportJson(state, f);
+}
+
 BENCHMARK(BM_L1Get)->Setup(Setup)->ArgName("zipf")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_L1Set)->Setup(Setup)->ArgName("zipf")->Arg(0)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_L1GetJson64K)->ArgName("codec")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_L1SetJson64K)->ArgName("codec")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_L1Mixed)->Setup(Setup)->ArgName("zipf")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
