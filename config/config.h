@@ -15,6 +15,7 @@
 #include "config/warming_config.h"
 #include "core/clock.h"
 #include "core/l1_options.h"
+#include "core/namespaces.h"
 #include "core/limits.h"
 #include "core/strategy_options.h"
 
@@ -92,6 +93,7 @@ struct Config {
   SchedulerOptions scheduler;       // `scheduler:`
   WarmingConfig warming;            // `warming:`
   MonitoringConfig monitoring;      // `monitoring:`
+  std::vector<NamespaceConfig> namespaces;  // `namespaces:`
 };
 
 }  // namespace tiercache::config

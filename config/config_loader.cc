@@ -275,6 +275,8 @@ class Loader {
                                              config.scheduler.workers = static_cast<unsigned>(n);
                                            }}});
                      }},
+                    {"namespaces",
+                     [&](const Item& item) { ReadNamespaces(item, config.namespaces); }},
                 });
     // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
     // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate
@@ -1000,6 +1002,51 @@ class Loader {
     tier.settings = tier.kind->Read(reader);
     if (!reader.read()) reader.Read({});  // a kind without keys of its own
     return tier;
+  }
+
+  void ReadNamespaces(const Item& section, std::vector<NamespaceConfig>& out) const {
+    constexpr size_t kMaxNameBytes = 64;
+    constexpr size_t kMaxPrefixBytes = 128;
+    ForEachListed(section, "a list of namespaces", [&](const Item& listed) {
+      NamespaceConfig ns;
+      bool has_name = false;
+      ReadSection(listed,
+                  {
+                      {"name",
+                       [&](const Item& i) {
+                         ns.name = Text(i);
+                         const bool valid =
+                             ns.name.size() <= kMaxNameBytes &&
+                             std::all_of(ns.name.begin(), ns.name.end(), [](char c) {
+                               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+                             });
+                         if (!valid) {
+                           Fail(i, "a namespace name is 1 to 64 of A-Z a-z 0-9 _ - ., got " +
+                                       Describe(i.value));
+                         }
+                         has_name = true;
+                       }},
+                      {"prefix",
+                       [&](const Item& i) {
+                         ns.prefix = Text(i);
+                         if (ns.prefix.size() > kMaxPrefixBytes) Fail(i, "at most 128 bytes");
+                       }},
+                      {"version", [&](const Item& i) { ns.version = PositiveCount(i); }},
+                  });
+      if (!has_name) Fail(listed, "every namespace needs a name");
+      if (ns.prefix.empty()) ns.prefix = ns.name + ":";
+      for (size_t j = 0; j < out.size(); ++j) {
+        if (out[j].name == ns.name) Fail(listed, "duplicate namespace '" + ns.name + "'");
+        // A stored key must tell which namespace it is in.
+        if (out[j].prefix.starts_with(ns.prefix) || ns.prefix.starts_with(out[j].prefix)) {
+          Fail(listed, "the prefix '" + ns.prefix + "' of namespace '" + ns.name +
+                           "' and the prefix '" + out[j].prefix + "' of namespace '" +
+                           out[j].name + "' must not start one another");
+        }
+      }
+      out.push_back(std::move(ns));
+    });
   }
 
   void ReadWriteBehind(const Item& section, WriteBehindOptions& wb) const {

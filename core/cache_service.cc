@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 
 #include "core/histogram_quantile.h"
 #include "core/key_pattern.h"
@@ -14,6 +16,10 @@ namespace {
 std::string TooLong(std::string_view what, uint64_t size, uint64_t limit, std::string_view knob) {
   return std::string(what) + " of " + std::to_string(size) + " bytes exceeds the limit of " +
          std::to_string(limit) + " bytes (limits." + std::string(knob) + ")";
+}
+
+Status UnknownNamespace(std::string_view ns) {
+  return Status::NotFound("unknown namespace '" + std::string(ns) + "'");
 }
 
 // Latency is always wall time, even when the cache runs on an injected clock.
@@ -45,7 +51,8 @@ CacheService::CacheService(ServiceOptions options, TieredCache& cache, ServicePa
       config_json_(options_.config_json.empty()
                        ? nullptr
                        : std::make_shared<const std::string>(options_.config_json)),
-      started_(std::chrono::steady_clock::now()) {
+      started_(std::chrono::steady_clock::now()),
+      namespaces_(options_.namespaces) {
   if (parts_.scheduler != nullptr) scheduled_.emplace(*this, *parts_.scheduler, parts_.job_store);
 }
 
@@ -134,7 +141,8 @@ void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>
     return FinishGet(from, started, stats, group, key, std::move(*now), done);
   }
   // The answer may come after the caller's key is gone.
-  std::string read_key = stats != nullptr ? std::string(key) : std::string();
+  std::string read_key =
+      stats != nullptr || !namespaces_.empty() ? std::string(key) : std::string();
   cache_.GetFromLowerTiers(key, [this, from, started, stats, group, read_key = std::move(read_key),
                                  done = std::move(done)](Result<Hit> hit) {
     FinishGet(from, started, stats, group, read_key, std::move(hit), done);
@@ -150,6 +158,9 @@ void CacheService::FinishGet(Frontend from, TimePoint started, KeyStats* stats, 
                               : OutcomeOf(hit.status());
   if (stats != nullptr && (outcome == Outcome::kHit || outcome == Outcome::kMiss)) {
     RecordRead(*stats, group, key, outcome == Outcome::kHit);
+  }
+  if (!namespaces_.empty() && (outcome == Outcome::kHit || outcome == Outcome::kMiss)) {
+    namespaces_.CountRead(key, outcome == Outcome::kHit);
   }
   Record(from, Operation::kGet, outcome, started);
   done(std::move(hit));
@@ -190,6 +201,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   if (KeyStats* stats = key_stats()) {
     stats->Written(stats->GroupOf(request.key), write.lifetime.timeout);
   }
+  if (!namespaces_.empty()) namespaces_.CountWrite(request.key);
   write.key = std::move(request.key);
   write.value = std::make_shared<const std::string>(std::move(request.value));
   write.tags = std::move(request.tags);
@@ -215,6 +227,7 @@ void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> 
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     return done(std::move(s));
   }
+  if (!namespaces_.empty()) namespaces_.CountDelete(key);
   cache_.Delete(key, [this, from, started, key = std::string(key),
                       done = std::move(done)](bool found) {
     // Published even when no tier here held it: another instance's L1 may.
@@ -432,11 +445,29 @@ void AddRemovals(std::vector<TierRemoval>& into, const std::vector<TierRemoval>&
 
 }  // namespace
 
+namespace {
+
+// One pattern matching what any of `patterns` matches.
+std::string JoinedPattern(const std::vector<std::string>& patterns) {
+  if (patterns.size() == 1) return patterns[0];
+  std::string joined;
+  for (const auto& p : patterns) joined += (joined.empty() ? "(?:" : "|(?:") + p + ")";
+  return joined;
+}
+
+}  // namespace
+
 Status CacheService::PrepareInvalidate(InvalidateRequest& request,
                                        std::vector<std::string>& models,
-                                       std::shared_ptr<const KeyPattern>& pattern) const {
+                                       std::vector<std::shared_ptr<const KeyPattern>>& patterns)
+    const {
   if (request.keys.empty() && request.tags.empty() && !request.pattern && !request.model) {
     return Status::InvalidArgument("give at least one of keys, tags, pattern or model");
+  }
+  std::optional<size_t> space;
+  if (!request.ns.empty()) {
+    space = namespaces_.Find(request.ns);
+    if (!space) return UnknownNamespace(request.ns);
   }
   // The caller's own criteria are checked against the limits before a model adds to them.
   if (request.keys.size() > options_.limits.max_keys_per_request) {
@@ -444,46 +475,67 @@ Status CacheService::PrepareInvalidate(InvalidateRequest& request,
                             std::to_string(options_.limits.max_keys_per_request) +
                             " (limits.max_keys_per_request)");
   }
+  if (space) {
+    for (auto& key : request.keys) key = namespaces_.StoredKey(*space, key);
+  }
   for (const auto& key : request.keys) {
     if (Status s = ValidateKey(key); !s.ok()) return s;
   }
   if (Status s = ValidateTags(request.tags); !s.ok()) return s;
-  std::vector<std::string> patterns;
+  std::vector<std::string> unscoped;       // patterns over keys as stored
+  std::vector<std::string> every_space;    // the model's: in every namespace too
   if (request.pattern) {
     if (request.pattern->empty()) return Status::InvalidArgument("pattern must not be empty");
     if (request.pattern->size() > options_.limits.max_pattern_bytes) {
       return Status::TooLarge(TooLong("pattern", request.pattern->size(),
                                       options_.limits.max_pattern_bytes, "max_pattern_bytes"));
     }
-    patterns.push_back(*request.pattern);
+    if (space) {
+      auto compiled = KeyPattern::Compile(*request.pattern, namespaces_.Scope(*space));
+      if (!compiled.ok()) return compiled.status();
+      patterns.push_back(std::move(compiled).value());
+    } else {
+      unscoped.push_back(*request.pattern);
+    }
   }
   if (request.model) {
+    // The database changed: whatever any namespace cached of it goes, whichever namespace
+    // (if any) the request named.
     const ModelInvalidation& m = *request.model;
     auto expanded = options_.model_rules.Expand(m.model, m.event, m.fields);
     if (!expanded.ok()) return expanded.status();
     for (auto& key : expanded->keys) {
+      for (size_t i = 0; i < namespaces_.size(); ++i) {
+        request.keys.push_back(namespaces_.StoredKey(i, key));
+      }
+      request.keys.push_back(std::move(key));
+    }
+    for (const auto& key : request.keys) {
       if (Status s = ValidateKey(key); !s.ok()) {
         return Status::InvalidArgument("model " + m.model + " gives a bad key: " + s.message());
       }
-      request.keys.push_back(std::move(key));
     }
     if (Status s = ValidateTags(expanded->tags); !s.ok()) {
       return Status::InvalidArgument("model " + m.model + " gives a bad tag: " + s.message());
     }
     for (auto& tag : expanded->tags) request.tags.push_back(std::move(tag));
-    for (auto& p : expanded->patterns) patterns.push_back(std::move(p));
+    for (auto& p : expanded->patterns) {
+      unscoped.push_back(p);
+      every_space.push_back(std::move(p));
+    }
     models = std::move(expanded->models);
   }
-  if (!patterns.empty()) {
-    std::string joined;
-    if (patterns.size() == 1) {
-      joined = patterns[0];
-    } else {
-      for (const auto& p : patterns) joined += (joined.empty() ? "(?:" : "|(?:") + p + ")";
-    }
-    auto compiled = KeyPattern::Compile(joined);
+  if (!unscoped.empty()) {
+    auto compiled = KeyPattern::Compile(JoinedPattern(unscoped));
     if (!compiled.ok()) return compiled.status();
-    pattern = std::move(compiled).value();
+    patterns.push_back(std::move(compiled).value());
+  }
+  if (!every_space.empty()) {
+    for (size_t i = 0; i < namespaces_.size(); ++i) {
+      auto compiled = KeyPattern::Compile(JoinedPattern(every_space), namespaces_.Scope(i));
+      if (!compiled.ok()) return compiled.status();
+      patterns.push_back(std::move(compiled).value());
+    }
   }
   return Status::Ok();
 }
@@ -491,22 +543,23 @@ Status CacheService::PrepareInvalidate(InvalidateRequest& request,
 Status CacheService::ValidateInvalidate(const InvalidateRequest& request) const {
   InvalidateRequest copy = request;
   std::vector<std::string> models;
-  std::shared_ptr<const KeyPattern> pattern;
-  return PrepareInvalidate(copy, models, pattern);
+  std::vector<std::shared_ptr<const KeyPattern>> patterns;
+  return PrepareInvalidate(copy, models, patterns);
 }
 
 void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
                               Callback<Result<InvalidateResult>> done) {
   const TimePoint started = Started();
-  std::shared_ptr<const KeyPattern> pattern;
+  using Patterns = std::vector<std::shared_ptr<const KeyPattern>>;
+  auto patterns = std::make_shared<Patterns>();
   InvalidateRequest prepared = request;
   std::vector<std::string> models;
-  if (Status s = PrepareInvalidate(prepared, models, pattern); !s.ok()) {
+  if (Status s = PrepareInvalidate(prepared, models, *patterns); !s.ok()) {
     Record(from, Operation::kInvalidate, OutcomeOf(s), started);
     return done(std::move(s));
   }
 
-  // Keys, then tags, then pattern, each through every tier, so that L1's counts say
+  // Keys, then tags, then patterns, each through every tier, so that L1's counts say
   // which criterion removed an entry first.
   auto result = std::make_shared<InvalidateResult>();
   result->models = std::move(models);
@@ -516,20 +569,19 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
   Items changed_keys = told ? prepared.keys : Items{};
   Items changed_tags = told ? prepared.tags : Items{};
   auto finish = [this, from, started, result, keys = std::move(changed_keys),
-                 tags = std::move(changed_tags), pattern, done = std::move(done)]() mutable {
+                 tags = std::move(changed_tags), patterns, done = std::move(done)]() mutable {
     if (!keys.empty()) Publish(CoherenceMessage::Kind::kKeys, std::move(keys));
     if (!tags.empty()) Publish(CoherenceMessage::Kind::kTags, std::move(tags));
-    if (pattern) Publish(CoherenceMessage::Kind::kPattern, {pattern->pattern()});
+    for (const auto& pattern : *patterns) {
+      std::vector<std::string> items = {pattern->pattern()};
+      if (!pattern->scope().empty()) items.push_back(pattern->scope());
+      Publish(CoherenceMessage::Kind::kPattern, std::move(items));
+    }
     Record(from, Operation::kInvalidate, Outcome::kOk, started);
     done(std::move(*result));
   };
-  auto by_pattern = [this, pattern, result, finish]() mutable {
-    if (!pattern) return finish();
-    cache_.InvalidateMatching(pattern, [result, finish](std::vector<TierRemoval> r) mutable {
-      result->by_pattern = r[0].removed;
-      AddRemovals(result->tiers, r);
-      finish();
-    });
+  auto by_pattern = [this, patterns, result, finish]() mutable {
+    InvalidatePatterns(patterns, 0, result, std::move(finish));
   };
   auto by_tags = [this, tags = std::move(prepared.tags), result, by_pattern]() mutable {
     if (tags.empty()) return by_pattern();
@@ -545,6 +597,19 @@ void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
     AddRemovals(result->tiers, r);
     by_tags();
   });
+}
+
+void CacheService::InvalidatePatterns(
+    std::shared_ptr<const std::vector<std::shared_ptr<const KeyPattern>>> patterns, size_t next,
+    std::shared_ptr<InvalidateResult> result, std::function<void()> finish) {
+  if (next == patterns->size()) return finish();
+  cache_.InvalidateMatching(
+      (*patterns)[next], [this, patterns, next, result, finish = std::move(finish)](
+                             std::vector<TierRemoval> r) mutable {
+        result->by_pattern += r[0].removed;
+        AddRemovals(result->tiers, r);
+        InvalidatePatterns(std::move(patterns), next + 1, std::move(result), std::move(finish));
+      });
 }
 
 void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
@@ -629,6 +694,132 @@ Status CacheService::StartWarm(std::string_view name) {
   return parts_.warming->RunNow(name);
 }
 
+// --- Namespaces ---------------------------------------------------------------------------
+
+namespace {
+
+// When a version moved, for status (people read it; no logic depends on it).
+WallTime BumpTime() { return std::chrono::system_clock::now(); }
+
+// The counter a namespace's version is kept in (Tier::AddToCounter).
+std::string VersionCounter(const std::string& name) { return "namespace-version:" + name; }
+
+}  // namespace
+
+Result<std::string> CacheService::NamespacedKey(std::string_view ns, std::string_view key) const {
+  if (ns.empty()) return std::string(key);
+  const std::optional<size_t> space = namespaces_.Find(ns);
+  if (!space) return UnknownNamespace(ns);
+  return namespaces_.StoredKey(*space, key);
+}
+
+void CacheService::BumpNamespace(Frontend from, std::string_view ns,
+                                 Callback<Result<NamespaceStatus>> done) {
+  const TimePoint started = Started();
+  const std::optional<size_t> space = namespaces_.Find(ns);
+  if (!space) {
+    Status s = UnknownNamespace(ns);
+    Record(from, Operation::kInvalidate, OutcomeOf(s), started);
+    return done(std::move(s));
+  }
+  const size_t index = *space;
+  auto finish = [this, from, started, index, done = std::move(done)](Result<uint64_t> version) {
+    if (!version.ok()) {
+      Record(from, Operation::kInvalidate, OutcomeOf(version.status()), started);
+      return done(version.status());
+    }
+    namespaces_.RaiseTo(index, *version, BumpTime());
+    Publish(CoherenceMessage::Kind::kNamespace,
+            {namespaces_.name(index), std::to_string(namespaces_.version(index))});
+    Record(from, Operation::kInvalidate, Outcome::kOk, started);
+    done(namespaces_.Status()[index]);
+  };
+  const uint64_t current = namespaces_.version(index);
+  const std::optional<std::string> keeper = cache_.CounterTier();
+  if (!keeper) return finish(current + 1);
+  // The tier keeping versions decides, so that two instances bumping at once get two
+  // versions, and the next start reads the newest.
+  cache_.AddToCounter(
+      VersionCounter(namespaces_.name(index)), 1,
+      [this, index, current, keeper = *keeper, finish = std::move(finish)](
+          Result<int64_t> counter) {
+        if (!counter.ok()) {
+          return finish(Status::Unavailable("namespace " + namespaces_.name(index) +
+                                            " not bumped: its version is kept in tier " +
+                                            keeper + ": " + counter.status().message()));
+        }
+        uint64_t version = static_cast<uint64_t>(std::max<int64_t>(*counter, 0));
+        if (version <= current) {
+          // The tier lost its counter (flushed): push it past what this instance uses.
+          cache_.AddToCounter(VersionCounter(namespaces_.name(index)),
+                              static_cast<int64_t>(current + 1 - version), [](Result<int64_t>) {});
+          version = current + 1;
+        }
+        finish(version);
+      });
+}
+
+Status CacheService::LoadNamespaceVersions(Duration timeout) {
+  if (namespaces_.empty() || !cache_.CounterTier()) return Status::Ok();
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left;
+    Status first_error;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = namespaces_.size();
+  for (size_t i = 0; i < namespaces_.size(); ++i) {
+    const uint64_t configured = namespaces_.version(i);
+    cache_.AddToCounter(VersionCounter(namespaces_.name(i)), 0,
+                        [this, i, configured, pending](Result<int64_t> counter) {
+      if (counter.ok()) {
+        const auto stored = static_cast<uint64_t>(std::max<int64_t>(*counter, 0));
+        if (stored < configured) {
+          // First start (or a newer version in the config): the tier learns it.
+          cache_.AddToCounter(VersionCounter(namespaces_.name(i)),
+                              static_cast<int64_t>(configured - stored), [](Result<int64_t>) {});
+        } else {
+          namespaces_.RaiseTo(i, stored, BumpTime());
+        }
+      }
+      std::lock_guard lock(pending->mu);
+      if (!counter.ok() && pending->first_error.ok()) pending->first_error = counter.status();
+      if (--pending->left == 0) pending->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(pending->mu);
+  if (!pending->cv.wait_for(lock, timeout, [&] { return pending->left == 0; })) {
+    return Status::DeadlineExceeded("namespace versions not read within " +
+                                    std::to_string(ToSeconds(timeout)) + " s");
+  }
+  return pending->first_error;
+}
+
+void CacheService::ApplyRemoteNamespaceVersion(const CoherenceMessage& message) {
+  if (message.kind == CoherenceMessage::Kind::kClear) {
+    // The channel is back after a break: a bump may have gone unheard.
+    (void)LoadNamespaceVersions(Duration::zero());
+    return;
+  }
+  if (message.kind != CoherenceMessage::Kind::kNamespace || message.items.size() != 2) return;
+  const std::optional<size_t> space = namespaces_.Find(message.items[0]);
+  uint64_t version = 0;
+  const std::string& text = message.items[1];
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (!space || ec != std::errc() || end != text.data() + text.size()) return;
+  namespaces_.RaiseTo(*space, version, BumpTime());
+}
+
+void CacheService::RaiseNamespaceVersions(
+    const std::vector<std::pair<std::string, uint64_t>>& versions) {
+  for (const auto& [name, version] : versions) {
+    if (auto space = namespaces_.Find(name)) {
+      namespaces_.RaiseTo(*space, version, BumpTime());
+    }
+  }
+}
+
 void CacheService::SetHotSetReport(HotSetReport report) {
   MutexLock lock(hot_set_mu_);
   hot_set_ = std::move(report);
@@ -654,6 +845,7 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   }
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
   status.largest_tags = cache_.l1().LargestTags(10);
+  status.namespaces = namespaces_.Status();
   {
     MutexLock lock(hot_set_mu_);
     status.hot_set = hot_set_;
@@ -685,6 +877,7 @@ MetricsSnapshot CacheService::Metrics() const {
     m.job_kinds = parts_.scheduler->KindStats();
   }
   m.uptime = std::chrono::steady_clock::now() - started_;
+  m.namespaces = namespaces_.Status();
   return m;
 }
 

@@ -35,6 +35,7 @@ struct ServiceOptions {
   // The effective configuration as JSON, secrets redacted, shown in status as it is;
   // empty: none.
   std::string config_json;
+  std::vector<NamespaceConfig> namespaces;  // `namespaces:`
 };
 
 // What the service works with besides the cache. Each may be null: the feature is then
@@ -75,6 +76,11 @@ class CacheService final : public Service {
   void BulkLoad(Frontend from, std::vector<SetRequest> entries,
                 Callback<Result<uint64_t>> done) override;
 
+  Result<std::string> NamespacedKey(std::string_view ns, std::string_view key) const override;
+  void BumpNamespace(Frontend from, std::string_view ns,
+                     Callback<Result<NamespaceStatus>> done) override;
+  std::vector<NamespaceStatus> ListNamespaces() const override { return namespaces_.Status(); }
+
   void ScheduleInvalidation(Frontend from, double delay_seconds, InvalidateRequest request,
                             Callback<Result<ScheduledJob>> done) override;
   std::vector<JobInfo> ListJobs() const override;
@@ -99,6 +105,16 @@ class CacheService final : public Service {
 
   // What the start restored of the hot set, for status.
   void SetHotSetReport(HotSetReport report);
+  // Reads every namespace's version from the tier that keeps them (writing the configured
+  // one there if it is newer) and moves each namespace up to it; blocks for at most
+  // `timeout`. At start, before serving, and again when the coherence channel is back
+  // after a break (a bump may have gone unheard). Without such a tier, nothing to read.
+  Status LoadNamespaceVersions(Duration timeout);
+  // A version another instance moved a namespace to (a kNamespace coherence message).
+  void ApplyRemoteNamespaceVersion(const CoherenceMessage& message);
+  // Moves namespaces up to `versions` (the hot set snapshot's), by name.
+  void RaiseNamespaceVersions(const std::vector<std::pair<std::string, uint64_t>>& versions);
+  Namespaces& namespaces() { return namespaces_; }
 
   bool monitoring() const { return options_.monitoring; }
   const Limits& limits() const { return options_.limits; }
@@ -109,9 +125,14 @@ class CacheService final : public Service {
  private:
   Status ValidateKey(std::string_view key) const;
   Status ValidateTags(const std::vector<std::string>& tags) const;
-  // Expands the model into `request` and compiles every pattern into `pattern`.
+  // Expands the model into `request`, puts the keys of the request's namespace as stored,
+  // and compiles every pattern into `patterns` (a model's, in every namespace too).
   Status PrepareInvalidate(InvalidateRequest& request, std::vector<std::string>& models,
-                           std::shared_ptr<const KeyPattern>& pattern) const;
+                           std::vector<std::shared_ptr<const KeyPattern>>& patterns) const;
+  // Invalidates patterns[next], then the ones after it, through every tier; then `finish`.
+  void InvalidatePatterns(
+      std::shared_ptr<const std::vector<std::shared_ptr<const KeyPattern>>> patterns,
+      size_t next, std::shared_ptr<InvalidateResult> result, std::function<void()> finish);
   // No lower tier and no other instance to tell (a coherence bus publishes every write,
   // and caps L1 lifetimes while it is down): L1 alone decides a write, at once.
   bool L1Alone() const { return !cache_.has_lower_tiers() && parts_.coherence == nullptr; }
@@ -143,6 +164,7 @@ class CacheService final : public Service {
   std::array<ConnectionMetrics, Frontend::kMax> connections_;
   // With a scheduler: runs invalidations later, through this service.
   std::optional<ScheduledInvalidations> scheduled_;
+  Namespaces namespaces_;
   mutable Mutex hot_set_mu_;
   std::optional<HotSetReport> hot_set_ TC_GUARDED_BY(hot_set_mu_);
 };

@@ -16,8 +16,9 @@ struct CoherenceMessage {
   enum class Kind : uint8_t {
     kKeys,     // items: keys written or deleted
     kTags,     // items: tags invalidated
-    kPattern,  // items: one RE2 pattern (KeyPattern syntax) invalidated
+    kPattern,  // items: one RE2 pattern (KeyPattern syntax) invalidated, and its scope if any
     kClear,    // everything; items empty
+    kNamespace,  // items: a namespace's name and its new version (decimal)
   };
   Kind kind = Kind::kKeys;
   std::string origin;               // the publishing instance's id: it ignores its own

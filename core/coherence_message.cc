@@ -30,7 +30,7 @@ using codec::VarintSize;
 // Bumped on any change a reader of the old format would misread; an instance then skips
 // the messages of instances of the other version rather than misapply them.
 constexpr uint8_t kFormatVersion = 1;
-constexpr uint8_t kLastKind = static_cast<uint8_t>(CoherenceMessage::Kind::kClear);
+constexpr uint8_t kLastKind = static_cast<uint8_t>(CoherenceMessage::Kind::kNamespace);
 
 Status Malformed(const char* what) {
   return Status::InvalidArgument(std::string("malformed coherence message: ") + what);

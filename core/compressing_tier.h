@@ -47,6 +47,11 @@ class CompressingTier final : public Tier {
     inner_->Increment(std::move(key), delta, ttl_if_new, std::move(done));
   }
 
+  bool supports_counters() const override { return inner_->supports_counters(); }
+  void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done) override {
+    inner_->AddToCounter(std::move(name), delta, std::move(done));
+  }
+
   const Compressor& compressor() const { return compressor_; }
 
   // The write as stored: compressed and marked, or as it is.

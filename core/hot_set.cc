@@ -192,15 +192,21 @@ void RestoreThroughTiers(TieredCache& cache, const std::vector<HotSetEntry>& ent
 }  // namespace
 
 Status WriteHotSetFile(const std::string& path, const std::vector<L1HotEntry>& entries,
-                       bool with_values, TimePoint now, WallTime wall_now) {
+                       bool with_values, TimePoint now, WallTime wall_now,
+                       const NamespaceVersions& versions) {
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Unavailable(ErrnoText("cannot create", temp));
   SnapshotWriter out(fd);
   out.Put(kMagic);
-  std::string count;
-  codec::PutVarint(count, entries.size());
-  out.Put(count);
+  std::string head;
+  codec::PutVarint(head, versions.size());
+  for (const auto& [name, version] : versions) {
+    codec::PutBytes(head, name);
+    codec::PutVarint(head, version);
+  }
+  codec::PutVarint(head, entries.size());
+  out.Put(head);
   for (const auto& e : entries) out.Put(EncodeEntry(e, with_values, now, wall_now));
   const bool written = out.Finish();
   const bool synced = written && ::fsync(fd) == 0;
@@ -213,7 +219,7 @@ Status WriteHotSetFile(const std::string& path, const std::vector<L1HotEntry>& e
   return Status::Ok();
 }
 
-Result<std::vector<HotSetEntry>> ReadHotSetFile(const std::string& path) {
+Result<HotSetSnapshot> ReadHotSetFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound("no hot set snapshot at " + path);
@@ -247,20 +253,27 @@ Result<std::vector<HotSetEntry>> ReadHotSetFile(const std::string& path) {
   }
   if (Fnv1a(body) != stored) return corrupt("checksum mismatch (truncated or damaged)");
   codec::Reader in(body.substr(kMagic.size()));
+  HotSetSnapshot snapshot;
   uint64_t count;
+  if (!in.Varint(count) || count > in.left()) return corrupt("bad namespace count");
+  snapshot.versions.resize(static_cast<size_t>(count));
+  for (auto& [name, version] : snapshot.versions) {
+    if (!in.Bytes(name) || !in.Varint(version)) return corrupt("malformed namespace version");
+  }
   if (!in.Varint(count) || count > in.left()) return corrupt("bad entry count");
-  std::vector<HotSetEntry> entries(static_cast<size_t>(count));
-  for (auto& e : entries) {
+  snapshot.entries.resize(static_cast<size_t>(count));
+  for (auto& e : snapshot.entries) {
     if (!DecodeEntry(in, e)) return corrupt("malformed entry");
   }
   if (in.left() != 0) return corrupt("bytes after the last entry");
-  return entries;
+  return snapshot;
 }
 
 Result<size_t> SaveHotSet(const L1Store& l1, const Clock& clock, const HotSetOptions& options,
-                          bool with_values) {
+                          bool with_values, const NamespaceVersions& versions) {
   const std::vector<L1HotEntry> hot = l1.Hottest(options.max_keys, with_values);
-  if (Status s = WriteHotSetFile(options.path, hot, with_values, clock.Now(), clock.WallNow());
+  if (Status s = WriteHotSetFile(options.path, hot, with_values, clock.Now(), clock.WallNow(),
+                                 versions);
       !s.ok()) {
     return s;
   }
@@ -271,16 +284,18 @@ std::optional<HotSetReport> RestoreHotSet(TieredCache& cache, const Clock& clock
                                           const HotSetOptions& options, const Limits& limits) {
   const auto started = std::chrono::steady_clock::now();
   const TimePoint deadline = started + options.restore_timeout;
-  auto entries = ReadHotSetFile(options.path);
-  if (!entries.ok() && entries.status().code() == StatusCode::kNotFound) return std::nullopt;
+  auto snapshot = ReadHotSetFile(options.path);
+  if (!snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound) return std::nullopt;
   HotSetReport report;
   report.path = options.path;
   // Used once, read or not: a damaged file would fail the same way on every start.
   std::remove(options.path.c_str());
-  if (!entries.ok()) {
-    report.error = entries.status().message();
+  if (!snapshot.ok()) {
+    report.error = snapshot.status().message();
     return report;
   }
+  report.versions = std::move(snapshot->versions);
+  std::vector<HotSetEntry>* entries = &snapshot->entries;
   report.in_snapshot = entries->size();
   if (entries->size() > options.max_keys) entries->resize(options.max_keys);
   if (cache.has_lower_tiers()) {

@@ -30,15 +30,25 @@ struct HotSetEntry {
   WallTime expires_at;
 };
 
-// The snapshot file: a magic line, the entry count, the entries (varints and
-// length-prefixed bytes, core/byte_codec.h) and a 64-bit FNV-1a checksum of all before it.
-// Written to a temporary file that is synced and then renamed over `path`, so a crash
-// while writing leaves the previous file or none, never half of one.
+// Namespaces' versions (core/namespaces.h), by name: the entries' keys are stored under
+// them, so a start that restores the entries needs the versions too.
+using NamespaceVersions = std::vector<std::pair<std::string, uint64_t>>;
+
+struct HotSetSnapshot {
+  NamespaceVersions versions;
+  std::vector<HotSetEntry> entries;
+};
+
+// The snapshot file: a magic line, the namespace versions, the entry count, the entries
+// (varints and length-prefixed bytes, core/byte_codec.h) and a 64-bit FNV-1a checksum of all
+// before it. Written to a temporary file that is synced and then renamed over `path`, so a
+// crash while writing leaves the previous file or none, never half of one.
 Status WriteHotSetFile(const std::string& path, const std::vector<L1HotEntry>& entries,
-                       bool with_values, TimePoint now, WallTime wall_now);
+                       bool with_values, TimePoint now, WallTime wall_now,
+                       const NamespaceVersions& versions = {});
 // kNotFound when there is no file; kInvalidArgument for one that is truncated, corrupt or
 // of another format.
-Result<std::vector<HotSetEntry>> ReadHotSetFile(const std::string& path);
+Result<HotSetSnapshot> ReadHotSetFile(const std::string& path);
 
 // What a start did with the snapshot a graceful stop left.
 struct HotSetReport {
@@ -51,13 +61,14 @@ struct HotSetReport {
   bool timed_out = false;
   Duration took{0};
   std::string error;  // set when the snapshot could not be read: nothing was restored
+  NamespaceVersions versions;  // as the stop left them
 };
 
 // Writes up to options.max_keys of L1's most read entries to options.path; with
 // `with_values` (no lower tier holds them) their values, tags and content types too.
 // Returns how many it wrote.
 Result<size_t> SaveHotSet(const L1Store& l1, const Clock& clock, const HotSetOptions& options,
-                          bool with_values);
+                          bool with_values, const NamespaceVersions& versions = {});
 
 // Reads the snapshot at options.path and removes the file (a snapshot is used once: after
 // a crash, an older one must not bring back values changed since), then puts its entries

@@ -46,6 +46,7 @@ void InstanceCoherence::OnMessage(CoherenceMessage message) {
   if (message.origin == options_.instance_id) return;
   received_.fetch_add(1, std::memory_order_relaxed);
   cache_.ApplyRemoteChange(message);
+  if (listener_ && message.kind == CoherenceMessage::Kind::kNamespace) listener_(message);
 }
 
 void InstanceCoherence::OnState(bool subscribed) {
@@ -54,6 +55,10 @@ void InstanceCoherence::OnState(bool subscribed) {
     // every change is heard, so it may live its full time again.
     subscribed_.store(true, std::memory_order_release);
     cache_.CapL1Lifetimes(std::nullopt);
+    // Back after a break: what was said meanwhile (a namespace's new version) is read again.
+    if (listener_ && breaks_.load(std::memory_order_relaxed) > 0) {
+      listener_(CoherenceMessage{CoherenceMessage::Kind::kClear, "", {}});
+    }
     return;
   }
   const bool was_subscribed = subscribed_.exchange(false, std::memory_order_acq_rel);

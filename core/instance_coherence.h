@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,11 @@ class InstanceCoherence final : public ChangePublisher {
   void Start();
   // Tells the other instances about a change made here.
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) override;
+  // What the service keeps beside the cache hears of it too: every kNamespace message
+  // from another instance, and a kClear when a lost subscription is back (what was missed
+  // meanwhile must be read again). Set before Start; runs on the bus's thread.
+  using RemoteListener = std::function<void(const CoherenceMessage&)>;
+  void SetRemoteListener(RemoteListener listener) { listener_ = std::move(listener); }
   CoherenceStats stats() const;
   const std::string& instance_id() const { return options_.instance_id; }
 
@@ -68,6 +74,7 @@ class InstanceCoherence final : public ChangePublisher {
 
   TieredCache& cache_;
   const CoherenceOptions options_;
+  RemoteListener listener_;
   std::atomic<bool> subscribed_{false};
   std::atomic<uint64_t> published_{0}, publish_errors_{0}, received_{0}, breaks_{0};
   // Last, so that it goes first: its thread calls OnMessage and OnState.

@@ -58,16 +58,18 @@ std::vector<std::string> RequiredAtoms(const std::string& pattern) {
 
 }  // namespace
 
-Result<std::shared_ptr<const KeyPattern>> KeyPattern::Compile(std::string_view pattern) {
+Result<std::shared_ptr<const KeyPattern>> KeyPattern::Compile(std::string_view pattern,
+                                                              std::string_view scope) {
   auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()),
                                   PatternOptions());
   if (!re->ok()) {
     return Status::InvalidArgument("invalid pattern: " + re->error());
   }
-  return std::shared_ptr<const KeyPattern>(new KeyPattern(std::move(re)));
+  return std::shared_ptr<const KeyPattern>(new KeyPattern(std::move(re), std::string(scope)));
 }
 
-KeyPattern::KeyPattern(std::unique_ptr<re2::RE2> re) : re_(std::move(re)) {
+KeyPattern::KeyPattern(std::unique_ptr<re2::RE2> re, std::string scope)
+    : re_(std::move(re)), scope_(std::move(scope)) {
   // Only a pattern anchored at the start narrows anything; RE2 gives others the whole range.
   // A match is a prefix of the key in [min, max]; every string in that range starts with
   // the range's common prefix, and so does the key.
@@ -78,11 +80,12 @@ KeyPattern::KeyPattern(std::unique_ptr<re2::RE2> re) : re_(std::move(re)) {
     const auto [m, _] = std::mismatch(min.begin(), min.end(), max.begin(), max.end());
     prefix_.assign(min.begin(), m);
   }
+  prefix_.insert(0, scope_);
   atoms_ = RequiredAtoms(re_->pattern());
 }
 
 std::shared_ptr<const KeyPattern> KeyPattern::Copy() const {
-  auto copy = Compile(re_->pattern());
+  auto copy = Compile(re_->pattern(), scope_);
   return copy.ok() ? *copy : nullptr;  // it compiled once, so it compiles again
 }
 KeyPattern::~KeyPattern() = default;
@@ -91,6 +94,7 @@ const std::string& KeyPattern::pattern() const { return re_->pattern(); }
 
 bool KeyPattern::Matches(std::string_view key) const {
   if (!prefix_.empty() && !key.starts_with(prefix_)) return false;
+  key.remove_prefix(scope_.size());  // prefix_ starts with it
   if (!atoms_.empty() &&
       std::none_of(atoms_.begin(), atoms_.end(),
                    [&](const std::string& atom) { return ContainsIgnoringCase(key, atom); })) {

@@ -55,6 +55,11 @@ std::string EncodeInvalidateRequest(const InvalidateRequest& request) {
       codec::PutBytes(out, value);
     }
   }
+  // Last, and only when set: jobs stored before namespaces existed read back the same.
+  if (!request.ns.empty()) {
+    out.push_back(1);
+    codec::PutBytes(out, request.ns);
+  }
   return out;
 }
 
@@ -82,6 +87,11 @@ Result<InvalidateRequest> DecodeInvalidateRequest(std::string_view bytes) {
       std::string name, value;
       if (!in.Bytes(name) || !in.Bytes(value)) return Malformed();
       m.fields[std::move(name)] = std::move(value);
+    }
+  }
+  if (in.left() != 0) {
+    if (!in.Byte(has) || has != 1 || !in.Bytes(request.ns) || request.ns.empty()) {
+      return Malformed();
     }
   }
   if (in.left() != 0) return Malformed();

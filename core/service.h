@@ -19,6 +19,7 @@
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "core/model_rules.h"
+#include "core/namespaces.h"
 #include "core/scheduler.h"
 #include "core/stats_history.h"
 #include "core/status.h"
@@ -75,6 +76,9 @@ struct InvalidateRequest {
   std::vector<std::string> tags;
   std::optional<std::string> pattern;
   std::optional<ModelInvalidation> model;
+  // The namespace the keys and the pattern are in (core/namespaces.h); empty: none. Tags
+  // are shared by every namespace, and a model applies in all of them.
+  std::string ns;
 };
 
 // What one invalidation removed. The by_* counts are L1's, each entry counted once under
@@ -145,6 +149,7 @@ struct ServiceStatus {
   std::shared_ptr<const std::string> config_json;
   OperationSummary gets, sets, deletes;      // all front ends, the daemon's own included
   std::optional<HotSetReport> hot_set;       // what this start restored (l1.hot_set)
+  std::vector<NamespaceStatus> namespaces;   // configured namespaces
 };
 
 // One front end's connections.
@@ -168,6 +173,7 @@ struct MetricsSnapshot {
   std::vector<JobInfo> jobs;
   std::vector<JobKindStats> job_kinds;
   Duration uptime{0};
+  std::vector<NamespaceStatus> namespaces;
 };
 
 // The dashboard's history: the samples asked for, oldest first, and every tier now.
@@ -232,6 +238,20 @@ class Service {
   // with the number stored once every write has answered.
   virtual void BulkLoad(Frontend from, std::vector<SetRequest> entries,
                         Callback<Result<uint64_t>> done) = 0;
+
+  // --- Namespaces (core/namespaces.h) ---------------------------------------------
+  // The key as stored for `key` of namespace `ns` at its current version; `key` itself
+  // when `ns` is empty; kNotFound "unknown namespace 'NAME'". Front ends put the keys of a
+  // request that names a namespace through it before the call.
+  virtual Result<std::string> NamespacedKey(std::string_view ns, std::string_view key) const = 0;
+  // Moves `ns` to its next version: every entry stored under an older one is unreachable at
+  // once in every tier, here and (through the coherence channel) in the other instances,
+  // and ages out. The version is kept in the first lower tier that keeps counters, so
+  // instances and restarts agree: kUnavailable, changing nothing, while it is down.
+  // Counted as an invalidation.
+  virtual void BumpNamespace(Frontend from, std::string_view ns,
+                             Callback<Result<NamespaceStatus>> done) = 0;
+  virtual std::vector<NamespaceStatus> ListNamespaces() const = 0;
 
   // --- Scheduled work -------------------------------------------------------------
   // Runs `request` `delay_seconds` from now (0 to kMaxRequestSeconds). Checked now as

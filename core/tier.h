@@ -109,6 +109,16 @@ class Tier {
     (void)key, (void)delta, (void)ttl_if_new;
     done(Status::Internal(std::string(kind()) + " tiers do not count"));
   }
+
+  // Whether AddToCounter works: the backend keeps named counters of the server itself,
+  // beside the entries and untouched by clear and invalidations (namespace versions).
+  virtual bool supports_counters() const { return false; }
+  // Adds `delta` to counter `name` (an absent counter is 0) atomically in the backend, and
+  // answers its new value.
+  virtual void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done) {
+    (void)name, (void)delta;
+    done(Status::Internal(std::string(kind()) + " tiers keep no counters"));
+  }
 };
 
 }  // namespace tiercache

@@ -458,6 +458,35 @@ bool TieredCache::counts_in_lower_tier() const {
   return !tiers_.empty() && tiers_[0]->tier->supports_increment() && !tiers_[0]->queue;
 }
 
+std::optional<std::string> TieredCache::CounterTier() const {
+  for (const auto& slot : tiers_) {
+    if (slot->tier->supports_counters()) return slot->name;
+  }
+  return std::nullopt;
+}
+
+void TieredCache::AddToCounter(std::string name, int64_t delta,
+                               Callback<Result<int64_t>> done) {
+  for (auto& slot_ptr : tiers_) {
+    Slot& slot = *slot_ptr;
+    if (!slot.tier->supports_counters()) continue;
+    if (!slot.usable()) {
+      slot.skipped.fetch_add(1, std::memory_order_relaxed);
+      return done(Status::Unavailable("tier " + slot.name + " is down: counters are kept there"));
+    }
+    return slot.tier->AddToCounter(
+        std::move(name), delta, [this, &slot, done = std::move(done)](Result<int64_t> value) {
+          if (value.ok()) {
+            slot.Succeeded();
+          } else if (slot.Failed(value.status())) {
+            SetState(slot, TierState::kDown);
+          }
+          done(std::move(value));
+        });
+  }
+  done(Status::Unavailable("no lower tier keeps counters"));
+}
+
 void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
                             Callback<Result<int64_t>> done) {
   Slot& first = *tiers_[0];
@@ -850,8 +879,9 @@ void TieredCache::ApplyRemoteChange(const CoherenceMessage& change) {
       return;
     case CoherenceMessage::Kind::kPattern: {
       BumpAllEpochs();
-      if (change.items.size() != 1) return;
-      auto pattern = KeyPattern::Compile(change.items[0]);
+      if (change.items.empty() || change.items.size() > 2) return;
+      auto pattern = KeyPattern::Compile(change.items[0],
+                                         change.items.size() == 2 ? change.items[1] : "");
       // A pattern this instance cannot compile (a newer peer?) must not leave stale
       // entries behind: everything goes.
       if (pattern.ok()) {
@@ -865,6 +895,8 @@ void TieredCache::ApplyRemoteChange(const CoherenceMessage& change) {
       BumpAllEpochs();
       l1_.Clear();
       return;
+    case CoherenceMessage::Kind::kNamespace:
+      return;  // versions are the service's (InstanceCoherence::SetRemoteListener)
   }
 }
 

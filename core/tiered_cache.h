@@ -165,6 +165,11 @@ class TieredCache {
   // Only when counts_in_lower_tier().
   void Increment(std::string key, int64_t delta, Duration ttl_if_new,
                  Callback<Result<int64_t>> done);
+  // The first lower tier that keeps the server's counters (Tier::supports_counters), if any:
+  // where namespace versions live, shared by every instance and kept across restarts.
+  std::optional<std::string> CounterTier() const;
+  // Tier::AddToCounter on that tier; kUnavailable while it is down or without one.
+  void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done);
   // Whether any tier held the key.
   void Delete(std::string_view key, Callback<bool> done);
   // Removals per tier, L1 first.

@@ -269,6 +269,10 @@ json EffectiveConfigJson(const config::Config& config) {
   for (const KeyGroupPattern& p : config.monitoring.key_patterns) {
     key_patterns.push_back({{"name", p.name}, {"match", p.pattern->pattern()}});
   }
+  json namespaces = json::array();
+  for (const auto& ns : config.namespaces) {
+    namespaces.push_back({{"name", ns.name}, {"prefix", ns.prefix}, {"version", ns.version}});
+  }
   return {
       {"server", ServerJson(config.server)},
       {"limits", LimitsJson(config.limits)},
@@ -298,6 +302,7 @@ json EffectiveConfigJson(const config::Config& config) {
            {"max_patterns", config.monitoring.max_patterns},
            {"miss_history", config.monitoring.miss_history},
        }},
+      {"namespaces", std::move(namespaces)},
   };
 }
 

@@ -76,6 +76,7 @@ ServiceOptions ServiceOptionsOf(const config::Config& cfg) {
   o.monitoring = cfg.monitoring.enabled;
   o.config_json =
       EffectiveConfigJson(cfg).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  o.namespaces = cfg.namespaces;
   return o;
 }
 
@@ -163,7 +164,19 @@ void Daemon::OnDatabaseChange(const std::string& payload) {
 }
 
 Status Daemon::Start() {
+  if (!config_.namespaces.empty()) {
+    // Before serving: the versions other instances (or the last run) moved to.
+    if (Status s = service_.LoadNamespaceVersions(std::chrono::seconds(5)); !s.ok()) {
+      spdlog::warn("namespace versions not read from tier {}: {}; starting from the configured "
+                   "ones", cache_.CounterTier().value_or("?"), s.message());
+    }
+    for (const auto& ns : service_.ListNamespaces()) {
+      spdlog::info("namespace {}: prefix '{}', version {}", ns.name, ns.prefix, ns.version);
+    }
+  }
   if (coherence_) {
+    coherence_->SetRemoteListener(
+        [this](const CoherenceMessage& m) { service_.ApplyRemoteNamespaceVersion(m); });
     coherence_->Start();
     spdlog::info("coherence: instance {} on channel {}", coherence_->instance_id(),
                  config_.coherence.channel);
@@ -257,6 +270,8 @@ void Daemon::RestoreHotSetNow() {
                  ToSeconds(report->took), report->missing, report->failed,
                  report->timed_out ? ", stopped at l1.hot_set.restore_timeout" : "");
   }
+  // The snapshot's keys are stored under the versions its stop had.
+  service_.RaiseNamespaceVersions(report->versions);
   service_.SetHotSetReport(std::move(*report));
 }
 
@@ -265,7 +280,8 @@ void Daemon::SaveHotSetNow() {
   // Values only when no lower tier holds them: otherwise the next start reads them there,
   // getting what the tiers hold then instead of what this instance last saw.
   const bool with_values = !cache_.has_lower_tiers();
-  auto saved = SaveHotSet(l1_, Clock::System(), config_.l1.hot_set, with_values);
+  auto saved = SaveHotSet(l1_, Clock::System(), config_.l1.hot_set, with_values,
+                          service_.namespaces().Versions());
   if (!saved.ok()) {
     spdlog::error("hot set: not saved: {}", saved.status().message());
     return;

@@ -68,6 +68,24 @@ Result<InvalidateRequest> FromProto(const v1::InvalidateRequest& req) {
 }
 
 // A reactor finished with a status of core's, for the calls that answer nothing else.
+// The namespace a call names (the x-cache-namespace metadata); empty if none.
+std::string NamespaceOf(const grpc::CallbackServerContext* ctx) {
+  const auto& metadata = ctx->client_metadata();
+  const auto it = metadata.find("x-cache-namespace");
+  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+void ToProto(const NamespaceStatus& n, v1::Namespace* out) {
+  out->set_name(n.name);
+  out->set_prefix(n.prefix);
+  out->set_version(n.version);
+  out->set_reads(n.reads);
+  out->set_hits(n.hits);
+  out->set_writes(n.writes);
+  out->set_deletes(n.deletes);
+  out->set_bumps(n.bumps);
+}
+
 auto FinishWith(grpc::ServerUnaryReactor* reactor) {
   return [reactor](const tiercache::Status& s) { reactor->Finish(ToGrpc(s)); };
 }
@@ -123,6 +141,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       reactor->Finish(ToGrpc(request.status()));
       return reactor;
     }
+    request->ns = NamespaceOf(ctx);
     service_.ScheduleInvalidation(GrpcServer::Id(), req->delay_seconds(),
                                   std::move(request).value(),
                                   [reactor, resp](Result<ScheduledJob> r) {
@@ -176,14 +195,45 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       }
       return reactor;
     }
-    BulkLoad(*req, resp, reactor);
+    BulkLoad(*req, NamespaceOf(ctx), resp, reactor);
     return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ListNamespaces(grpc::CallbackServerContext* ctx,
+                                           const v1::ListNamespacesRequest*,
+                                           v1::ListNamespacesResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    for (const auto& n : service_.ListNamespaces()) ToProto(n, resp->add_namespaces());
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* BumpNamespace(grpc::CallbackServerContext* ctx,
+                                          const v1::BumpNamespaceRequest* req,
+                                          v1::Namespace* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    service_.BumpNamespace(GrpcServer::Id(), req->name(),
+                           [reactor, resp](Result<NamespaceStatus> bumped) {
+                             if (bumped.ok()) ToProto(*bumped, resp);
+                             reactor->Finish(ToGrpc(bumped.status()));
+                           });
+    return reactor;
+  }
+
+  // The key a call names, as stored: in the call's namespace, if it names one.
+  Result<std::string> KeyOf(const grpc::CallbackServerContext* ctx, const std::string& key) {
+    return service_.NamespacedKey(NamespaceOf(ctx), key);
   }
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
                                 v1::GetResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
-    service_.Get(GrpcServer::Id(), req->key(), [reactor, resp](Result<Hit> hit) {
+    auto key = KeyOf(ctx, req->key());
+    if (!key.ok()) {
+      reactor->Finish(ToGrpc(key.status()));
+      return reactor;
+    }
+    service_.Get(GrpcServer::Id(), *key, [reactor, resp](Result<Hit> hit) {
       if (hit.ok()) {
         resp->set_found(true);
         resp->set_value(hit->value->data(), hit->value->size());
@@ -212,8 +262,13 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       reactor->Finish(ToGrpc(Status::InvalidArgument("unknown strategy")));
       return reactor;
     }
+    auto key = KeyOf(ctx, req->key());
+    if (!key.ok()) {
+      reactor->Finish(ToGrpc(key.status()));
+      return reactor;
+    }
     SetRequest set;
-    set.key = req->key();
+    set.key = std::move(key).value();
     set.value = req->value();
     if (req->ttl_seconds() > 0) set.ttl = Seconds(req->ttl_seconds());
     set.tags.assign(req->tags().begin(), req->tags().end());
@@ -226,7 +281,12 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const v1::DeleteRequest* req, v1::DeleteResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    service_.Delete(GrpcServer::Id(), req->key(), FinishWith(reactor));
+    auto key = KeyOf(ctx, req->key());
+    if (!key.ok()) {
+      reactor->Finish(ToGrpc(key.status()));
+      return reactor;
+    }
+    service_.Delete(GrpcServer::Id(), *key, FinishWith(reactor));
     return reactor;
   }
 
@@ -239,6 +299,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
       reactor->Finish(ToGrpc(request.status()));
       return reactor;
     }
+    request->ns = NamespaceOf(ctx);
     service_.Invalidate(GrpcServer::Id(), *request,
                         [reactor, resp](Result<InvalidateResult> result) {
                           if (result.ok()) {
@@ -305,7 +366,7 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
 
  private:
   // Decodes the entries; the service checks and writes them.
-  void BulkLoad(const v1::WarmRequest& req, v1::WarmResponse* resp,
+  void BulkLoad(const v1::WarmRequest& req, const std::string& ns, v1::WarmResponse* resp,
                 grpc::ServerUnaryReactor* reactor) {
     std::vector<SetRequest> requests;
     requests.reserve(static_cast<size_t>(req.entries_size()));
@@ -318,8 +379,13 @@ class CacheServiceImpl final : public v1::Cache::CallbackService {
             "]: ttl_seconds must be 0 (default) or more, up to ten years")));
         return;
       }
+      auto key = service_.NamespacedKey(ns, e.key());
+      if (!key.ok()) {
+        reactor->Finish(ToGrpc(key.status()));
+        return;
+      }
       SetRequest& r = requests.emplace_back();
-      r.key = e.key();
+      r.key = std::move(key).value();
       r.value = e.value();
       if (*ttl > Duration::zero()) r.ttl = *ttl;
       r.tags.assign(e.tags().begin(), e.tags().end());

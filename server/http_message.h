@@ -20,8 +20,12 @@ struct Request {
   Method method = Method::kGet;
   std::string target;        // path and query, still percent-encoded
   std::string content_type;  // empty when absent
+  std::string ns;            // the X-Cache-Namespace header; empty when absent
   std::string body;
 };
+
+// The header naming the namespace (core/namespaces.h) a request's keys are in.
+inline constexpr std::string_view kNamespaceHeader = "X-Cache-Namespace";
 
 // A response as the router produces it. The body is either owned text (`body`) or a
 // shared cached value (`shared_body`), which is sent without copying.

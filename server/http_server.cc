@@ -171,6 +171,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto it = req.find(http::field::content_type); it != req.end()) {
       request.content_type.assign(it->value().data(), it->value().size());
     }
+    if (auto it = req.find(boost::beast::string_view(http_api::kNamespaceHeader.data(),
+                                                     http_api::kNamespaceHeader.size()));
+        it != req.end()) {
+      request.ns.assign(it->value().data(), it->value().size());
+    }
     request.body = std::move(req.body());
     const bool head = request.method == http_api::Method::kHead;
     const bool wants_keep_alive = req.keep_alive();

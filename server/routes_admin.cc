@@ -100,12 +100,15 @@ std::variant<InvalidateRequest, Response> ParseInvalidateFields(const nlohmann::
         if (!text) return BadRequest("fields." + name + " must be a string or an integer");
         model.fields[name] = *text;
       }
+    } else if (field == "namespace") {
+      if (!value.is_string()) return BadRequest("namespace must be a string");
+      request.ns = value.get<std::string>();
     } else if (!extra.empty() && field == extra) {
       continue;
     } else {
       return BadRequest("unknown field '" + field + "' (expected " +
                         (extra.empty() ? "" : std::string(extra) + ", ") +
-                        "keys, tags, pattern, model, instance_id, event, fields)");
+                        "keys, tags, pattern, model, instance_id, event, fields, namespace)");
     }
   }
   if (has_model) {
@@ -116,17 +119,27 @@ std::variant<InvalidateRequest, Response> ParseInvalidateFields(const nlohmann::
   return request;
 }
 
+// The body's "namespace", else the X-Cache-Namespace header's.
+void TakeHeaderNamespace(const Request& req, InvalidateRequest& request) {
+  if (request.ns.empty()) request.ns = req.ns;
+}
+
 std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return std::move(*error);
-  return ParseInvalidateFields(std::get<nlohmann::json>(parsed));
+  auto request = ParseInvalidateFields(std::get<nlohmann::json>(parsed));
+  if (auto* r = std::get_if<InvalidateRequest>(&request)) TakeHeaderNamespace(req, *r);
+  return request;
 }
 
-// The one thing an invalidation cannot find is a model's rule.
+Response UnknownNamespaceOr(const Status& status, std::string_view otherwise) {
+  const bool ns = status.message().starts_with("unknown namespace");
+  return ErrorResponse(404, ns ? "unknown_namespace" : otherwise, status.message());
+}
+
+// What an invalidation cannot find is a model's rule or a namespace.
 Response InvalidationError(const Status& status) {
-  if (status.code() == StatusCode::kNotFound) {
-    return ErrorResponse(404, "unknown_model", status.message());
-  }
+  if (status.code() == StatusCode::kNotFound) return UnknownNamespaceOr(status, "unknown_model");
   return ErrorResponse(status);
 }
 
@@ -157,6 +170,7 @@ void ScheduleInvalidation(Service& service, const Request& req, Router::Respond 
   }
   auto criteria = ParseInvalidateFields(doc, "delay_seconds");
   if (auto* error = std::get_if<Response>(&criteria)) return respond(std::move(*error));
+  TakeHeaderNamespace(req, std::get<InvalidateRequest>(criteria));
   service.ScheduleInvalidation(HttpFrontend(), doc.at("delay_seconds").get<double>(),
                                std::get<InvalidateRequest>(std::move(criteria)),
                                [respond = std::move(respond)](Result<ScheduledJob> r) {
@@ -168,8 +182,10 @@ void ScheduleInvalidation(Service& service, const Request& req, Router::Respond 
                                });
 }
 
-// POST /v1/warm {"entries": [{key, value, ttl, tags, content_type}, ...]}.
-void BulkLoad(Service& service, const nlohmann::json& entries, Router::Respond respond) {
+// POST /v1/warm {"entries": [{key, value, ttl, tags, content_type}, ...]}, the keys in
+// namespace `ns` (the body's "namespace" or the header's).
+void BulkLoad(Service& service, const nlohmann::json& entries, std::string_view ns,
+              Router::Respond respond) {
   if (!entries.is_array()) return respond(BadRequest("entries must be an array"));
   std::vector<SetRequest> requests;
   requests.reserve(entries.size());
@@ -200,6 +216,11 @@ void BulkLoad(Service& service, const nlohmann::json& entries, Router::Respond r
     if (!e.contains("key") || !e.contains("value")) {
       return respond(BadRequest(at + " needs a key and a value"));
     }
+    if (!ns.empty()) {
+      auto stored = service.NamespacedKey(ns, r.key);
+      if (!stored.ok()) return respond(UnknownNamespaceOr(stored.status(), "not_found"));
+      r.key = std::move(stored).value();
+    }
   }
   service.BulkLoad(HttpFrontend(), std::move(requests),
                    [respond = std::move(respond)](Result<uint64_t> loaded) {
@@ -212,10 +233,19 @@ void Warm(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
   const auto& doc = std::get<nlohmann::json>(parsed);
-  if (!doc.is_object() || doc.size() != 1 || !(doc.contains("source") || doc.contains("entries"))) {
-    return respond(BadRequest("expected {\"source\": NAME} or {\"entries\": [...]}"));
+  const bool named_ns = doc.contains("namespace") && doc.contains("entries");
+  if (!doc.is_object() || doc.size() != (named_ns ? 2 : 1) ||
+      !(doc.contains("source") || doc.contains("entries"))) {
+    return respond(BadRequest(
+        "expected {\"source\": NAME} or {\"entries\": [...]} (with an optional namespace)"));
   }
-  if (doc.contains("entries")) return BulkLoad(service, doc.at("entries"), std::move(respond));
+  if (named_ns && !doc.at("namespace").is_string()) {
+    return respond(BadRequest("namespace must be a string"));
+  }
+  if (doc.contains("entries")) {
+    const std::string ns = named_ns ? doc.at("namespace").get<std::string>() : req.ns;
+    return BulkLoad(service, doc.at("entries"), ns, std::move(respond));
+  }
   if (!doc.at("source").is_string()) return respond(BadRequest("source must be a string"));
   const std::string name = doc.at("source").get<std::string>();
   const Status s = service.StartWarm(name);
@@ -268,6 +298,29 @@ void RegisterAdminRoutes(Router& router, Service& service, const std::atomic<boo
                              {"tiers", RemovalsByTier(removed->tiers)}};
       respond(JsonResponse(200, body.dump()));
     });
+  });
+
+  router.Add(Method::kGet, "/v1/namespaces", [&service](Request&, std::string_view) {
+    return JsonResponse(200, NamespaceListToJson(service.ListNamespaces()));
+  });
+
+  // POST /v1/namespaces/{name}/bump
+  router.AddAsync(Method::kPost, "/v1/namespaces/",
+                  [&service](Request&, std::string_view rest, Router::Respond respond) {
+    constexpr std::string_view kBump = "/bump";
+    if (!rest.ends_with(kBump) || rest.size() == kBump.size()) {
+      return respond(ErrorResponse(404, "not_found", "expected /v1/namespaces/{name}/bump"));
+    }
+    service.BumpNamespace(HttpFrontend(), rest.substr(0, rest.size() - kBump.size()),
+                          [respond = std::move(respond)](Result<NamespaceStatus> bumped) {
+                            if (!bumped.ok()) {
+                              if (bumped.status().code() == StatusCode::kNotFound) {
+                                return respond(UnknownNamespaceOr(bumped.status(), "not_found"));
+                              }
+                              return respond(ErrorResponse(bumped.status()));
+                            }
+                            respond(JsonResponse(200, NamespaceToJson(*bumped)));
+                          });
   });
 
   router.Add(Method::kGet, "/v1/status", [&service](Request&, std::string_view) {

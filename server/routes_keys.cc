@@ -56,6 +56,14 @@ std::optional<Response> ParsePutQuery(std::string_view query, SetRequest& reques
   return std::nullopt;
 }
 
+// The key a /v1/keys/ path names, as stored: percent-decoded and put in the request's
+// namespace (X-Cache-Namespace); an error response if either fails.
+Result<std::string> KeyOf(const Service& service, const Request& req, std::string_view rest) {
+  auto key = PercentDecode(rest);
+  if (!key) return Status::InvalidArgument("malformed percent-encoding in the key");
+  return service.NamespacedKey(req.ns, *key);
+}
+
 Response NoContent() {
   Response r;
   r.status = 204;
@@ -66,9 +74,9 @@ Response NoContent() {
 
 void RegisterKeyRoutes(Router& router, Service& service) {
   router.AddAsync(Method::kGet, "/v1/keys/",
-                  [&service](Request&, std::string_view rest, Router::Respond respond) {
-    auto key = PercentDecode(rest);
-    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
+                  [&service](Request& req, std::string_view rest, Router::Respond respond) {
+    auto key = KeyOf(service, req, rest);
+    if (!key.ok()) return respond(ErrorResponse(key.status()));
     service.Get(HttpFrontend(), *key, [respond = std::move(respond)](Result<Hit> hit) {
       if (!hit.ok()) return respond(ErrorResponse(hit.status()));
       Response r;
@@ -84,8 +92,8 @@ void RegisterKeyRoutes(Router& router, Service& service) {
 
   router.AddAsync(Method::kPut, "/v1/keys/",
                   [&service](Request& req, std::string_view rest, Router::Respond respond) {
-    auto key = PercentDecode(rest);
-    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
+    auto key = KeyOf(service, req, rest);
+    if (!key.ok()) return respond(ErrorResponse(key.status()));
     SetRequest set;
     set.key = std::move(*key);
     if (auto error = ParsePutQuery(SplitTarget(req.target).second, set)) {
@@ -99,9 +107,9 @@ void RegisterKeyRoutes(Router& router, Service& service) {
   });
 
   router.AddAsync(Method::kDelete, "/v1/keys/",
-                  [&service](Request&, std::string_view rest, Router::Respond respond) {
-    auto key = PercentDecode(rest);
-    if (!key) return respond(BadRequest("malformed percent-encoding in the key"));
+                  [&service](Request& req, std::string_view rest, Router::Respond respond) {
+    auto key = KeyOf(service, req, rest);
+    if (!key.ok()) return respond(ErrorResponse(key.status()));
     service.Delete(HttpFrontend(), *key, [respond = std::move(respond)](Status s) {
       respond(s.ok() ? NoContent() : ErrorResponse(s));
     });

@@ -366,6 +366,47 @@ void RenderCompressionMetrics(std::string& out, const L1Stats& l1,
           {"operation=\"decompress\"", [](C c) { return ToSeconds(c.decompress_time); }}});
 }
 
+void RenderNamespaceMetrics(std::string& out, const std::vector<NamespaceStatus>& spaces) {
+  if (spaces.empty()) return;
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          const auto& samples) {
+    AppendFamilyHeader(out, name, type, help);
+    for (const auto& n : spaces) {
+      const std::string label = "namespace=\"" + LabelValue(n.name) + "\"";
+      samples(label, n);
+    }
+  };
+  family("tiercache_namespace_version", "gauge",
+         "The version a namespace's keys are stored under now.",
+         [&](const std::string& label, const NamespaceStatus& n) {
+           AppendSample(out, "tiercache_namespace_version", label,
+                        static_cast<double>(n.version));
+         });
+  family("tiercache_namespace_reads_total", "counter", "Reads of a namespace's keys, by result.",
+         [&](const std::string& label, const NamespaceStatus& n) {
+           AppendSample(out, "tiercache_namespace_reads_total", label + ",result=\"hit\"",
+                        static_cast<double>(n.hits));
+           AppendSample(out, "tiercache_namespace_reads_total", label + ",result=\"miss\"",
+                        static_cast<double>(n.reads - n.hits));
+         });
+  family("tiercache_namespace_writes_total", "counter", "Writes of a namespace's keys.",
+         [&](const std::string& label, const NamespaceStatus& n) {
+           AppendSample(out, "tiercache_namespace_writes_total", label,
+                        static_cast<double>(n.writes));
+         });
+  family("tiercache_namespace_deletes_total", "counter", "Deletes of a namespace's keys.",
+         [&](const std::string& label, const NamespaceStatus& n) {
+           AppendSample(out, "tiercache_namespace_deletes_total", label,
+                        static_cast<double>(n.deletes));
+         });
+  family("tiercache_namespace_bumps_total", "counter",
+         "Times a namespace moved to a newer version (here, or heard of from another instance).",
+         [&](const std::string& label, const NamespaceStatus& n) {
+           AppendSample(out, "tiercache_namespace_bumps_total", label,
+                        static_cast<double>(n.bumps));
+         });
+}
+
 }  // namespace
 
 std::string RenderServiceMetrics(const MetricsSnapshot& m) {
@@ -376,6 +417,7 @@ std::string RenderServiceMetrics(const MetricsSnapshot& m) {
   RenderConnectionMetrics(out, m.connections);
   RenderLowerTierMetrics(out, m.lower_tiers);
   RenderCompressionMetrics(out, m.l1, m.lower_tiers);
+  RenderNamespaceMetrics(out, m.namespaces);
   RenderWarmingMetrics(out, m.warming);
   if (m.key_groups) RenderKeyGroupMetrics(out, *m.key_groups);
   if (m.scheduler) RenderJobMetrics(out, m.jobs, m.job_kinds);

@@ -86,7 +86,33 @@ nlohmann::json PatternJson(const KeyGroupStats& g) {
   };
 }
 
+nlohmann::json NamespaceJson(const NamespaceStatus& n) {
+  return {{"name", n.name},
+          {"prefix", n.prefix},
+          {"version", n.version},
+          {"reads", n.reads},
+          {"hits", n.hits},
+          {"hit_rate", Ratio(n.hits, n.reads)},
+          {"writes", n.writes},
+          {"deletes", n.deletes},
+          {"bumps", n.bumps},
+          {"bumped_unix_ms", n.bumped_at ? nlohmann::json(UnixMillis(*n.bumped_at))
+                                         : nlohmann::json()}};
+}
+
+nlohmann::json NamespacesArray(const std::vector<NamespaceStatus>& namespaces) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& n : namespaces) list.push_back(NamespaceJson(n));
+  return list;
+}
+
 }  // namespace
+
+std::string NamespaceListToJson(const std::vector<NamespaceStatus>& namespaces) {
+  return nlohmann::json{{"namespaces", NamespacesArray(namespaces)}}.dump();
+}
+
+std::string NamespaceToJson(const NamespaceStatus& ns) { return NamespaceJson(ns).dump(); }
 
 std::string JobListToJson(const std::vector<JobInfo>& jobs) {
   return nlohmann::json{{"jobs", JobsArray(jobs)}}.dump();
@@ -155,6 +181,7 @@ std::string StatusToJson(const ServiceStatus& status) {
     tags.push_back({{"tag", tag}, {"l1_entries", entries}});
   }
   doc["largest_tags"] = std::move(tags);
+  doc["namespaces"] = NamespacesArray(status.namespaces);
   if (status.hot_set) {
     const HotSetReport& h = *status.hot_set;
     doc["hot_set"] = {{"path", h.path},

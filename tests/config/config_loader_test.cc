@@ -141,6 +141,34 @@ tiers:
              Catch::Contains("expected one of: none, zstd, lz4"));
 }
 
+TEST_CASE("NamespacesHaveANameAPrefixAndAStartingVersion", "[config][loader]") {
+  const Config config = Load(R"(
+namespaces:
+  - name: app
+  - name: api.v2
+    prefix: "api2|"
+    version: 7
+)");
+  REQUIRE(config.namespaces.size() == 2);
+  CHECK(config.namespaces[0].name == "app");
+  CHECK(config.namespaces[0].prefix == "app:");
+  CHECK(config.namespaces[0].version == 1);
+  CHECK(config.namespaces[1].prefix == "api2|");
+  CHECK(config.namespaces[1].version == 7);
+  CHECK(Load("server: {}\n").namespaces.empty());
+  CHECK(ErrorOf("namespaces:\n  - {prefix: 'x:'}\n") ==
+        "test.yaml:2:5: namespaces[0]: every namespace needs a name");
+  CHECK_THAT(ErrorOf("namespaces:\n  - {name: 'a b'}\n"),
+             Catch::Contains("a namespace name is 1 to 64 of A-Z a-z 0-9 _ - ."));
+  CHECK_THAT(ErrorOf("namespaces:\n  - {name: a}\n  - {name: a}\n"),
+             Catch::Contains("duplicate namespace 'a'"));
+  CHECK_THAT(ErrorOf("namespaces:\n  - {name: a, prefix: 'app'}\n  - {name: b, prefix: 'app:'}\n"),
+             Catch::Contains("must not start one another"));
+  CHECK_THAT(ErrorOf("namespaces:\n  - {name: a, version: 0}\n"),
+             Catch::Contains("must be greater than 0"));
+  CHECK_THAT(ErrorOf("namespaces: {name: a}\n"), Catch::Contains("expected a list of namespaces"));
+}
+
 TEST_CASE("HotSetTakesAPathAndOptionallyItsBounds", "[config][loader]") {
   const Config config = Load(R"(
 l1:
@@ -230,7 +258,7 @@ TEST_CASE("RejectsUnknownTopLevelKey", "[config][loader]") {
   CHECK(ErrorOf("server: {}\n\ncache:\n  size: 1\n") ==
         "test.yaml:3:1: unknown key 'cache' at the top level (expected one of: server, limits, "
         "l1, strategies, logging, tiers, tier_health, invalidation, coherence, warming, "
-        "monitoring, scheduler)");
+        "monitoring, scheduler, namespaces)");
 }
 
 TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
@@ -258,8 +286,8 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
   CHECK_THAT(ErrorOf("just a string\n"),
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level (with keys server, "
                                "limits, l1, strategies, logging, tiers, tier_health, "
-                               "invalidation, coherence, warming, monitoring, scheduler), got 'just a "
-                               "string'"));
+                               "invalidation, coherence, warming, monitoring, scheduler, "
+                               "namespaces), got 'just a string'"));
   CHECK_THAT(ErrorOf("- server\n- l1\n"),
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level"));
 }

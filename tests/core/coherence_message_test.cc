@@ -41,6 +41,8 @@ TEST_CASE("CoherenceMessage: EveryKindSurvivesARoundTrip", "[coherence]") {
   CheckRoundTrip(Message(Kind::kTags, "instance-1", {"user:42", "profile"}));
   CheckRoundTrip(Message(Kind::kPattern, "instance-1", {"^user:[0-9]+:profile$"}));
   CheckRoundTrip(Message(Kind::kClear, "instance-1", {}));
+  CheckRoundTrip(Message(Kind::kPattern, "instance-1", {"^user:", "app:v3:"}));
+  CheckRoundTrip(Message(Kind::kNamespace, "instance-1", {"app", "4"}));
 }
 
 TEST_CASE("CoherenceMessage: KeysWithNulAndHighBytesSurviveARoundTrip", "[coherence]") {
@@ -88,7 +90,7 @@ TEST_CASE("CoherenceMessage: UnknownVersionAndKindAreRejected", "[coherence]") {
     CHECK(r.status().code() == StatusCode::kInvalidArgument);
     CHECK_THAT(r.status().message(), Catch::Matchers::Contains("version"));
   }
-  for (char kind : {'\x04', '\x7f', '\xff'}) {
+  for (char kind : {'\x05', '\x7f', '\xff'}) {
     std::string other = bytes;
     other[1] = kind;
     Result<CoherenceMessage> r = DecodeCoherenceMessage(other);

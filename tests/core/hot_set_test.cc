@@ -104,8 +104,9 @@ TEST_CASE("HotSet: ASnapshotFileRoundTripsKeysValuesTagsTypesAndExpiry", "[hot_s
   REQUIRE(WriteHotSetFile(path, l1.Hottest(10, true), true, clock.Now(), clock.WallNow()).ok());
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
 
-  auto read = ReadHotSetFile(path);
-  REQUIRE(read.ok());
+  auto snapshot = ReadHotSetFile(path);
+  REQUIRE(snapshot.ok());
+  const std::vector<HotSetEntry>* read = &snapshot->entries;
   REQUIRE(read->size() == 2);
   const HotSetEntry& a = (*read)[0];
   CHECK(a.key == "small");
@@ -118,11 +119,14 @@ TEST_CASE("HotSet: ASnapshotFileRoundTripsKeysValuesTagsTypesAndExpiry", "[hot_s
   CHECK((*read)[1].value == large);
   CHECK(UnixMillis((*read)[1].expires_at) == UnixMillis(clock.WallNow() + 50s));
 
-  // Keys only: no values written.
-  REQUIRE(WriteHotSetFile(path, l1.Hottest(10, false), false, clock.Now(), clock.WallNow()).ok());
-  read = ReadHotSetFile(path);
-  REQUIRE(read.ok());
-  CHECK_FALSE((*read)[0].has_value);
+  // Keys only: no values written. Namespace versions go along.
+  REQUIRE(WriteHotSetFile(path, l1.Hottest(10, false), false, clock.Now(), clock.WallNow(),
+                          {{"app", 7}, {"api", 2}})
+              .ok());
+  snapshot = ReadHotSetFile(path);
+  REQUIRE(snapshot.ok());
+  CHECK_FALSE(snapshot->entries[0].has_value);
+  CHECK(snapshot->versions == NamespaceVersions{{"app", 7}, {"api", 2}});
   CHECK(std::filesystem::file_size(path) < 100);
 }
 

@@ -89,9 +89,14 @@ constexpr Statement kMeasureTags{"measure_tags", R"(
 
 constexpr Statement kPing{"ping", "SELECT 1"};
 
+constexpr Statement kAddToCounter{"add_to_counter", R"(
+  INSERT INTO "{{table}}_counters" AS c (name, value) VALUES ($1::text, $2::int8)
+  ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value
+  RETURNING value)"};
+
 constexpr Statement kStatements[] = {kGet,           kSet,         kSetBatch,    kDelete,
                                      kDeleteTagged,  kKeysFrom,    kKeysBetween, kDeleteKeys,
-                                     kDeleteExpired, kMeasureTags, kPing};
+                                     kDeleteExpired, kMeasureTags, kPing,        kAddToCounter};
 
 Result<int64_t> Int64Cell(const PGresult* result, int row, int column) {
   return DecodeInt64(Cell(result, row, column));
@@ -261,6 +266,15 @@ Result<TagIndexStats> EntryTable::MeasureTags(PgConnection& conn, TimePoint dead
   }
   stats.measured = true;
   return stats;
+}
+
+Result<int64_t> EntryTable::AddToCounter(PgConnection& conn, std::string_view name,
+                                         int64_t delta, TimePoint deadline) const {
+  const std::string d = EncodeInt64(delta);
+  const PgParam params[] = {{name}, {d}};
+  Result<PgResult> r = conn.ExecPrepared(kAddToCounter.name, params, deadline);
+  if (!r.ok()) return r.status();
+  return Int64Cell(r->get(), 0, 0);
 }
 
 Status EntryTable::Ping(PgConnection& conn, TimePoint deadline) const {

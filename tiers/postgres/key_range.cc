@@ -99,4 +99,14 @@ KeyRange CandidateKeys(std::string_view pattern) {
   return KeyRange{min, PrefixSuccessor(ShortestPrefixAtLeast(max, min))};
 }
 
+KeyRange CandidateKeys(std::string_view scope, std::string_view pattern) {
+  if (scope.empty()) return CandidateKeys(pattern);
+  const KeyRange within = CandidateKeys(pattern);
+  KeyRange range;
+  range.from = std::string(scope) + within.from;
+  range.until = within.until ? std::optional<std::string>(std::string(scope) + *within.until)
+                             : PrefixSuccessor(scope);
+  return range;
+}
+
 }  // namespace tiercache::postgres

@@ -26,5 +26,8 @@ std::optional<std::string> PrefixSuccessor(std::string_view prefix);
 // is known. Only a pattern that can match nothing but the start of a key narrows the
 // range: one that begins with ^ and has no | outside brackets and groups.
 KeyRange CandidateKeys(std::string_view pattern);
+// The same for a scoped pattern (KeyPattern::scope): keys that start with `scope`, followed
+// by what CandidateKeys(pattern) allows.
+KeyRange CandidateKeys(std::string_view scope, std::string_view pattern);
 
 }  // namespace tiercache::postgres

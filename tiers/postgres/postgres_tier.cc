@@ -156,7 +156,7 @@ class PostgresTier final : public Tier {
   void InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
                           Callback<Result<uint64_t>> done) override {
     if (pattern == nullptr) return done(Status::InvalidArgument("no pattern"));
-    KeyRange range = postgres::CandidateKeys(pattern->pattern());
+    KeyRange range = postgres::CandidateKeys(pattern->scope(), pattern->pattern());
     maintenance_.Submit(std::make_unique<RangeRemovalTask>(
         table_, options_.command_timeout, std::move(range), std::move(pattern), std::move(done)));
   }
@@ -174,6 +174,15 @@ class PostgresTier final : public Tier {
   TagIndexStats tag_index() const override {
     MutexLock lock(stats_mu_);
     return tag_index_;
+  }
+
+  bool supports_counters() const override { return true; }
+
+  void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done) override {
+    Call<Result<int64_t>>(std::move(done), [this, name = std::move(name), delta](
+                                               PgConnection& c, TimePoint deadline) {
+      return table_.AddToCounter(c, name, delta, deadline);
+    });
   }
 
  private:

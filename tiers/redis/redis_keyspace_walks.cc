@@ -93,6 +93,7 @@ Result<uint64_t> ClearNamespace(Pool& pool, const Layout& layout,
     Args entries{"UNLINK"};
     Args others{"UNLINK"};
     for (std::string& key : page->keys) {
+      if (layout.IsCounterKey(key)) continue;  // the server's own, not cached data
       (layout.IsEntryKey(key) ? entries : others).Add(std::move(key));
     }
     std::vector<Command> unlinks;

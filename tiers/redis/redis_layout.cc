@@ -5,7 +5,10 @@
 namespace tiercache::redis {
 
 Layout::Layout(std::string prefix)
-    : prefix_(std::move(prefix)), entry_prefix_(prefix_ + "k:"), tag_prefix_(prefix_ + "t:") {}
+    : prefix_(std::move(prefix)),
+      entry_prefix_(prefix_ + "k:"),
+      tag_prefix_(prefix_ + "t:"),
+      counter_prefix_(prefix_ + "n:") {}
 
 std::string Layout::NamespaceGlob() const { return GlobEscape(prefix_) + "*"; }
 std::string Layout::EntryGlob() const { return GlobEscape(entry_prefix_) + "*"; }

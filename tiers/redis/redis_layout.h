@@ -13,6 +13,7 @@ namespace tiercache::redis {
 //                    the Unix epoch, Redis's clock), c = content type ("" if none; absent in
 //                    entries of older versions); PEXPIREAT x on the key itself.
 //   {prefix}t:{tag}  a sorted set per tag: member = key, score = that entry's expiry.
+//   {prefix}n:{name} a counter of the server's (Tier::AddToCounter): a namespace's version.
 class Layout {
  public:
   explicit Layout(std::string prefix);
@@ -23,6 +24,12 @@ class Layout {
 
   std::string EntryKey(std::string_view key) const { return entry_prefix_ + std::string(key); }
   std::string TagKey(std::string_view tag) const { return tag_prefix_ + std::string(tag); }
+  std::string CounterKey(std::string_view name) const {
+    return counter_prefix_ + std::string(name);
+  }
+  bool IsCounterKey(std::string_view redis_key) const {
+    return redis_key.starts_with(counter_prefix_);
+  }
   bool IsEntryKey(std::string_view redis_key) const { return redis_key.starts_with(entry_prefix_); }
   // The cache key of an entry key. REQUIRES: IsEntryKey(redis_key).
   std::string_view KeyOf(std::string_view redis_key) const {
@@ -38,6 +45,7 @@ class Layout {
   std::string prefix_;
   std::string entry_prefix_;
   std::string tag_prefix_;
+  std::string counter_prefix_;
 };
 
 // Tags as stored in an entry's `t` field: "<decimal length>:<bytes>" for each, concatenated

@@ -183,6 +183,18 @@ class RedisTier final : public Tier {
     pool_.Submit(std::move(incr), pool_.RouteOf(key));
   }
 
+  bool supports_counters() const override { return true; }
+
+  void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done) override {
+    Command incr{Args{"INCRBY", layout_.CounterKey(name), std::to_string(delta)}};
+    incr.done = [this, done = std::move(done)](ReplyResult r) {
+      if (!r.ok()) return done(r.status());
+      if ((*r)->type != REDIS_REPLY_INTEGER) return done(Unexpected("INCRBY"));
+      done(static_cast<int64_t>((*r)->integer));
+    };
+    pool_.Submit(std::move(incr));
+  }
+
  private:
   struct TagInvalidation {
     Args set_keys;  // numkeys, then the tag sets

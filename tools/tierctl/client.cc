@@ -37,6 +37,7 @@ const char* CodeName(grpc::StatusCode code) {
 struct Client::Impl {
   std::string target;
   std::chrono::milliseconds timeout;
+  std::string ns;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Cache::Stub> stub;
 
@@ -45,6 +46,7 @@ struct Client::Impl {
   Reply<Response> Call(Method method, const Request& request) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + timeout);
+    if (!ns.empty()) context.AddMetadata("x-cache-namespace", ns);
     Reply<Response> reply;
     const grpc::Status status = (stub.get()->*method)(&context, request, &reply.response);
     reply.status.code = static_cast<int>(status.error_code());
@@ -61,10 +63,11 @@ struct Client::Impl {
   }
 };
 
-Client::Client(const std::string& target, std::chrono::milliseconds timeout)
+Client::Client(const std::string& target, std::chrono::milliseconds timeout, std::string ns)
     : impl_(std::make_unique<Impl>()) {
   impl_->target = target;
   impl_->timeout = timeout;
+  impl_->ns = std::move(ns);
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, -1);
   impl_->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
@@ -121,6 +124,18 @@ Reply<v1::CancelJobResponse> Client::CancelJob(const v1::CancelJobRequest& reque
 
 Reply<v1::WarmResponse> Client::Warm(const v1::WarmRequest& request) {
   return impl_->Call<v1::WarmRequest, v1::WarmResponse>(&v1::Cache::Stub::Warm, request);
+}
+
+Reply<v1::ListNamespacesResponse> Client::ListNamespaces() {
+  return impl_->Call<v1::ListNamespacesRequest, v1::ListNamespacesResponse>(
+      &v1::Cache::Stub::ListNamespaces, v1::ListNamespacesRequest());
+}
+
+Reply<v1::Namespace> Client::BumpNamespace(const std::string& name) {
+  v1::BumpNamespaceRequest request;
+  request.set_name(name);
+  return impl_->Call<v1::BumpNamespaceRequest, v1::Namespace>(&v1::Cache::Stub::BumpNamespace,
+                                                             request);
 }
 
 }  // namespace tierctl

@@ -36,8 +36,9 @@ struct Reply {
 // A client of one tiercached. Not thread-safe; tierctl makes one call at a time.
 class Client {
  public:
-  // `target` is HOST:PORT (a gRPC target); every call gets `timeout` as its deadline.
-  Client(const std::string& target, std::chrono::milliseconds timeout);
+  // `target` is HOST:PORT (a gRPC target); every call gets `timeout` as its deadline, and
+  // names namespace `ns` (x-cache-namespace) unless it is empty.
+  Client(const std::string& target, std::chrono::milliseconds timeout, std::string ns = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -56,6 +57,8 @@ class Client {
   Reply<tiercache::v1::ListJobsResponse> ListJobs();
   Reply<tiercache::v1::CancelJobResponse> CancelJob(const tiercache::v1::CancelJobRequest& request);
   Reply<tiercache::v1::WarmResponse> Warm(const tiercache::v1::WarmRequest& request);
+  Reply<tiercache::v1::ListNamespacesResponse> ListNamespaces();
+  Reply<tiercache::v1::Namespace> BumpNamespace(const std::string& name);
 
  private:
   struct Impl;

@@ -11,7 +11,7 @@ namespace tierctl {
 std::unique_ptr<Client> MakeClient(const GlobalOptions& global) {
   const auto timeout = std::chrono::milliseconds(
       static_cast<int64_t>(std::llround(global.timeout_seconds * 1000.0)));
-  return std::make_unique<Client>(global.server, timeout);
+  return std::make_unique<Client>(global.server, timeout, global.ns);
 }
 
 int ReportFailure(const Client& client, std::string_view rpc, const CallStatus& status) {

@@ -30,6 +30,7 @@ struct GlobalOptions {
   std::string server = "127.0.0.1:50051";  // HOST:PORT of tiercached's gRPC listener
   double timeout_seconds = 5.0;            // deadline of each call
   bool json = false;                       // one JSON object on stdout instead of text
+  std::string ns;                          // the namespace keys are in (--namespace)
 };
 
 struct CommandContext {
@@ -70,6 +71,7 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& context);
 void RegisterWarmCommand(CLI::App& app, CommandContext& context);
 void RegisterMonitorCommand(CLI::App& app, CommandContext& context);
 void RegisterOptimizeCommand(CLI::App& app, CommandContext& context);
+void RegisterNamespacesCommand(CLI::App& app, CommandContext& context);
 
 // A warming source's state as JSON, in the shape of GET /v1/status "warming".
 nlohmann::json WarmSourceToJson(const tiercache::v1::WarmSourceStatus& source);

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", context.global.json, "Print one JSON object instead of text");
+  app.add_option("--namespace", context.global.ns,
+                 "The namespace the keys of get, set, delete, invalidate and warm are in");
 
   RegisterInvalidateCommand(app, context);
   RegisterJobsCommand(app, context);
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
   RegisterWarmCommand(app, context);
   RegisterMonitorCommand(app, context);
   RegisterOptimizeCommand(app, context);
+  RegisterNamespacesCommand(app, context);
 
   try {
     app.parse(argc, argv);
