@@ -16,6 +16,11 @@ unsigned HttpStatusOf(StatusCode code) {
 }
 
 Response ErrorResponse(const Status& status) {
+  // A request naming a namespace that is not configured (core/namespaces.h).
+  if (status.code() == StatusCode::kNotFound &&
+      status.message().starts_with("unknown namespace")) {
+    return ErrorResponse(404, "unknown_namespace", status.message());
+  }
   return ErrorResponse(HttpStatusOf(status.code()), StatusCodeName(status.code()),
                        status.message());
 }

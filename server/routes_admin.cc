@@ -132,14 +132,12 @@ std::variant<InvalidateRequest, Response> ParseInvalidate(const Request& req) {
   return request;
 }
 
-Response UnknownNamespaceOr(const Status& status, std::string_view otherwise) {
-  const bool ns = status.message().starts_with("unknown namespace");
-  return ErrorResponse(404, ns ? "unknown_namespace" : otherwise, status.message());
-}
-
 // What an invalidation cannot find is a model's rule or a namespace.
 Response InvalidationError(const Status& status) {
-  if (status.code() == StatusCode::kNotFound) return UnknownNamespaceOr(status, "unknown_model");
+  if (status.code() == StatusCode::kNotFound &&
+      !status.message().starts_with("unknown namespace")) {
+    return ErrorResponse(404, "unknown_model", status.message());
+  }
   return ErrorResponse(status);
 }
 
@@ -218,7 +216,7 @@ void BulkLoad(Service& service, const nlohmann::json& entries, std::string_view 
     }
     if (!ns.empty()) {
       auto stored = service.NamespacedKey(ns, r.key);
-      if (!stored.ok()) return respond(UnknownNamespaceOr(stored.status(), "not_found"));
+      if (!stored.ok()) return respond(ErrorResponse(stored.status()));
       r.key = std::move(stored).value();
     }
   }
@@ -313,12 +311,7 @@ void RegisterAdminRoutes(Router& router, Service& service, const std::atomic<boo
     }
     service.BumpNamespace(HttpFrontend(), rest.substr(0, rest.size() - kBump.size()),
                           [respond = std::move(respond)](Result<NamespaceStatus> bumped) {
-                            if (!bumped.ok()) {
-                              if (bumped.status().code() == StatusCode::kNotFound) {
-                                return respond(UnknownNamespaceOr(bumped.status(), "not_found"));
-                              }
-                              return respond(ErrorResponse(bumped.status()));
-                            }
+                            if (!bumped.ok()) return respond(ErrorResponse(bumped.status()));
                             respond(JsonResponse(200, NamespaceToJson(*bumped)));
                           });
   });

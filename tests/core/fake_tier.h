@@ -126,6 +126,19 @@ class FakeTier final : public Tier {
     hold_cv_.notify_all();
   }
 
+  bool supports_counters() const override { return counters_enabled.load(); }
+  void AddToCounter(std::string name, int64_t delta, Callback<Result<int64_t>> done) override {
+    Post([this, name, delta, done] {
+      if (Status s = Failure(); !s.ok()) return done(s);
+      std::lock_guard lock(data_mu_);
+      done(counters_[name] += delta);
+    });
+  }
+  int64_t Counter(const std::string& name) {
+    std::lock_guard lock(data_mu_);
+    return counters_[name];
+  }
+
   // Direct access for assertions and set-up, bypassing the interface.
   void Store(const std::string& key, const std::string& value, Duration ttl,
              std::vector<std::string> tags = {}) {
@@ -143,6 +156,7 @@ class FakeTier final : public Tier {
   }
 
   std::atomic<bool> failing{false};
+  std::atomic<bool> counters_enabled{true};  // supports_counters()
   std::atomic<bool> ping_failing{false};  // health probes fail while the rest may work
   std::atomic<int> get_delay_ms{0};
   std::atomic<int> get_calls{0};
@@ -204,6 +218,7 @@ class FakeTier final : public Tier {
   bool hold_batches_ = false;
   std::mutex data_mu_;
   std::map<std::string, TierEntry> data_;
+  std::map<std::string, int64_t> counters_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> ops_;

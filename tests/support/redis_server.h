@@ -95,6 +95,10 @@ class SyncTier {
   Status Ping() {
     return Await<Status>([&](auto done) { tier_.Ping(done); });
   }
+  Result<int64_t> AddToCounter(std::string name, int64_t delta) {
+    return Await<Result<int64_t>>(
+        [&](auto done) { tier_.AddToCounter(std::move(name), delta, done); });
+  }
 
   static TierWrite Write(std::string key, std::string value, std::vector<std::string> tags = {},
                          Duration ttl = std::chrono::minutes(1)) {

@@ -81,8 +81,11 @@ struct Sync {
   Result<uint64_t> InvalidateTags(std::vector<std::string> tags) {
     return Await<Result<uint64_t>>([&](auto done) { tier.InvalidateTags(tags, done); });
   }
-  Result<uint64_t> InvalidateMatching(const std::string& text) {
-    auto pattern = KeyPattern::Compile(text);
+  Result<int64_t> AddToCounter(const std::string& name, int64_t delta) {
+    return Await<Result<int64_t>>([&](auto done) { tier.AddToCounter(name, delta, done); });
+  }
+  Result<uint64_t> InvalidateMatching(const std::string& text, const std::string& scope = {}) {
+    auto pattern = KeyPattern::Compile(text, scope);
     REQUIRE(pattern.ok());
     return Await<Result<uint64_t>>([&](auto done) { tier.InvalidateMatching(*pattern, done); },
                                    60s);
@@ -114,7 +117,8 @@ TEST_CASE("SchemaIsCreatedAtFirstConnectAndASecondTierOnTheTableMigratesNothing"
   TierOnTable first;
   const std::string& t = first.table;
   CHECK(first.Sql("SELECT string_agg(version || '|' || file, ' ' ORDER BY version) FROM " + t +
-                  "_schema") == "1|001_entries.sql 2|002_jobs.sql 3|003_content_type.sql");
+                  "_schema") ==
+        "1|001_entries.sql 2|002_jobs.sql 3|003_content_type.sql 4|004_state.sql");
   CHECK(first.Sql("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
                   "ordinal_position) FROM information_schema.columns WHERE table_name = '" +
                   t + "'") ==
@@ -130,7 +134,7 @@ TEST_CASE("SchemaIsCreatedAtFirstConnectAndASecondTierOnTheTableMigratesNothing"
 
   TierOnTable second(t);
   CHECK(second.Sql("SELECT count(*) || ' ' || max(applied_at) FROM " + t + "_schema") ==
-        "3 " + applied);
+        "4 " + applied);
   REQUIRE(first.sync().Set(Write("shared", "by the first")).ok());
   const Result<TierEntry> read = second.sync().Get("shared");
   REQUIRE(read.ok());
@@ -146,7 +150,7 @@ TEST_CASE("SeveralTiersStartingAtOnceCreateTheSchemaOnce", "[postgres]") {
     tiers.push_back(std::move(*made));
   }
   for (auto& tier : tiers) CHECK(PollUntil([&] { return Sync{*tier}.Ping().ok(); }, 20s));
-  CHECK(Server().Psql("SELECT count(*) FROM " + table + "_schema") == "3");
+  CHECK(Server().Psql("SELECT count(*) FROM " + table + "_schema") == "4");
   CHECK(Server().Psql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table + "'") == "3");
 }
 
@@ -186,7 +190,7 @@ TEST_CASE("AContentTypeIsKeptWithItsEntryAndOneWrittenBeforeItReadsAsNone", "[po
                 "INSERT INTO " + table + " VALUES ('old'::bytea, 'v'::bytea, '{}', "
                 "now() + interval '1 hour')");
   TierOnTable t(table);
-  CHECK(t.Sql("SELECT max(version) FROM " + table + "_schema") == "3");
+  CHECK(t.Sql("SELECT max(version) FROM " + table + "_schema") == "4");
   const Result<TierEntry> old = t.sync().Get("old");
   REQUIRE(old.ok());
   CHECK(old->value == "v");
@@ -453,6 +457,32 @@ TEST_CASE("ManyThreadsReadAndWriteAtOnce", "[postgres]") {
   for (auto& th : threads) th.join();
   CHECK(failures.load() == 0);
   CHECK(t.Count() == "200");
+}
+
+TEST_CASE("CountersAreSharedByTiersOnTheTableAndSurviveAClear", "[postgres]") {
+  TierOnTable first;
+  TierOnTable second(first.table);
+  REQUIRE(first.tier->supports_counters());
+  CHECK(*first.sync().AddToCounter("namespace-version:app", 0) == 0);
+  CHECK(*first.sync().AddToCounter("namespace-version:app", 5) == 5);
+  CHECK(*second.sync().AddToCounter("namespace-version:app", 1) == 6);
+  REQUIRE(first.sync().Set(Write("k", "v")).ok());
+  REQUIRE(first.sync().Clear().ok());
+  CHECK(*second.sync().AddToCounter("namespace-version:app", 0) == 6);
+  CHECK(first.Sql("SELECT value FROM " + first.table + "_state") == "6");
+}
+
+TEST_CASE("AScopedPatternRemovesOnlyTheKeysOfItsScope", "[postgres]") {
+  TierOnTable t;
+  for (const std::string key : {"app:v2:user:1", "app:v2:user:2:x", "app:v1:user:1",
+                                "api:v2:user:1", "user:1"}) {
+    REQUIRE(t.sync().Set(Write(key, "v")).ok());
+  }
+  auto removed = t.sync().InvalidateMatching("^user:[0-9]+$", "app:v2:");
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(t.Sql("SELECT string_agg(convert_from(key, 'UTF8'), ' ' ORDER BY key) FROM " + t.table) ==
+        "api:v2:user:1 app:v1:user:1 app:v2:user:2:x user:1");
 }
 
 }  // namespace

@@ -452,5 +452,20 @@ TEST_CASE("RedisTier: ManyConcurrentCallersAllGetTheirAnswers", "[redis]") {
   CHECK(hits.load() > kThreads * kPerThread / 2);
 }
 
+TEST_CASE("RedisTier: CountersAreSharedByInstancesAndSurviveAClear", "[redis]") {
+  RedisServer server;
+  auto first = MakeTier(server);
+  auto second = MakeTier(server);
+  REQUIRE(first->supports_counters());
+  CHECK(*SyncTier(*first).AddToCounter("namespace-version:app", 0) == 0);
+  CHECK(*SyncTier(*first).AddToCounter("namespace-version:app", 3) == 3);
+  CHECK(*SyncTier(*second).AddToCounter("namespace-version:app", 1) == 4);
+  CHECK(server.Cli({"GET", "tiercache:n:namespace-version:app"}) == "4");
+  REQUIRE(SyncTier(*first).Set("k", "v").ok());
+  REQUIRE(SyncTier(*first).Clear().ok());
+  CHECK_FALSE(SyncTier(*first).Get("k").ok());
+  CHECK(*SyncTier(*second).AddToCounter("namespace-version:app", 0) == 4);
+}
+
 }  // namespace
 }  // namespace tiercache::test

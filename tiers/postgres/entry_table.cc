@@ -90,7 +90,7 @@ constexpr Statement kMeasureTags{"measure_tags", R"(
 constexpr Statement kPing{"ping", "SELECT 1"};
 
 constexpr Statement kAddToCounter{"add_to_counter", R"(
-  INSERT INTO "{{table}}_counters" AS c (name, value) VALUES ($1::text, $2::int8)
+  INSERT INTO "{{table}}_state" AS c (name, value) VALUES ($1::text, $2::int8)
   ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value
   RETURNING value)"};
 

@@ -54,7 +54,7 @@ class EntryTable {
   // Distinct tags, (row, tag) pairs and the bytes of the tags column over every row.
   Result<TagIndexStats> MeasureTags(PgConnection& conn, TimePoint deadline) const;
   Status Ping(PgConnection& conn, TimePoint deadline) const;
-  // Adds `delta` to counter `name` of <table>_counters (deploy/sql/004_counters.sql).
+  // Adds `delta` to counter `name` of <table>_state (deploy/sql/004_state.sql).
   Result<int64_t> AddToCounter(PgConnection& conn, std::string_view name, int64_t delta,
                                TimePoint deadline) const;
 
