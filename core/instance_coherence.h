@@ -58,6 +58,9 @@ class InstanceCoherence final : public ChangePublisher {
 
   // Caps L1 and starts the subscription; call once, before serving.
   void Start();
+  // Stops the bus (its thread calls into the cache and the listener): at shutdown, once
+  // nothing publishes any more. The destructor does it too.
+  void Stop() { bus_.reset(); }
   // Tells the other instances about a change made here.
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) override;
   // What the service keeps beside the cache hears of it too: every kNamespace message

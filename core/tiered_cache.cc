@@ -215,9 +215,12 @@ TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTie
   if (!tiers_.empty()) prober_ = std::thread([this] { ProbeLoop(); });
 }
 
-TieredCache::~TieredCache() {
+TieredCache::~TieredCache() { StopLowerTiers(); }
+
+void TieredCache::StopLowerTiers() {
   {
     std::lock_guard lock(probe_mu_);
+    if (stop_) return;
     stop_ = true;
   }
   probe_wake_.NotifyAll();

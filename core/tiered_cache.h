@@ -192,6 +192,11 @@ class TieredCache {
   bool RequiredTiersUp() const;
   // Flushes every write-behind queue, for at most `timeout` in all; the writes left.
   uint64_t FlushWriteBehind(Duration timeout);
+  // Stops the health probes and destroys the lower tiers, whose operations still pending
+  // answer meanwhile (their callbacks run now, while whatever they report to still
+  // exists). At shutdown, once nothing sends new requests; the destructor does it too.
+  // Only L1 may be used afterwards.
+  void StopLowerTiers();
 
  private:
   struct Slot;

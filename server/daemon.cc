@@ -127,6 +127,10 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       stop_jobs_{[this] {
         warming_.Stop();
         scheduler_.Stop();
+        // Operations still in flight in the lower tiers answer now, while the service and
+        // the coherence bus they report to exist; then the bus, which calls into both.
+        cache_.StopLowerTiers();
+        if (coherence_) coherence_->Stop();
       }},
       change_feed_(std::move(backends.change_feed)),
       sampler_(service_, history_, Clock::System()),

@@ -79,7 +79,8 @@ class Daemon {
   WarmingEngine warming_;
   StatsHistory history_;
   CacheService service_;
-  // Warming runs and scheduled jobs call into the service: they end before it goes.
+  // Warming runs, scheduled jobs, the lower tiers' answers and the coherence bus call into
+  // the service: they end before it goes.
   StopFirst stop_jobs_;
   std::unique_ptr<ChangeFeed> change_feed_;  // with invalidation.listen
   StatsSampler sampler_;

@@ -130,6 +130,9 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     closing_ = true;
     FinishIfDone();
   }
+  // After the I/O threads stopped: closed with replies still owed (past the shutdown
+  // timeout), which nothing will deliver now.
+  void Abandon() { Close(); }
 
   // Idle past the timeout, with nothing in flight: closed, as a Redis `timeout` does.
   void CloseIfIdle(std::chrono::steady_clock::time_point now) {
@@ -219,6 +222,9 @@ class Connection final : public std::enable_shared_from_this<Connection> {
         break;
       }
       if (r.outcome == resp::ParseOutcome::kCommand) {
+        // Replies owed keep the connection: a tier answering later reaches it through a
+        // weak route, and while reading is paused nothing else may hold it.
+        if (!owed_self_) owed_self_ = shared_from_this();
         const uint64_t seq = next_seq_++;
         state_.dispatcher.Execute(session_, args_, resp::ReplySlot(route_, seq, session_.protocol));
         if (session_.quit) closing_ = true;
@@ -256,8 +262,11 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   }
 
   // Writes what is ready; reads more when there is room; closes when told to and done.
+  // Every caller holds the connection (its handler's own reference), so letting go of
+  // owed_self_ here never destroys it underfoot.
   void AfterReplies() {
     if (closed_) return;
+    if (next_due_ == next_seq_) owed_self_.reset();
     ScheduleWrite();
     if (paused_ && !BacklogFull() && !processing_) {
       // Requests left in the buffer when the backlog was full run now.
@@ -312,6 +321,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
 
   void Close() {
     if (closed_) return;
+    // Kept alive to the end of this call: the caller may hold it by a plain pointer.
+    const std::shared_ptr<Connection> keep = std::move(owed_self_);
     closed_ = true;
     thread_.connections.erase(this);
     boost::system::error_code ignored;
@@ -343,6 +354,9 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   bool reading_ = false, write_in_flight_ = false, processing_ = false;
   bool closing_ = false, closed_ = false;
   bool paused_ = false;     // requests wait in the buffer until replies drain
+  // Set while replies are owed (next_due_ < next_seq_), released once they are all sent
+  // or the connection closes.
+  std::shared_ptr<Connection> owed_self_;
   bool write_posted_ = false;  // a write is queued behind this thread's other handlers
   bool peer_done_ = false;  // the client sent its end of stream
 };
@@ -500,8 +514,15 @@ void RespServer::Shutdown(Duration timeout) {
   for (auto& ioc : impl_->iocs) ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
-  std::lock_guard lock(impl_->state.gate->mu);
-  impl_->state.gate->open = false;
+  {
+    std::lock_guard lock(impl_->state.gate->mu);
+    impl_->state.gate->open = false;
+  }
+  // The threads are gone: what is left is touched from here alone.
+  for (auto& t : impl_->threads_state) {
+    const std::vector<Connection*> all(t->connections.begin(), t->connections.end());
+    for (Connection* c : all) c->Abandon();
+  }
 }
 
 uint16_t RespServer::port() const {

@@ -2,7 +2,10 @@
 // each test on a free loopback port). What one instance takes over RESP the other serves
 // over HTTP and RESP, and counters incremented on both lose no increment.
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <chrono>
 #include <future>
 #include <string>
@@ -48,6 +51,51 @@ struct SharedL2 {
     REQUIRE(PollUntil([&] { return subscribed(http_a) && subscribed(http_b); }, 5000ms));
   }
 };
+
+// `count` SETs of key:0.. as RESP, in a file of the daemon's directory, for redis-cli --pipe.
+std::string PipeFile(const DaemonProcess& daemon, int count) {
+  const std::string path = (daemon.dir() / "sets.resp").string();
+  std::ofstream out(path, std::ios::binary);
+  for (int i = 0; i < count; ++i) {
+    const std::string key = "key:" + std::to_string(i);
+    out << "*3\r\n$3\r\nSET\r\n$" << key.size() << "\r\n" << key << "\r\n$5\r\nvalue\r\n";
+  }
+  return path;
+}
+
+CommandResult Pipe(const DaemonProcess& daemon, const std::string& file) {
+  return RunCommand({"/bin/sh", "-c",
+                     std::string(kRedisCli) + " -h 127.0.0.1 -p " +
+                         std::to_string(daemon.resp_port()) + " --pipe < " + file},
+                    std::chrono::seconds(120));
+}
+
+TEST_CASE("a deep pipeline of SETs through a Redis tier gets every reply", "[e2e][tiers][resp]") {
+  RedisServer redis;
+  DaemonProcess daemon(SharedL2Yaml(redis));
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  // Far more than the replies a connection may owe (reading pauses), each answered only
+  // once Redis has the write: the connection must wait for them, not go away.
+  const CommandResult r = Pipe(daemon, PipeFile(daemon, 20'000));
+  TIERCACHE_CAPTURE_COMMAND(r);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("errors: 0, replies: 20000"));
+  CHECK(redis.Cli({"EVAL", "return #redis.call('KEYS', 'tiercache:k:*')", "0"}) == "20000");
+}
+
+TEST_CASE("SIGTERM while a pipeline writes through a Redis tier drains and exits 0",
+          "[e2e][tiers][resp]") {
+  RedisServer redis;
+  DaemonProcess daemon(SharedL2Yaml(redis));
+  TIERCACHE_CAPTURE_DAEMON_LOG(daemon);
+  const std::string file = PipeFile(daemon, 300'000);
+  auto load = std::async(std::launch::async, [&] { return Pipe(daemon, file); });
+  REQUIRE(PollUntil([&] { return std::stoll(redis.Cli({"DBSIZE"})) > 2000; }, 30s));
+  daemon.Signal(SIGTERM);
+  // Writes in flight in Redis answer while the service they report to still exists.
+  CHECK(daemon.WaitForExit(30s) == 0);
+  load.wait();
+}
 
 TEST_CASE("a key SET over RESP on one instance is read over HTTP on another",
           "[e2e][tiers][resp]") {
