@@ -233,8 +233,18 @@ void TieredCache::StopLowerTiers() {
   for (auto it = tiers_.rbegin(); it != tiers_.rend(); ++it) (*it)->tier.reset();
 }
 
-std::atomic<uint64_t>& TieredCache::EpochOf(std::string_view key) {
-  return key_epochs_[std::hash<std::string_view>{}(key) % kEpochBuckets];
+size_t TieredCache::EpochBucket(std::string_view key) {
+  return std::hash<std::string_view>{}(key) % kEpochBuckets;
+}
+
+bool TieredCache::MayPromote(const Flight& flight) const {
+  const size_t bucket = EpochBucket(flight.key);
+  // Removals under way may not have reached the tier the read found the key in: what it
+  // found may be what they are removing.
+  return key_epochs_[bucket].load(std::memory_order_acquire) == flight.key_epoch &&
+         global_epoch_.load(std::memory_order_acquire) == flight.global_epoch &&
+         removals_running_.load(std::memory_order_acquire) == 0 &&
+         key_removals_running_[bucket].load(std::memory_order_acquire) == 0;
 }
 
 // --- Read ----------------------------------------------------------------------------------
@@ -326,8 +336,7 @@ void TieredCache::RememberAbsent(const Flight& flight) {
   for (const auto& rule : negative_) {
     if (!rule.match->Matches(flight.key)) continue;
     // A write or invalidation since the read began may have put the key somewhere.
-    if (EpochOf(flight.key).load(std::memory_order_acquire) == flight.key_epoch &&
-        global_epoch_.load(std::memory_order_acquire) == flight.global_epoch) {
+    if (MayPromote(flight)) {
       const Lifetime life = CappedL1(Lifetime{Lifetime::Kind::kExact, rule.ttl});
       (void)l1_.RememberAbsent(flight.key, life.timeout);
     }
@@ -351,10 +360,7 @@ std::pair<std::shared_ptr<const std::string>, ContentType> TieredCache::Promote(
   ContentType content_type = MakeContentType(std::move(entry.content_type));
   // Something wrote or invalidated the key while it was being read: what was read may be
   // older than that, so it is served once but not copied upwards.
-  if (EpochOf(flight.key).load(std::memory_order_acquire) != flight.key_epoch ||
-      global_epoch_.load(std::memory_order_acquire) != flight.global_epoch) {
-    return {std::move(value), std::move(content_type)};
-  }
+  if (!MayPromote(flight)) return {std::move(value), std::move(content_type)};
   const double source_factor = tiers_[found_in]->options.ttl_factor;
   const auto scaled = [&](double factor) {
     const auto ttl = std::chrono::duration_cast<Duration>(entry.ttl_left * (factor / source_factor));
@@ -689,10 +695,20 @@ void TieredCache::InvalidateKeys(std::vector<std::string> keys,
                                  Callback<std::vector<TierRemoval>> done) {
   TierRemoval l1{"L1", 0, ""};
   for (const auto& key : keys) {
+    key_removals_running_[EpochBucket(key)].fetch_add(1, std::memory_order_acq_rel);
     EpochOf(key).fetch_add(1, std::memory_order_acq_rel);
     l1.removed += l1_.Delete(key) ? 1 : 0;
   }
   auto shared_keys = std::make_shared<const std::vector<std::string>>(std::move(keys));
+  // Once every tier has answered, reads may promote the keys again: the epochs move
+  // first, so that a read begun meanwhile still does not.
+  done = [this, shared_keys, done = std::move(done)](std::vector<TierRemoval> removed) {
+    for (const auto& key : *shared_keys) {
+      EpochOf(key).fetch_add(1, std::memory_order_acq_rel);
+      key_removals_running_[EpochBucket(key)].fetch_sub(1, std::memory_order_acq_rel);
+    }
+    done(std::move(removed));
+  };
   RemoveEverywhere(
       std::move(l1),
       [shared_keys](Tier& tier, Callback<Result<uint64_t>> answer) {
@@ -732,9 +748,20 @@ void TieredCache::InvalidateKeys(std::vector<std::string> keys,
       std::move(done));
 }
 
+Callback<std::vector<TierRemoval>> TieredCache::WhileRemoving(
+    Callback<std::vector<TierRemoval>> done) {
+  removals_running_.fetch_add(1, std::memory_order_acq_rel);
+  BumpAllEpochs();
+  return [this, done = std::move(done)](std::vector<TierRemoval> removed) {
+    BumpAllEpochs();
+    removals_running_.fetch_sub(1, std::memory_order_acq_rel);
+    done(std::move(removed));
+  };
+}
+
 void TieredCache::InvalidateTags(std::vector<std::string> tags,
                                  Callback<std::vector<TierRemoval>> done) {
-  BumpAllEpochs();
+  done = WhileRemoving(std::move(done));
   TierRemoval l1{"L1", l1_.InvalidateTags(tags), ""};
   auto shared_tags = std::make_shared<const std::vector<std::string>>(std::move(tags));
   RemoveEverywhere(
@@ -751,7 +778,7 @@ void TieredCache::InvalidateTags(std::vector<std::string> tags,
 
 void TieredCache::InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
                                      Callback<std::vector<TierRemoval>> done) {
-  BumpAllEpochs();
+  done = WhileRemoving(std::move(done));
   TierRemoval l1{"L1", l1_.InvalidateMatching(*pattern), ""};
   RemoveEverywhere(
       std::move(l1),
@@ -766,7 +793,7 @@ void TieredCache::InvalidateMatching(std::shared_ptr<const KeyPattern> pattern,
 }
 
 void TieredCache::Clear(Callback<std::vector<TierRemoval>> done) {
-  BumpAllEpochs();
+  done = WhileRemoving(std::move(done));
   TierRemoval l1{"L1", l1_.Clear(), ""};
   RemoveEverywhere(
       std::move(l1),

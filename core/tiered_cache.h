@@ -223,7 +223,14 @@ class TieredCache {
                         Callback<std::vector<TierRemoval>> done);
   void Probe(Slot& slot);
   void SetState(Slot& slot, TierState state);
-  std::atomic<uint64_t>& EpochOf(std::string_view key);
+  static size_t EpochBucket(std::string_view key);
+  std::atomic<uint64_t>& EpochOf(std::string_view key) { return key_epochs_[EpochBucket(key)]; }
+  // Whether what `flight` found may be copied into L1 and the tiers above: nothing that
+  // could change its key happened since it began, and no removal is still under way.
+  bool MayPromote(const Flight& flight) const;
+  // Marks a tag, pattern or clear removal under way (no promotions meanwhile) and returns
+  // `done` wrapped to end it.
+  Callback<std::vector<TierRemoval>> WhileRemoving(Callback<std::vector<TierRemoval>> done);
   void BumpAllEpochs() { global_epoch_.fetch_add(1, std::memory_order_acq_rel); }
   void ProbeLoop();
 
@@ -248,6 +255,11 @@ class TieredCache {
   static constexpr size_t kEpochBuckets = 4096;
   std::array<std::atomic<uint64_t>, kEpochBuckets> key_epochs_{};
   std::atomic<uint64_t> global_epoch_{0};
+  // Removals sent to the lower tiers and not yet answered by all of them: while any is, a
+  // read may find in a lower tier what is being removed, so nothing is promoted (keys by
+  // epoch bucket; tags, patterns and clears all at once).
+  std::array<std::atomic<int32_t>, kEpochBuckets> key_removals_running_{};
+  std::atomic<int32_t> removals_running_{0};
   std::atomic<bool> closing_{false};  // the destructor runs: reads go no further down
 
   HotKeys hot_keys_;

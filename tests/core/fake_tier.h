@@ -27,6 +27,7 @@ class FakeTier final : public Tier {
   }
   ~FakeTier() override {
     ReleaseBatches();
+    ReleaseRemovals();
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -80,7 +81,7 @@ class FakeTier final : public Tier {
     });
   }
   void Delete(std::string key, Callback<Result<bool>> done) override {
-    Post([this, key, done] {
+    PostRemoval([this, key, done] {
       if (Status s = Failure(); !s.ok()) return done(s);
       std::lock_guard lock(data_mu_);
       done(data_.erase(key) > 0);
@@ -139,6 +140,20 @@ class FakeTier final : public Tier {
     return counters_[name];
   }
 
+  void HoldRemovals() {
+    std::lock_guard lock(held_mu_);
+    hold_removals_ = true;
+  }
+  void ReleaseRemovals() {
+    std::vector<std::function<void()>> held;
+    {
+      std::lock_guard lock(held_mu_);
+      hold_removals_ = false;
+      held.swap(held_removals_);
+    }
+    for (auto& op : held) Post(std::move(op));
+  }
+
   // Direct access for assertions and set-up, bypassing the interface.
   void Store(const std::string& key, const std::string& value, Duration ttl,
              std::vector<std::string> tags = {}) {
@@ -176,7 +191,7 @@ class FakeTier final : public Tier {
   }
   template <class Pred>
   void RemoveIf(Pred pred, Callback<Result<uint64_t>> done) {
-    Post([this, pred, done] {
+    PostRemoval([this, pred, done] {
       if (Status s = Failure(); !s.ok()) return done(s);
       std::lock_guard lock(data_mu_);
       uint64_t n = 0;
@@ -190,6 +205,18 @@ class FakeTier final : public Tier {
       }
       done(n);
     });
+  }
+  // A removal runs in turn, or, while removals are held, once released: reads go on
+  // meanwhile and still find what it will remove (a backend that has not got to it yet).
+  void PostRemoval(std::function<void()> op) {
+    {
+      std::lock_guard lock(held_mu_);
+      if (hold_removals_) {
+        held_removals_.push_back(std::move(op));
+        return;
+      }
+    }
+    Post(std::move(op));
   }
   void Post(std::function<void()> op) {
     {
@@ -219,6 +246,9 @@ class FakeTier final : public Tier {
   std::mutex data_mu_;
   std::map<std::string, TierEntry> data_;
   std::map<std::string, int64_t> counters_;
+  std::mutex held_mu_;
+  bool hold_removals_ = false;                       // guarded by held_mu_
+  std::vector<std::function<void()>> held_removals_;  // guarded by held_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> ops_;

@@ -171,6 +171,44 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AMissInL1IsServedByL2AndPromoted
   REQUIRE(l1_->InvalidateTags({"t"}) == 1);
 }
 
+TEST_CASE_METHOD(TieredCacheTest,
+                 "TieredCache: AReadWhileARemovalIsUnderWayIsServedButNotPromoted",
+                 "[tiered]") {
+  for (const bool by_tag : {true, false}) {
+    INFO((by_tag ? "by tag" : "by key"));
+    // Only L3 has it, and L3 has not got to the removal yet when the read comes.
+    l3_->Store("k", "old", 100s, {"t"});
+    l3_->HoldRemovals();
+    std::promise<std::vector<TierRemoval>> removed;
+    auto callback = [&](std::vector<TierRemoval> r) { removed.set_value(std::move(r)); };
+    if (by_tag) {
+      cache_->InvalidateTags({"t"}, callback);
+    } else {
+      cache_->InvalidateKeys({"k"}, callback);
+    }
+    auto read = Get("k");
+    REQUIRE(read.ok());
+    CHECK(read->tier == "L3");
+    // Served, but copied nowhere: L1 and L2 would keep what is being removed.
+    CHECK_FALSE(l1_->Inspect("k"));
+    CHECK_FALSE(l2_->Peek("k"));
+    l3_->ReleaseRemovals();
+    auto done = removed.get_future();
+    REQUIRE(done.wait_for(10s) == std::future_status::ready);
+    CHECK(done.get()[2].removed == 1);
+    CHECK(Get("k").status().code() == StatusCode::kNotFound);
+    // Once the removal is over, promotion is back.
+    l3_->Store("k", "new", 100s, {"t"});
+    REQUIRE(Get("k").ok());
+    CHECK(l1_->Inspect("k"));
+    CHECK(*Get("k")->value == "new");
+    REQUIRE(l1_->Delete("k"));
+    for (test::FakeTier* tier : {l2_, l3_}) {
+      REQUIRE(Await<Result<uint64_t>>([&](auto cleared) { tier->Clear(cleared); }).ok());
+    }
+  }
+}
+
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: AnAbsentKeyOfANegativeRuleIsAskedForOncePerTtl",
                  "[tiered][negative]") {
   auto rule = KeyPattern::Compile("^user:");
