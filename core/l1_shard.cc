@@ -96,12 +96,13 @@ uint64_t L1Shard::ChargeOf(const Entry& e) const {
 }
 
 L1Shard::L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats,
-                 size_t ghosts, uint64_t large_tag_entries)
+                 size_t ghosts, uint64_t large_tag_entries, const Compressor* compressor)
     : limits_(limits),
       adaptive_(adaptive),
       stats_(stats),
       sketch_(limits.policy == L1Policy::kTinyLfu ? std::max<uint64_t>(limits.max_entries, 1) : 1),
-      large_tag_entries_(std::max<uint64_t>(1, large_tag_entries)) {
+      large_tag_entries_(std::max<uint64_t>(1, large_tag_entries)),
+      compressor_(compressor) {
   MutexLock lock(mu_);
   ghost_ring_.resize(stats == nullptr ? 0 : ghosts);
   bucket_mask_ = 15;
@@ -169,18 +170,51 @@ void L1Shard::GrowLocked() {
 }
 
 std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoint now) {
-  bool compressed = false;
-  std::optional<L1Value> found = Lookup(key, hash, now, compressed);
-  if (!compressed) return found;
-  // Outside the lock: decompressing a large value takes a while.
-  found->value = Decompressed(*found->value);
-  if (found->value) return found;
+  L1Value packed;  // a compressed value as stored: decompressed once the lock is released
+  {
+    MutexLock lock(mu_);
+    Entry** slot = FindSlotLocked(key, hash);
+    Entry* e = *slot;
+    if (e == nullptr) {
+      ++misses_;
+      return std::nullopt;
+    }
+    if (e->expires_at <= now) {
+      EraseLocked(e, now, KeyStats::Removal::kExpired);
+      ++misses_;
+      return std::nullopt;
+    }
+    if (e->absent) {
+      ++misses_;
+      ++absence_hits_;
+      L1Value absent;
+      absent.expires_at = e->expires_at;
+      absent.read_at = now;
+      absent.absent = true;
+      return absent;
+    }
+    ++hits_;
+    TouchLocked(*e, hash, now);
+    SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
+    ContentType type = e->extras != nullptr ? e->extras->content_type : nullptr;
+    if (!e->compressed) [[likely]] {
+      return L1Value{std::move(value), std::move(type), e->expires_at, now};
+    }
+    packed = L1Value{std::move(value), std::move(type), e->expires_at, now};
+  }
+  return DecompressedHit(std::move(packed), key, hash, now);
+}
+
+std::optional<L1Value> L1Shard::DecompressedHit(L1Value packed, std::string_view key,
+                                                uint64_t hash, TimePoint now) {
+  packed.value = Decompressed(*packed.value);
+  if (packed.value) return packed;
   Delete(key, hash, now);  // bytes that do not decompress are no value
   return std::nullopt;
 }
 
 SharedBytes L1Shard::Decompressed(std::string_view stored) const {
-  Result<std::string> value = limits_.compressor->Decompress(stored);
+  Result<std::string> value = compressor_->Decompress(stored);
   return value.ok() ? SharedBytes::From(std::move(value).value()) : SharedBytes();
 }
 
@@ -188,37 +222,6 @@ SharedBytes L1Shard::ValueOf(const Entry& e) const {
   SharedBytes stored = e.shared_value ? SharedBytes(*e.shared())
                                       : SharedBytes(e.value(), const_cast<Entry*>(&e));
   return e.compressed ? Decompressed(*stored) : stored;
-}
-
-std::optional<L1Value> L1Shard::Lookup(std::string_view key, uint64_t hash, TimePoint now,
-                                       bool& compressed) {
-  MutexLock lock(mu_);
-  Entry** slot = FindSlotLocked(key, hash);
-  Entry* e = *slot;
-  if (e == nullptr) {
-    ++misses_;
-    return std::nullopt;
-  }
-  if (e->expires_at <= now) {
-    EraseLocked(e, now, KeyStats::Removal::kExpired);
-    ++misses_;
-    return std::nullopt;
-  }
-  if (e->absent) {
-    ++misses_;
-    ++absence_hits_;
-    L1Value absent;
-    absent.expires_at = e->expires_at;
-    absent.read_at = now;
-    absent.absent = true;
-    return absent;
-  }
-  ++hits_;
-  TouchLocked(*e, hash, now);
-  compressed = e->compressed;
-  SharedBytes value = e->shared_value ? SharedBytes(*e->shared()) : SharedBytes(e->value(), e);
-  return L1Value{std::move(value), e->extras != nullptr ? e->extras->content_type : nullptr,
-                 e->expires_at, now};
 }
 
 L1Shard::LruList& L1Shard::ListOf(Segment segment) {
@@ -310,8 +313,8 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   const bool adaptive = lifetime.kind == Lifetime::Kind::kAdaptive;
   Contents c;
-  if (limits_.compressor != nullptr) {
-    if (auto packed = limits_.compressor->Compress(*value)) {
+  if (compressor_ != nullptr) {
+    if (auto packed = compressor_->Compress(*value)) {
       value = std::make_shared<const std::string>(std::move(*packed));
       c.compressed = true;
     }

@@ -43,8 +43,6 @@ class L1Shard {
     uint64_t max_bytes;
     double ttl_factor;
     L1Policy policy = L1Policy::kLru;
-    // Compresses the values it takes (l1.compress_min_bytes); null: none. Outlives the shard.
-    const Compressor* compressor = nullptr;
   };
 
   // Values up to this size are kept inside the entry.
@@ -55,8 +53,11 @@ class L1Shard {
   // `stats` (may be null) is told of every entry stored and removed, and then the shard
   // remembers up to `ghosts` keys that expired or were evicted, for TakeGhost. Tags with at
   // least `large_tag_entries` entries are kept track of, for AddLargeTags.
+  // `compressor` (may be null: none) compresses the values it takes
+  // (l1.compress_min_bytes); it must outlive the shard.
   L1Shard(const Limits& limits, const AdaptiveOptions& adaptive, KeyStats* stats = nullptr,
-          size_t ghosts = 0, uint64_t large_tag_entries = 1);
+          size_t ghosts = 0, uint64_t large_tag_entries = 1,
+          const Compressor* compressor = nullptr);
   ~L1Shard();
   L1Shard(const L1Shard&) = delete;
   L1Shard& operator=(const L1Shard&) = delete;
@@ -148,7 +149,7 @@ class L1Shard {
     uint32_t shared_value : 1 = 0;
     uint32_t segment : 2 = 0;  // Segment: which list holds it
     uint32_t absent : 1 = 0;   // a remembered absence, not a value
-    uint32_t compressed : 1 = 0;  // the value bytes are limits_.compressor's
+    uint32_t compressed : 1 = 0;  // the value bytes are compressor_'s
     uint16_t key_size = 0;
     uint16_t group = 0;       // KeyStats group, when stats_ is set
 
@@ -187,7 +188,7 @@ class L1Shard {
     TimePoint expires_at;
     Duration adaptive_base{0};
     bool absent = false;
-    bool compressed = false;  // `value` is limits_.compressor's form of the value written
+    bool compressed = false;  // `value` is compressor_'s form of the value written
   };
   Result<Contents> Prepare(std::string_view key, std::shared_ptr<const std::string> value,
                            std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
@@ -241,9 +242,9 @@ class L1Shard {
   // (null if its bytes do not decompress).
   SharedBytes ValueOf(const Entry& e) const TC_REQUIRES(mu_);
   SharedBytes Decompressed(std::string_view stored) const;
-  // Get's part under the lock; `compressed` tells that the value found needs Decompressed.
-  std::optional<L1Value> Lookup(std::string_view key, uint64_t hash, TimePoint now,
-                                bool& compressed) TC_EXCLUDES(mu_);
+  // Get's end for a compressed value, out of the lock and out of the common path.
+  std::optional<L1Value> DecompressedHit(L1Value packed, std::string_view key, uint64_t hash,
+                                         TimePoint now) TC_EXCLUDES(mu_);
   // Destroys what an entry holds besides its block: the shared value and the extras.
   // Leaves the block (key, inline bytes) for readers and for reuse.
   static void DropContents(Entry* e);
@@ -308,6 +309,8 @@ class L1Shard {
   std::unordered_map<std::string, Ghost, KeyHash, std::equal_to<>> ghosts_ TC_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, uint64_t>> ghost_ring_ TC_GUARDED_BY(mu_);
   uint64_t ghost_seq_ TC_GUARDED_BY(mu_) = 0;
+  // Last: the members above are laid out as the hot paths touch them.
+  const Compressor* const compressor_;
 };
 
 }  // namespace tiercache

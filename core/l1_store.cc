@@ -29,13 +29,12 @@ L1Store::L1Store(const L1Options& options, const AdaptiveOptions& adaptive, cons
         options.max_bytes / n + (i < options.max_bytes % n ? 1 : 0),
         options.ttl_factor,
         options.policy,
-        compressor_.get(),
     };
     // A tag's entries are spread over the shards by key: each shard keeps track of the tags
     // with their share of kLargeTagEntries.
     shards_.push_back(std::make_unique<L1Shard>(
         limits, adaptive, stats, stats == nullptr ? 0 : (miss_history + n - 1) / n,
-        std::max<uint64_t>(1, kLargeTagEntries / n)));
+        std::max<uint64_t>(1, kLargeTagEntries / n), compressor_.get()));
   }
 }
 
