@@ -3,7 +3,7 @@
 namespace tiercache {
 
 CompressingTier::CompressingTier(std::unique_ptr<Tier> inner, CompressionOptions options)
-    : inner_(std::move(inner)), compressor_(options) {}
+    : compressor_(options), inner_(std::move(inner)) {}
 
 TierWrite CompressingTier::Packed(TierWrite write) const {
   if (!compressor_.enabled() || !write.value) return write;

@@ -60,8 +60,9 @@ class CompressingTier final : public Tier {
   Status Unpack(TierEntry& entry) const;
 
  private:
-  const std::unique_ptr<Tier> inner_;
+  // Before the tier: a tier being destroyed answers what is pending, through Unpack.
   const Compressor compressor_;
+  const std::unique_ptr<Tier> inner_;
 };
 
 }  // namespace tiercache

@@ -102,7 +102,9 @@ bool DecodeEntry(codec::Reader& in, HotSetEntry& e) {
   e.has_value = flags == 1;
   if (!e.has_value) return true;
   uint64_t expires_ms, tags;
-  if (!in.Varint(expires_ms) || expires_ms > (uint64_t{1} << 62) ||
+  // A WallTime counts nanoseconds in 64 bits: later than that is no expiry time.
+  constexpr uint64_t kMaxExpiryMs = 9'000'000'000'000;  // the year 2255
+  if (!in.Varint(expires_ms) || expires_ms > kMaxExpiryMs ||
       !in.Bytes(e.content_type) || !in.Varint(tags) || tags > in.left()) {
     return false;
   }
@@ -255,12 +257,14 @@ Result<HotSetSnapshot> ReadHotSetFile(const std::string& path) {
   codec::Reader in(body.substr(kMagic.size()));
   HotSetSnapshot snapshot;
   uint64_t count;
-  if (!in.Varint(count) || count > in.left()) return corrupt("bad namespace count");
+  // Counts bounded by the bytes left (a version takes two, an entry three at least), so a
+  // damaged count cannot make the reader allocate more than a small multiple of the file.
+  if (!in.Varint(count) || count > in.left() / 2) return corrupt("bad namespace count");
   snapshot.versions.resize(static_cast<size_t>(count));
   for (auto& [name, version] : snapshot.versions) {
     if (!in.Bytes(name) || !in.Varint(version)) return corrupt("malformed namespace version");
   }
-  if (!in.Varint(count) || count > in.left()) return corrupt("bad entry count");
+  if (!in.Varint(count) || count > in.left() / 3) return corrupt("bad entry count");
   snapshot.entries.resize(static_cast<size_t>(count));
   for (auto& e : snapshot.entries) {
     if (!DecodeEntry(in, e)) return corrupt("malformed entry");

@@ -202,14 +202,15 @@ std::optional<L1Value> L1Shard::Get(std::string_view key, uint64_t hash, TimePoi
     }
     packed = L1Value{std::move(value), std::move(type), e->expires_at, now};
   }
-  return DecompressedHit(std::move(packed), key, hash, now);
+  return DecompressedHit(std::move(packed));
 }
 
-std::optional<L1Value> L1Shard::DecompressedHit(L1Value packed, std::string_view key,
-                                                uint64_t hash, TimePoint now) {
+std::optional<L1Value> L1Shard::DecompressedHit(L1Value packed) const {
   packed.value = Decompressed(*packed.value);
   if (packed.value) return packed;
-  Delete(key, hash, now);  // bytes that do not decompress are no value
+  // Bytes that do not decompress are no value: a miss (counted as a failure in the
+  // compression stats). The entry is left for its writer's next write or its expiry: a
+  // removal by key here could hit a newer entry written meanwhile.
   return std::nullopt;
 }
 

@@ -243,8 +243,7 @@ class L1Shard {
   SharedBytes ValueOf(const Entry& e) const TC_REQUIRES(mu_);
   SharedBytes Decompressed(std::string_view stored) const;
   // Get's end for a compressed value, out of the lock and out of the common path.
-  std::optional<L1Value> DecompressedHit(L1Value packed, std::string_view key, uint64_t hash,
-                                         TimePoint now) TC_EXCLUDES(mu_);
+  std::optional<L1Value> DecompressedHit(L1Value packed) const;
   // Destroys what an entry holds besides its block: the shared value and the extras.
   // Leaves the block (key, inline bytes) for readers and for reuse.
   static void DropContents(Entry* e);

@@ -130,6 +130,11 @@ struct TieredCache::Slot {
   // The tier's name, kept here: hits and callbacks refer to it while the tier is destroyed.
   std::string name;
   const CompressingTier* compressing = nullptr;  // `tier`: values go through it
+  bool counts = false;    // tier->supports_increment(), kept for after StopLowerTiers
+  bool counters = false;  // tier->supports_counters(), likewise
+  // Set by StopLowerTiers before the tier goes: from then on nothing is sent to it (the
+  // answers of the tiers still being destroyed must not reach one already gone).
+  std::atomic<bool> stopped{false};
   LowerTierOptions options;
   std::unique_ptr<WriteBehindQueue> queue;  // async tiers only
 
@@ -147,7 +152,9 @@ struct TieredCache::Slot {
   MissedRemovals missed;
   std::atomic<bool> has_missed{false};  // fast check before taking mu
 
-  bool usable() const { return !down.load(std::memory_order_acquire); }
+  bool usable() const {
+    return !down.load(std::memory_order_acquire) && !stopped.load(std::memory_order_acquire);
+  }
 
   void Succeeded() { consecutive_failures.store(0, std::memory_order_relaxed); }
 
@@ -202,6 +209,8 @@ TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTie
     slot->name = std::string(t.tier->name());
     auto compressing = std::make_unique<CompressingTier>(std::move(t.tier), t.options.compression);
     slot->compressing = compressing.get();
+    slot->counts = compressing->supports_increment();
+    slot->counters = compressing->supports_counters();
     slot->tier = std::move(compressing);
     slot->options = t.options;
     if (slot->options.failure_threshold == 0) slot->options.failure_threshold = 1;
@@ -230,6 +239,7 @@ void TieredCache::StopLowerTiers() {
   // A tier answers what is pending as it goes: those reads go no further down, and what
   // they promote goes into the tiers above it, which are destroyed after it.
   closing_.store(true, std::memory_order_release);
+  for (auto& slot : tiers_) slot->stopped.store(true, std::memory_order_release);
   for (auto it = tiers_.rbegin(); it != tiers_.rend(); ++it) (*it)->tier.reset();
 }
 
@@ -464,12 +474,12 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
 bool TieredCache::counts_in_lower_tier() const {
   // Not behind a write-behind queue: a queued write of the key would land after the
   // increment and overwrite the count.
-  return !tiers_.empty() && tiers_[0]->tier->supports_increment() && !tiers_[0]->queue;
+  return !tiers_.empty() && tiers_[0]->counts && !tiers_[0]->queue;
 }
 
 std::optional<std::string> TieredCache::CounterTier() const {
   for (const auto& slot : tiers_) {
-    if (slot->tier->supports_counters()) return slot->name;
+    if (slot->counters) return slot->name;
   }
   return std::nullopt;
 }
@@ -478,7 +488,7 @@ void TieredCache::AddToCounter(std::string name, int64_t delta,
                                Callback<Result<int64_t>> done) {
   for (auto& slot_ptr : tiers_) {
     Slot& slot = *slot_ptr;
-    if (!slot.tier->supports_counters()) continue;
+    if (!slot.counters) continue;
     if (!slot.usable()) {
       slot.skipped.fetch_add(1, std::memory_order_relaxed);
       return done(Status::Unavailable("tier " + slot.name + " is down: counters are kept there"));
