@@ -58,7 +58,8 @@ CacheService::CacheService(ServiceOptions options, TieredCache& cache, ServicePa
 
 CacheService::CacheService(const Limits& limits, const StrategyOptions& strategies,
                            TieredCache& cache, ModelRules model_rules)
-    : CacheService(ServiceOptions{limits, strategies, std::move(model_rules), true, ""}, cache) {}
+    : CacheService(ServiceOptions{limits, strategies, std::move(model_rules), true, "", {}},
+                   cache) {}
 
 void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string> items) {
   if (parts_.coherence != nullptr) parts_.coherence->Publish(kind, std::move(items));

@@ -5,6 +5,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include "core/compressing_tier.h"
@@ -129,12 +130,28 @@ struct TieredCache::Slot {
   std::unique_ptr<Tier> tier;
   // The tier's name, kept here: hits and callbacks refer to it while the tier is destroyed.
   std::string name;
+  std::string kind;  // tier->kind(), likewise
   const CompressingTier* compressing = nullptr;  // `tier`: values go through it
   bool counts = false;    // tier->supports_increment(), kept for after StopLowerTiers
   bool counters = false;  // tier->supports_counters(), likewise
-  // Set by StopLowerTiers before the tier goes: from then on nothing is sent to it (the
-  // answers of the tiers still being destroyed must not reach one already gone).
+  // Set by StopLowerTiers before the tier goes: from then on nothing is sent to it or to
+  // its queue (the answers of the tiers still being destroyed must not reach one already
+  // gone). A thread touches either only inside a Reach that found it unset; StopLowerTiers
+  // waits for the Reaches under way to end before it destroys them. Both sides are
+  // sequentially consistent, so a Reach either sees the mark or is waited for.
   std::atomic<bool> stopped{false};
+  mutable std::atomic<uint32_t> reaching{0};
+  class Reach {
+   public:
+    explicit Reach(const Slot& slot) : slot_(slot) { slot_.reaching.fetch_add(1); }
+    ~Reach() { slot_.reaching.fetch_sub(1); }
+    Reach(const Reach&) = delete;
+    Reach& operator=(const Reach&) = delete;
+    bool stopped() const { return slot_.stopped.load(); }
+
+   private:
+    const Slot& slot_;
+  };
   LowerTierOptions options;
   std::unique_ptr<WriteBehindQueue> queue;  // async tiers only
 
@@ -153,7 +170,7 @@ struct TieredCache::Slot {
   std::atomic<bool> has_missed{false};  // fast check before taking mu
 
   bool usable() const {
-    return !down.load(std::memory_order_acquire) && !stopped.load(std::memory_order_acquire);
+    return !down.load(std::memory_order_acquire) && !stopped.load();
   }
 
   void Succeeded() { consecutive_failures.store(0, std::memory_order_relaxed); }
@@ -207,6 +224,7 @@ TieredCache::TieredCache(L1Store& l1, double l1_ttl_factor, std::vector<LowerTie
   for (auto& t : tiers) {
     auto slot = std::make_unique<Slot>();
     slot->name = std::string(t.tier->name());
+    slot->kind = std::string(t.tier->kind());
     auto compressing = std::make_unique<CompressingTier>(std::move(t.tier), t.options.compression);
     slot->compressing = compressing.get();
     slot->counts = compressing->supports_increment();
@@ -234,12 +252,18 @@ void TieredCache::StopLowerTiers() {
   }
   probe_wake_.NotifyAll();
   if (prober_.joinable()) prober_.join();
+  closing_.store(true, std::memory_order_release);
+  for (auto& slot : tiers_) slot->stopped.store(true);
+  // A thread may still be inside a call to a tier whose answer has already come (a read
+  // going on to the next tier from the previous one's thread): it leaves before the tier
+  // goes.
+  for (auto& slot : tiers_) {
+    while (slot->reaching.load() != 0) std::this_thread::yield();
+  }
   // Queues first: their flushers call into the tiers.
   for (auto& slot : tiers_) slot->queue.reset();
   // A tier answers what is pending as it goes: those reads go no further down, and what
-  // they promote goes into the tiers above it, which are destroyed after it.
-  closing_.store(true, std::memory_order_release);
-  for (auto& slot : tiers_) slot->stopped.store(true, std::memory_order_release);
+  // they promote is not sent to the tiers above it.
   for (auto it = tiers_.rbegin(); it != tiers_.rend(); ++it) (*it)->tier.reset();
 }
 
@@ -301,16 +325,18 @@ void TieredCache::ReadFrom(size_t index, std::shared_ptr<Flight> flight) {
   if (closing_.load(std::memory_order_acquire)) {
     return Land(flight, Status::Unavailable("shutting down"));
   }
-  while (index < tiers_.size() && !tiers_[index]->usable()) {
-    tiers_[index]->skipped.fetch_add(1, std::memory_order_relaxed);
+  for (; index < tiers_.size(); ++index) {
+    Slot& slot = *tiers_[index];
+    const Slot::Reach reach(slot);
+    if (slot.usable()) return SendRead(slot, index, std::move(flight));
+    slot.skipped.fetch_add(1, std::memory_order_relaxed);
     flight->every_tier_answered = false;
-    ++index;
   }
-  if (index == tiers_.size()) {
-    if (flight->every_tier_answered) RememberAbsent(*flight);
-    return Land(flight, Status::NotFound("key not found"));
-  }
-  Slot& slot = *tiers_[index];
+  if (flight->every_tier_answered) RememberAbsent(*flight);
+  Land(flight, Status::NotFound("key not found"));
+}
+
+void TieredCache::SendRead(Slot& slot, size_t index, std::shared_ptr<Flight> flight) {
   const auto sent = std::chrono::steady_clock::now();
   slot.tier->Get(flight->key, [this, index, flight, &slot,
                                sent](Result<TierEntry> result) mutable {
@@ -381,6 +407,7 @@ std::pair<std::shared_ptr<const std::string>, ContentType> TieredCache::Promote(
           content_type);
   for (size_t i = 0; i < found_in; ++i) {
     Slot& upper = *tiers_[i];
+    const Slot::Reach reach(upper);
     if (!upper.usable()) continue;
     TierWrite write{flight.key, value, entry.tags, scaled(upper.options.ttl_factor),
                     content_type};
@@ -441,6 +468,8 @@ void TieredCache::Set(TieredWrite write, Callback<Status> done) {
                          std::chrono::duration_cast<Duration>(write.lifetime.timeout *
                                                               slot.options.ttl_factor),
                          write.content_type};
+    const Slot::Reach reach(slot);
+    if (reach.stopped()) continue;
     if (slot.queue) {
       // Queued even while the tier is down: the flusher waits for it to come back.
       slot.queue->Push(std::move(tier_write));
@@ -489,6 +518,7 @@ void TieredCache::AddToCounter(std::string name, int64_t delta,
   for (auto& slot_ptr : tiers_) {
     Slot& slot = *slot_ptr;
     if (!slot.counters) continue;
+    const Slot::Reach reach(slot);
     if (!slot.usable()) {
       slot.skipped.fetch_add(1, std::memory_order_relaxed);
       return done(Status::Unavailable("tier " + slot.name + " is down: counters are kept there"));
@@ -509,6 +539,7 @@ void TieredCache::AddToCounter(std::string name, int64_t delta,
 void TieredCache::Increment(std::string key, int64_t delta, Duration ttl_if_new,
                             Callback<Result<int64_t>> done) {
   Slot& first = *tiers_[0];
+  const Slot::Reach reach(first);
   if (!first.usable()) {
     first.skipped.fetch_add(1, std::memory_order_relaxed);
     return done(Status::Unavailable("tier " + first.name +
@@ -586,11 +617,17 @@ void TieredCache::RemoveEverywhere(TierRemoval l1_removal, TierOp issue, SlotOp 
   for (size_t i = 0; i < tiers_.size(); ++i) {
     Slot& slot = *tiers_[i];
     gather->results[i + 1].tier = slot.name;
+    const Slot::Reach reach(slot);
+    if (reach.stopped()) {
+      finish(i + 1, 0, "shutting down");
+      continue;
+    }
     if (slot.queue) cancel(slot);
     // Decided only once a batch on its way has landed: a batch sent before the tier was
     // marked down may still land, and the removal must then come after it, whether sent
     // now or replayed when the tier is back.
     auto apply = [this, &slot, i, issue, remember, finish] {
+      const Slot::Reach reach(slot);
       if (!slot.usable()) {
         slot.skipped.fetch_add(1, std::memory_order_relaxed);
         remember(slot);
@@ -659,6 +696,8 @@ void TieredCache::SetBatch(std::vector<TieredWrite> writes, uint32_t tiers,
                                                                      slot.options.ttl_factor),
                                 w.content_type});
     }
+    const Slot::Reach reach(slot);
+    if (reach.stopped()) continue;
     if (slot.queue) {
       for (TierWrite& w : batch) slot.queue->Push(std::move(w));
       continue;
@@ -970,7 +1009,7 @@ std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
     const Slot& slot = *slot_ptr;
     LowerTierStatus s;
     s.name = slot.name;
-    s.kind = std::string(slot.tier->kind());
+    s.kind = slot.kind;
     s.state = slot.usable() ? slot.state.load(std::memory_order_acquire) : TierState::kDown;
     {
       std::lock_guard lock(slot.mu);
@@ -987,10 +1026,12 @@ std::vector<LowerTierStatus> TieredCache::LowerTiers() const {
     s.promotions = slot.promotions.load(std::memory_order_relaxed);
     s.get_latency = slot.get_latency.Read();
     s.set_latency = slot.set_latency.Read();
-    if (slot.queue) s.write_behind = slot.queue->stats();
-    s.tag_index = slot.tier->tag_index();
-    if (const Compressor& c = slot.compressing->compressor(); c.enabled()) {
-      s.compression = c.Stats();
+    if (const Slot::Reach reach(slot); !reach.stopped()) {
+      if (slot.queue) s.write_behind = slot.queue->stats();
+      s.tag_index = slot.tier->tag_index();
+      if (const Compressor& c = slot.compressing->compressor(); c.enabled()) {
+        s.compression = c.Stats();
+      }
     }
     out.push_back(std::move(s));
   }
@@ -1007,7 +1048,8 @@ uint64_t TieredCache::FlushWriteBehind(Duration timeout) {
   const TimePoint deadline = SteadyNow() + timeout;
   uint64_t left = 0;
   for (auto& slot : tiers_) {
-    if (!slot->queue) continue;
+    const Slot::Reach reach(*slot);
+    if (reach.stopped() || !slot->queue) continue;
     left += slot->queue->Drain(std::max(deadline - SteadyNow(), Duration::zero()));
   }
   return left;

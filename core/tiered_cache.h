@@ -204,6 +204,8 @@ class TieredCache {
 
   // Reads `key` from lower tier `index` on, for the flight `flight`.
   void ReadFrom(size_t index, std::shared_ptr<Flight> flight);
+  // Sends the flight's read to `slot` (tier `index`), inside a Reach that found it usable.
+  void SendRead(Slot& slot, size_t index, std::shared_ptr<Flight> flight);
   // Set's L1 part: bumps the key's epoch, then writes L1 (or drops the key from it).
   Status WriteL1(const TieredWrite& write);
   void Land(const std::shared_ptr<Flight>& flight, Result<Hit> result);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@ class FakeTier final : public Tier {
     worker_ = std::thread([this] { Run(); });
   }
   ~FakeTier() override {
+    if (calls_watch_->inside.load() > 0) calls_watch_->destroyed_during_one.store(true);
     ReleaseBatches();
     ReleaseRemovals();
     {
@@ -41,6 +43,9 @@ class FakeTier final : public Tier {
 
   void Get(std::string key, Callback<Result<TierEntry>> done) override {
     get_calls.fetch_add(1);
+    const auto watch = calls_watch_;
+    const int linger_ms = linger_in_get_ms.load();
+    watch->inside.fetch_add(1);
     Post([this, key, done] {
       if (Status s = Failure(); !s.ok()) return done(s);
       std::this_thread::sleep_for(std::chrono::milliseconds(get_delay_ms.load()));
@@ -49,6 +54,9 @@ class FakeTier final : public Tier {
       if (it == data_.end()) return done(Status::NotFound("miss"));
       done(it->second);
     });
+    // Only what outlives the tier from here on: it may be answered, and destroyed, already.
+    std::this_thread::sleep_for(std::chrono::milliseconds(linger_ms));
+    watch->inside.fetch_sub(1);
   }
   void Set(TierWrite w, Callback<Status> done) override {
     set_calls.fetch_add(1);
@@ -170,6 +178,17 @@ class FakeTier final : public Tier {
     return data_.size();
   }
 
+  // Calls of Get under way, and whether the tier was destroyed during one: kept apart from
+  // the tier, so that a test can look after it is gone.
+  struct CallsWatch {
+    std::atomic<int> inside{0};
+    std::atomic<bool> destroyed_during_one{false};
+  };
+  std::shared_ptr<CallsWatch> watch_calls() const { return calls_watch_; }
+  // Get stays this long in the call after handing the read to the tier's thread, as a
+  // client library may: the answer can come, and the tier be destroyed, before it returns.
+  std::atomic<int> linger_in_get_ms{0};
+
   std::atomic<bool> failing{false};
   std::atomic<bool> counters_enabled{true};  // supports_counters()
   std::atomic<bool> ping_failing{false};  // health probes fail while the rest may work
@@ -239,6 +258,7 @@ class FakeTier final : public Tier {
   }
 
   const std::string name_;
+  const std::shared_ptr<CallsWatch> calls_watch_ = std::make_shared<CallsWatch>();
   FakeClock* clock_ = nullptr;
   std::mutex hold_mu_;
   std::condition_variable hold_cv_;

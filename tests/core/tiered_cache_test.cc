@@ -358,6 +358,21 @@ TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ATierBackFromDownFirstAppliesWha
   REQUIRE((!hit.ok() || *hit->value == "new"));
 }
 
+TEST_CASE_METHOD(TieredCacheTest, "TieredCache: ATierOutlivesEveryCallStillInsideIt",
+                 "[tiered]") {
+  // L2 misses, so its thread asks L3; L3 answers, and the read is over, while that thread
+  // is still inside L3's Get. Stopping must wait for it to leave before L3 goes.
+  l3_->Store("k", "v", 100s);
+  l3_->linger_in_get_ms = 200;
+  const auto l3_calls = l3_->watch_calls();
+  auto hit = Get("k");
+  REQUIRE(hit.ok());
+  REQUIRE(hit->tier == "L3");
+  cache_.reset();
+  CHECK(l3_calls->inside.load() == 0);
+  CHECK_FALSE(l3_calls->destroyed_during_one.load());
+}
+
 TEST_CASE_METHOD(TieredCacheTest, "TieredCache: InvalidationReachesEveryTierWithCounts",
                  "[tiered]") {
   REQUIRE(Set("a", "v", 100s, {"t"}).ok());
