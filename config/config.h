@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/l1_options.h"
 #include "core/namespaces.h"
+#include "core/proxy_options.h"
 #include "core/limits.h"
 #include "core/strategy_options.h"
 
@@ -79,6 +80,14 @@ struct MonitoringConfig {
                                 // read missed
 };
 
+// The `proxy:` section: the caching reverse proxy in front of web apps.
+struct ProxyConfig {
+  // Where it listens (flag --proxy-listen, env TIERCACHE_PROXY_LISTEN); nullopt, the
+  // default, turns it off.
+  std::optional<ListenAddress> listen;
+  ProxyOptions options;
+};
+
 struct Config {
   ServerConfig server;         // `server:`
   Limits limits;               // `limits:`
@@ -94,6 +103,7 @@ struct Config {
   WarmingConfig warming;            // `warming:`
   MonitoringConfig monitoring;      // `monitoring:`
   std::vector<NamespaceConfig> namespaces;  // `namespaces:`
+  ProxyConfig proxy;                        // `proxy:`
 };
 
 }  // namespace tiercache::config

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "config/units.h"
+#include "core/http_headers.h"
+#include "core/proxy_route.h"
 #include "core/settings.h"
 
 namespace tiercache::config {
@@ -277,6 +279,7 @@ class Loader {
                      }},
                     {"namespaces",
                      [&](const Item& item) { ReadNamespaces(item, config.namespaces); }},
+                    {"proxy", [&](const Item& item) { ReadProxy(item, config); }},
                 });
     // With lower tiers, L1 holds a tenth of the lifetime by default (the seed's 0.1 /
     // 1.0 / 10.0): it is the smallest tier and the one other instances can't invalidate
@@ -1047,6 +1050,183 @@ class Loader {
       }
       out.push_back(std::move(ns));
     });
+  }
+
+  // --- The caching reverse proxy ------------------------------------------------------
+
+  void ReadProxy(const Item& section, Config& config) const {
+    ProxyConfig& proxy = config.proxy;
+    ReadSection(section,
+                {
+                    {"listen",
+                     [&](const Item& item) {
+                       if (Scalar(item, "host:port, or empty to turn it off").empty()) {
+                         proxy.listen.reset();
+                       } else {
+                         proxy.listen = Address(item);
+                       }
+                     }},
+                    {"routes",
+                     [&](const Item& item) {
+                       ForEachListed(item, "a list of routes", [&](const Item& listed) {
+                         proxy.options.routes.push_back(ReadProxyRoute(listed));
+                         const auto& routes = proxy.options.routes;
+                         for (size_t i = 0; i + 1 < routes.size(); ++i) {
+                           if (routes[i].name == routes.back().name) {
+                             Fail(listed, "duplicate route name '" + routes.back().name + "'");
+                           }
+                         }
+                       });
+                     }},
+                    {"max_cached_body_bytes",
+                     [&](const Item& item) {
+                       proxy.options.max_cached_body_bytes = PositiveSize(item);
+                       if (proxy.options.max_cached_body_bytes > config.limits.max_value_bytes) {
+                         Fail(item, "must be at most limits.max_value_bytes (" +
+                                        std::to_string(config.limits.max_value_bytes) + ")");
+                       }
+                     }},
+                    {"max_body_bytes",
+                     [&](const Item& item) { proxy.options.max_body_bytes = PositiveSize(item); }},
+                    {"max_origin_header_bytes",
+                     [&](const Item& item) {
+                       proxy.options.max_origin_header_bytes = static_cast<uint32_t>(
+                           std::min<uint64_t>(PositiveSize(item), UINT32_MAX));
+                     }},
+                });
+    if (proxy.listen && proxy.options.routes.empty()) {
+      Fail(section, "proxy.listen is set but no route is: add proxy.routes");
+    }
+  }
+
+  std::shared_ptr<const PathPattern> Pattern(const Item& item) const {
+    return Check(item, PathPattern::Compile(Text(item)));
+  }
+
+  ProxyRoute ReadProxyRoute(const Item& section) const {
+    ProxyRoute r;
+    ReadSection(
+        section,
+        {
+            {"name", [&](const Item& i) { r.name = Identifier(i, 64); }},
+            {"path_prefix",
+             [&](const Item& i) {
+               r.path_prefix = Text(i);
+               if (r.path_prefix.front() != '/') Fail(i, "a path prefix starts with '/'");
+             }},
+            {"path_pattern", [&](const Item& i) { r.path_pattern = Pattern(i); }},
+            {"origin",
+             [&](const Item& i) {
+               r.origin = Text(i);
+               if (!r.origin.starts_with("http://")) {
+                 Fail(i, "expected http://host[:port][/prefix], got " + Describe(i.value));
+               }
+             }},
+            {"timeout",
+             [&](const Item& i) { r.timeout = DurationOf(i); }},
+            {"vary_on",
+             [&](const Item& i) {
+               for (const std::string& name : Texts(i)) r.vary_on.push_back(LowerCase(name));
+             }},
+            {"vary_on_auth",
+             [&](const Item& i) {
+               const std::string& text = Scalar(i, "true, false or cookie:NAME");
+               if (text == "true" || text == "authorization") {
+                 r.vary_on_auth = "authorization";
+               } else if (text == "false") {
+                 r.vary_on_auth.clear();
+               } else if (text.starts_with("cookie:") && text.size() > 7) {
+                 r.vary_on_auth = text;
+               } else {
+                 Fail(i, "expected true (the Authorization header), false or cookie:NAME, got " +
+                             Describe(i.value));
+               }
+             }},
+            {"vary_on_params",
+             [&](const Item& i) {
+               if (i.value.IsSequence()) {
+                 r.vary_params = VaryParams::kList;
+                 r.vary_param_names = Texts(i);
+               } else {
+                 const std::string choice = OneOf(i, {"all", "none", "true", "false"});
+                 r.vary_params =
+                     choice == "all" || choice == "true" ? VaryParams::kAll : VaryParams::kNone;
+               }
+             }},
+            {"cache_errors", [&](const Item& i) { r.cache_errors = Bool(i); }},
+            {"cache_set_cookie", [&](const Item& i) { r.cache_set_cookie = Bool(i); }},
+            {"cache_methods",
+             [&](const Item& i) {
+               r.cache_methods.clear();
+               ForEachListed(i, "a list of methods", [&](const Item& m) {
+                 r.cache_methods.push_back(OneOf(m, {"GET", "HEAD"}));
+               });
+             }},
+            {"bypass",
+             [&](const Item& i) {
+               ForEachListed(i, "a list of conditions",
+                             [&](const Item& c) { r.bypass.push_back(ReadCondition(c)); });
+             }},
+            {"only_if",
+             [&](const Item& i) {
+               ForEachListed(i, "a list of conditions",
+                             [&](const Item& c) { r.only_if.push_back(ReadCondition(c)); });
+             }},
+            {"tags", [&](const Item& i) { r.tags = Texts(i); }},
+            {"stale_while_revalidate",
+             [&](const Item& i) { r.stale_while_revalidate = DurationOf(i); }},
+            {"stale_if_error", [&](const Item& i) { r.stale_if_error = DurationOf(i); }},
+            {"key_prefix",
+             [&](const Item& i) {
+               r.key_prefix = Text(i);
+               if (r.key_prefix.size() > 128) Fail(i, "at most 128 bytes");
+             }},
+            {"connect_timeout", [&](const Item& i) { r.connect_timeout = PositiveDuration(i); }},
+            {"origin_timeout", [&](const Item& i) { r.origin_timeout = PositiveDuration(i); }},
+            {"max_idle_connections",
+             [&](const Item& i) {
+               r.max_idle_connections =
+                   static_cast<uint32_t>(std::min<uint64_t>(Count(i), 100000));
+             }},
+        });
+    if (r.name.empty()) Fail(section, "every route needs a name");
+    if (r.origin.empty()) Fail(section, "route '" + r.name + "' needs an origin");
+    if (r.path_prefix.empty() == (r.path_pattern == nullptr)) {
+      Fail(section, "route '" + r.name + "' needs one of path_prefix and path_pattern");
+    }
+    return r;
+  }
+
+  // {header: NAME, matches: RE} | {cookie: NAME[, matches]} | {query: NAME[, matches]} |
+  // {path: RE}
+  ProxyCondition ReadCondition(const Item& section) const {
+    ProxyCondition c;
+    int subjects = 0;
+    const auto subject = [&](ProxyCondition::Subject s) {
+      return [&, s](const Item& i) {
+        c.subject = s;
+        c.name = s == ProxyCondition::Subject::kHeader ? LowerCase(Text(i)) : Text(i);
+        ++subjects;
+      };
+    };
+    ReadSection(section,
+                {
+                    {"header", subject(ProxyCondition::Subject::kHeader)},
+                    {"cookie", subject(ProxyCondition::Subject::kCookie)},
+                    {"query", subject(ProxyCondition::Subject::kQuery)},
+                    {"path",
+                     [&](const Item& i) {
+                       c.subject = ProxyCondition::Subject::kPath;
+                       c.matches = Pattern(i);
+                       ++subjects;
+                     }},
+                    {"matches", [&](const Item& i) { c.matches = Pattern(i); }},
+                });
+    if (subjects != 1) {
+      Fail(section, "a condition names one of header, cookie, query or path");
+    }
+    c.source = section.path;
+    return c;
   }
 
   void ReadWriteBehind(const Item& section, WriteBehindOptions& wb) const {

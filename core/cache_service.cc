@@ -847,6 +847,7 @@ ServiceStatus CacheService::GetStatus(Frontend from) {
   if (Result<uint64_t> rss = ResidentBytes(); rss.ok()) status.resident_bytes = *rss;
   status.largest_tags = cache_.l1().LargestTags(10);
   status.namespaces = namespaces_.Status();
+  if (proxy_stats_) status.proxy_routes = proxy_stats_();
   {
     MutexLock lock(hot_set_mu_);
     status.hot_set = hot_set_;
@@ -879,6 +880,7 @@ MetricsSnapshot CacheService::Metrics() const {
   }
   m.uptime = std::chrono::steady_clock::now() - started_;
   m.namespaces = namespaces_.Status();
+  if (proxy_stats_) m.proxy_routes = proxy_stats_();
   return m;
 }
 

@@ -118,6 +118,11 @@ class CacheService final : public Service {
 
   bool monitoring() const { return options_.monitoring; }
   const Limits& limits() const { return options_.limits; }
+  // Where status and metrics read the caching proxy's route figures from; set once, before
+  // the front ends start.
+  void SetProxyStats(std::function<std::vector<ProxyRouteStats>()> source) {
+    proxy_stats_ = std::move(source);
+  }
   const RequestMetrics& request_metrics() const { return metrics_; }
   TieredCache& cache() { return cache_; }
   const TieredCache& cache() const { return cache_; }
@@ -158,6 +163,7 @@ class CacheService final : public Service {
   const ServiceOptions options_;
   TieredCache& cache_;
   const ServiceParts parts_;
+  std::function<std::vector<ProxyRouteStats>()> proxy_stats_;  // set before serving
   const std::shared_ptr<const std::string> config_json_;
   const TimePoint started_;
   RequestMetrics metrics_;

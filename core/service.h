@@ -20,6 +20,7 @@
 #include "core/metrics.h"
 #include "core/model_rules.h"
 #include "core/namespaces.h"
+#include "core/proxy_stats.h"
 #include "core/scheduler.h"
 #include "core/stats_history.h"
 #include "core/status.h"
@@ -150,6 +151,7 @@ struct ServiceStatus {
   OperationSummary gets, sets, deletes;      // all front ends, the daemon's own included
   std::optional<HotSetReport> hot_set;       // what this start restored (l1.hot_set)
   std::vector<NamespaceStatus> namespaces;   // configured namespaces
+  std::vector<ProxyRouteStats> proxy_routes;  // the caching proxy's, when it runs
 };
 
 // One front end's connections.
@@ -174,6 +176,7 @@ struct MetricsSnapshot {
   std::vector<JobKindStats> job_kinds;
   Duration uptime{0};
   std::vector<NamespaceStatus> namespaces;
+  std::vector<ProxyRouteStats> proxy_routes;
 };
 
 // The dashboard's history: the samples asked for, oldest first, and every tier now.

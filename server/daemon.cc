@@ -11,6 +11,7 @@
 #include "server/config_json.h"
 #include "server/routes.h"
 #include "server/tier_factory.h"
+#include "tiers/http/http_origin.h"
 #include "tiers/postgres/change_notification.h"
 
 namespace tiercache {
@@ -68,6 +69,14 @@ RespServerOptions RespOptions(const config::Config& cfg) {
   return o;
 }
 
+HttpServerOptions ProxyServerOptions(const config::Config& cfg) {
+  HttpServerOptions o = HttpOptions(cfg);
+  o.host = cfg.proxy.listen->host;
+  o.port = cfg.proxy.listen->port;
+  o.keep_headers = true;
+  return o;
+}
+
 ServiceOptions ServiceOptionsOf(const config::Config& cfg) {
   ServiceOptions o;
   o.limits = cfg.limits;
@@ -97,6 +106,24 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& cfg) {
   auto feed = MakeChangeFeed(cfg);
   if (!feed.ok()) return feed.status();
   b.change_feed = std::move(feed).value();
+  if (cfg.proxy.listen) {
+    for (size_t i = 0; i < cfg.proxy.options.routes.size(); ++i) {
+      const ProxyRoute& route = cfg.proxy.options.routes[i];
+      HttpOriginOptions o;
+      o.base_url = route.origin;
+      o.connect_timeout = route.connect_timeout;
+      o.timeout = route.origin_timeout;
+      o.max_idle_connections = route.max_idle_connections;
+      o.max_body_bytes = cfg.proxy.options.max_body_bytes;
+      o.max_header_bytes = cfg.proxy.options.max_origin_header_bytes;
+      auto origin = MakeHttpOrigin(std::move(o));
+      if (!origin.ok()) {
+        return Status::InvalidArgument("proxy.routes[" + std::to_string(i) + "].origin: " +
+                                       origin.status().message());
+      }
+      b.origins.push_back(std::move(origin).value());
+    }
+  }
   std::unique_ptr<Daemon> daemon(new Daemon(cfg, std::move(b)));
   if (Status s = AddWarmSources(cfg, daemon->cache_, daemon->warming_); !s.ok()) return s;
   return daemon;
@@ -124,6 +151,11 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       service_(ServiceOptionsOf(cfg), cache_,
                ServiceParts{&scheduler_, job_store_.get(), &warming_, coherence_.get(),
                             &history_}),
+      proxy_cache_(cfg.proxy.listen
+                       ? std::make_unique<ResponseCache>(cfg.proxy.options, service_, cfg.limits,
+                                                         std::move(backends.origins),
+                                                         Clock::System())
+                       : nullptr),
       stop_jobs_{[this] {
         warming_.Stop();
         scheduler_.Stop();
@@ -137,7 +169,11 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
       http_(HttpOptions(cfg), router_, service_.Connections(http_api::HttpFrontend())),
       grpc_(GrpcOptions(cfg), service_),
       resp_(cfg.server.resp_listen ? std::make_unique<RespServer>(RespOptions(cfg), service_)
-                                   : nullptr) {
+                                   : nullptr),
+      proxy_(proxy_cache_ ? std::make_unique<HttpServer>(ProxyServerOptions(cfg), proxy_router_,
+                                                         service_.Connections(
+                                                             Frontend::Named("proxy")))
+                          : nullptr) {
   cache_.SetNegativeCaching(cfg.strategies.negative);
   warming_.YieldToServing([this] { return service_.request_metrics().total(); },
                           cfg.warming.busy_requests_per_second, cfg.warming.busy_share);
@@ -146,6 +182,10 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
   http_api::RegisterJobRoutes(router_, service_);
   http_api::RegisterWarmRoutes(router_, service_);
   http_api::RegisterDashboardRoutes(router_, service_);
+  if (proxy_cache_) {
+    http_api::RegisterProxyRoutes(proxy_router_, *proxy_cache_);
+    service_.SetProxyStats([this] { return proxy_cache_->Stats(); });
+  }
 }
 
 Daemon::~Daemon() = default;
@@ -222,6 +262,16 @@ Status Daemon::Start() {
       return Status::Unavailable("resp: " + s.message());
     }
   }
+  if (proxy_) {
+    if (Status s = proxy_->Start(); !s.ok()) {
+      if (resp_) resp_->Shutdown(Duration::zero());
+      grpc_.Shutdown(Duration::zero());
+      http_.Shutdown(Duration::zero());
+      return Status::Unavailable("proxy: " + s.message());
+    }
+    spdlog::info("caching proxy on {} with {} route(s)", config_.proxy.listen->ToString(),
+                 config_.proxy.options.routes.size());
+  }
   ready_.store(true, std::memory_order_release);
   std::string tier_names = "L1";
   for (const auto& t : config_.tiers) tier_names += " > " + t.name;
@@ -245,9 +295,13 @@ void Daemon::Drain(std::string_view why) {
   std::thread resp_stop([&] {
     if (resp_) resp_->Shutdown(timeout);
   });
+  std::thread proxy_stop([&] {
+    if (proxy_) proxy_->Shutdown(timeout);
+  });
   http_.Shutdown(timeout);
   grpc_stop.join();
   resp_stop.join();
+  proxy_stop.join();
   // Every write acknowledged so far is in L1 and, for async tiers, in a write-behind
   // queue: flush them before the tiers go away.
   if (const uint64_t left = cache_.FlushWriteBehind(timeout); left > 0) {

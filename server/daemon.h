@@ -12,6 +12,7 @@
 #include "core/instance_coherence.h"
 #include "core/key_stats.h"
 #include "core/l1_store.h"
+#include "core/response_cache.h"
 #include "core/scheduled_invalidations.h"
 #include "core/scheduler.h"
 #include "core/stats_history.h"
@@ -55,6 +56,7 @@ class Daemon {
     std::unique_ptr<CoherenceBus> bus;
     std::unique_ptr<JobStore> job_store;
     std::unique_ptr<ChangeFeed> change_feed;
+    std::vector<std::shared_ptr<Origin>> origins;  // one per proxy route
   };
   // Runs `stop` when destroyed: stops what calls into the members declared before it.
   struct StopFirst {
@@ -79,6 +81,9 @@ class Daemon {
   WarmingEngine warming_;
   StatsHistory history_;
   CacheService service_;
+  // With proxy.listen: the caching reverse proxy. Before stop_jobs_: what the lower tiers
+  // answer while they stop still reaches it.
+  std::unique_ptr<ResponseCache> proxy_cache_;
   // Warming runs, scheduled jobs, the lower tiers' answers and the coherence bus call into
   // the service: they end before it goes.
   StopFirst stop_jobs_;
@@ -89,6 +94,8 @@ class Daemon {
   HttpServer http_;
   GrpcServer grpc_;
   std::unique_ptr<RespServer> resp_;  // unless server.resp_listen is off
+  http_api::Router proxy_router_;
+  std::unique_ptr<HttpServer> proxy_;  // with proxy.listen
 };
 
 }  // namespace tiercache

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/http_headers.h"
 #include "core/shared_bytes.h"
 
 namespace tiercache::http_api {
@@ -22,6 +23,9 @@ struct Request {
   std::string content_type;  // empty when absent
   std::string ns;            // the X-Cache-Namespace header; empty when absent
   std::string body;
+  // Only from a server told to keep them (HttpServerOptions::keep_headers: the proxy).
+  std::string method_name;  // as sent: "PATCH" where `method` is kOther
+  HeaderList headers;       // every field, in order
 };
 
 // The header naming the namespace (core/namespaces.h) a request's keys are in.
@@ -35,9 +39,14 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   SharedBytes shared_body;
+  size_t shared_offset = 0;  // where the payload starts in shared_body
+  // Server and Date are the server's own; a response relayed from elsewhere (the proxy's)
+  // carries the origin's.
+  bool server_headers = true;
 
   std::string_view payload() const {
-    return shared_body ? std::string_view(*shared_body) : std::string_view(body);
+    return shared_body ? std::string_view(*shared_body).substr(shared_offset)
+                       : std::string_view(body);
   }
 };
 

@@ -177,6 +177,16 @@ class Session : public std::enable_shared_from_this<Session> {
       request.ns.assign(it->value().data(), it->value().size());
     }
     request.body = std::move(req.body());
+    if (state_.options.keep_headers) {
+      const auto method = req.method_string();
+      request.method_name.assign(method.data(), method.size());
+      for (const auto& field : req.base()) {
+        const auto name = field.name_string();
+        const auto value = field.value();
+        request.headers.emplace_back(std::string(name.data(), name.size()),
+                                     std::string(value.data(), value.size()));
+      }
+    }
     const bool head = request.method == http_api::Method::kHead;
     const bool wants_keep_alive = req.keep_alive();
     const unsigned version = req.version();
@@ -205,15 +215,17 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.clear();
     head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     head_.append(std::to_string(response_.status)).append(" ");
-    head_.append(reason.data(), reason.size()).append("\r\nServer: tiercache\r\nDate: ");
-    head_.append(HttpDate()).append("\r\n");
+    head_.append(reason.data(), reason.size()).append("\r\n");
+    if (response_.server_headers) {
+      head_.append("Server: tiercache\r\nDate: ").append(HttpDate()).append("\r\n");
+    }
     if (!response_.content_type.empty()) {
       head_.append("Content-Type: ").append(response_.content_type).append("\r\n");
     }
     for (const auto& [name, value] : response_.headers) {
       head_.append(name).append(": ").append(value).append("\r\n");
     }
-    if (response_.status != 204) {
+    if (response_.status != 204 && response_.status != 304) {
       head_.append("Content-Length: ").append(std::to_string(payload.size())).append("\r\n");
     }
     if (!keep_alive) {
@@ -225,7 +237,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     std::array<net::const_buffer, 2> buffers = {
         net::buffer(head_),
-        head || response_.status == 204 ? net::const_buffer() : net::buffer(payload)};
+        head || response_.status == 204 || response_.status == 304 ? net::const_buffer()
+                                                                   : net::buffer(payload)};
     stream_.expires_after(state_.options.idle_timeout);
     net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));

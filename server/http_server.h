@@ -19,6 +19,9 @@ struct HttpServerOptions {
   Duration idle_timeout = std::chrono::seconds(60);  // per read or write on a connection
   uint64_t max_request_body_bytes = uint64_t{9} << 20;
   uint32_t max_header_bytes = 16 * 1024;  // request line and headers together
+  // Hand every request field and the method's name to the router (the proxy relays them);
+  // the API's routes need neither.
+  bool keep_headers = false;
 };
 
 // The HTTP/1.1 front end (Boost.Beast, asynchronous, keep-alive). Sessions only read,

@@ -23,7 +23,8 @@ namespace {
 // Applies TIERCACHE_*_LISTEN, then the flags, over the config's listen addresses.
 void ApplyListenOverrides(config::Config& cfg, const std::string& http_flag,
                           const std::string& grpc_flag,
-                          const std::optional<std::string>& resp_flag) {
+                          const std::optional<std::string>& resp_flag,
+                          const std::optional<std::string>& proxy_flag) {
   const auto apply = [](config::ListenAddress& target, const char* env, const std::string& flag,
                         std::string_view flag_name) {
     if (const char* value = std::getenv(env); value && *value) {
@@ -59,6 +60,10 @@ void ApplyListenOverrides(config::Config& cfg, const std::string& http_flag,
     if (flag) parse(*flag, flag_name);
   };
   apply_optional(cfg.server.resp_listen, "TIERCACHE_RESP_LISTEN", resp_flag, "--resp-listen");
+  apply_optional(cfg.proxy.listen, "TIERCACHE_PROXY_LISTEN", proxy_flag, "--proxy-listen");
+  if (cfg.proxy.listen && cfg.proxy.options.routes.empty()) {
+    throw config::ConfigError("the proxy listener is set but no proxy.routes are configured");
+  }
 }
 
 // Waits for SIGTERM or SIGINT (blocked in every thread since main began) and names it.
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {
   std::string http_listen;
   std::string grpc_listen;
   std::optional<std::string> resp_listen;
+  std::optional<std::string> proxy_listen;
   bool version = false;
   app.add_option("--config", config_path,
                  "YAML config file; without it the embedded default runs (L1 only, "
@@ -112,6 +118,9 @@ int main(int argc, char** argv) {
   app.add_option("--resp-listen", resp_listen,
                  "Redis-protocol listen address HOST:PORT, or \"\" to turn it off (overrides "
                  "the config and TIERCACHE_RESP_LISTEN)");
+  app.add_option("--proxy-listen", proxy_listen,
+                 "Caching reverse proxy listen address HOST:PORT, or \"\" to turn it off "
+                 "(overrides proxy.listen and TIERCACHE_PROXY_LISTEN; needs proxy.routes)");
   app.add_flag("--version", version, "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -133,7 +142,7 @@ int main(int argc, char** argv) {
   config::Config cfg;
   try {
     if (!config_path.empty()) cfg = config::LoadConfigFile(config_path, BackendKinds());
-    ApplyListenOverrides(cfg, http_listen, grpc_listen, resp_listen);
+    ApplyListenOverrides(cfg, http_listen, grpc_listen, resp_listen, proxy_listen);
   } catch (const config::ConfigError& e) {
     std::cerr << "tiercached: " << e.what() << "\n";
     return 1;

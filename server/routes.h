@@ -6,6 +6,10 @@
 #include "core/service.h"
 #include "server/http_router.h"
 
+namespace tiercache {
+class ResponseCache;
+}
+
 namespace tiercache::http_api {
 
 // How the HTTP front end's requests are counted.
@@ -28,5 +32,7 @@ void RegisterJobRoutes(Router& router, Service& service);
 // GET /v1/stats/history (the sampled history, oldest first, and the tiers' health now)
 // and GET /dashboard (the page that charts it).
 void RegisterDashboardRoutes(Router& router, Service& service);
+// The caching reverse proxy's listener: every method and path, relayed through `cache`.
+void RegisterProxyRoutes(Router& router, ResponseCache& cache);
 
 }  // namespace tiercache::http_api

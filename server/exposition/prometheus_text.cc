@@ -407,6 +407,53 @@ void RenderNamespaceMetrics(std::string& out, const std::vector<NamespaceStatus>
          });
 }
 
+// The caching proxy's routes: requests by what the cache did, and the origin's side.
+void RenderProxyMetrics(std::string& out, const std::vector<ProxyRouteStats>& routes) {
+  if (routes.empty()) return;
+  using R = const ProxyRouteStats&;
+  static constexpr std::pair<std::string_view, uint64_t (*)(R)> kOutcomes[] = {
+      {"hit", [](R r) { return r.hits; }},         {"miss", [](R r) { return r.misses; }},
+      {"stale", [](R r) { return r.stale; }},      {"bypass", [](R r) { return r.bypass; }},
+      {"collapsed", [](R r) { return r.collapsed; }},
+      {"revalidated", [](R r) { return r.revalidated; }}};
+  AppendFamilyHeader(out, "tiercache_proxy_requests_total", "counter",
+                     "Requests the caching proxy took, by route and what the cache did.");
+  for (const auto& r : routes) {
+    for (const auto& [outcome, value] : kOutcomes) {
+      AppendSample(out, "tiercache_proxy_requests_total",
+                   "route=\"" + LabelValue(r.name) + "\",outcome=\"" + std::string(outcome) + "\"",
+                   static_cast<double>(value(r)));
+    }
+  }
+  AppendFamilyHeader(out, "tiercache_proxy_responses_stored_total", "counter",
+                     "Origin responses the cache kept (stored) or could not keep (not_stored).");
+  for (const auto& r : routes) {
+    const std::string label = "route=\"" + LabelValue(r.name) + "\"";
+    AppendSample(out, "tiercache_proxy_responses_stored_total", label + ",result=\"stored\"",
+                 static_cast<double>(r.stored));
+    AppendSample(out, "tiercache_proxy_responses_stored_total",
+                 label + ",result=\"not_stored\"", static_cast<double>(r.not_stored));
+  }
+  AppendFamilyHeader(out, "tiercache_proxy_origin_requests_total", "counter",
+                     "Requests sent to a route's origin.");
+  for (const auto& r : routes) {
+    AppendSample(out, "tiercache_proxy_origin_requests_total",
+                 "route=\"" + LabelValue(r.name) + "\"", static_cast<double>(r.origin_requests));
+  }
+  AppendFamilyHeader(out, "tiercache_proxy_origin_errors_total", "counter",
+                     "Origin requests that failed: unreachable, timed out, malformed, or a 5xx.");
+  for (const auto& r : routes) {
+    AppendSample(out, "tiercache_proxy_origin_errors_total",
+                 "route=\"" + LabelValue(r.name) + "\"", static_cast<double>(r.origin_errors));
+  }
+  AppendFamilyHeader(out, "tiercache_proxy_origin_latency_seconds", "histogram",
+                     "Time from sending a request to a route's origin to its whole response.");
+  for (const auto& r : routes) {
+    AppendHistogram(out, "tiercache_proxy_origin_latency_seconds",
+                    "route=\"" + LabelValue(r.name) + "\"", r.origin_latency);
+  }
+}
+
 }  // namespace
 
 std::string RenderServiceMetrics(const MetricsSnapshot& m) {
@@ -418,6 +465,7 @@ std::string RenderServiceMetrics(const MetricsSnapshot& m) {
   RenderLowerTierMetrics(out, m.lower_tiers);
   RenderCompressionMetrics(out, m.l1, m.lower_tiers);
   RenderNamespaceMetrics(out, m.namespaces);
+  RenderProxyMetrics(out, m.proxy_routes);
   RenderWarmingMetrics(out, m.warming);
   if (m.key_groups) RenderKeyGroupMetrics(out, *m.key_groups);
   if (m.scheduler) RenderJobMetrics(out, m.jobs, m.job_kinds);

@@ -182,6 +182,29 @@ std::string StatusToJson(const ServiceStatus& status) {
   }
   doc["largest_tags"] = std::move(tags);
   doc["namespaces"] = NamespacesArray(status.namespaces);
+  if (!status.proxy_routes.empty()) {
+    nlohmann::json routes = nlohmann::json::array();
+    for (const ProxyRouteStats& r : status.proxy_routes) {
+      const uint64_t answered = r.hits + r.stale + r.misses + r.collapsed;
+      routes.push_back({{"name", r.name},
+                        {"requests", r.requests},
+                        {"hits", r.hits},
+                        {"misses", r.misses},
+                        {"stale", r.stale},
+                        {"revalidated", r.revalidated},
+                        {"bypass", r.bypass},
+                        {"collapsed", r.collapsed},
+                        {"stored", r.stored},
+                        {"not_stored", r.not_stored},
+                        {"origin_requests", r.origin_requests},
+                        {"origin_errors", r.origin_errors},
+                        {"hit_rate", answered == 0 ? nlohmann::json()
+                                                   : nlohmann::json(static_cast<double>(
+                                                                        r.hits + r.stale) /
+                                                                    answered)}});
+    }
+    doc["proxy"] = {{"routes", std::move(routes)}};
+  }
   if (status.hot_set) {
     const HotSetReport& h = *status.hot_set;
     doc["hot_set"] = {{"path", h.path},

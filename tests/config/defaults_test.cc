@@ -70,7 +70,7 @@ TEST_CASE("DefaultConfigIsTheEmbeddedDefault", "[config][defaults]") {
   CheckSameConfig(
       config, Config{ServerConfig{}, Limits{}, L1Options{}, StrategyOptions{}, LoggingConfig{},
                      {}, TierHealthOptions{}, InvalidationConfig{}, CoherenceConfig{},
-                     SchedulerOptions{}, WarmingConfig{}, MonitoringConfig{}});
+                     SchedulerOptions{}, WarmingConfig{}, MonitoringConfig{}, {}, ProxyConfig{}});
 }
 
 TEST_CASE("LoadsEmptyFileAsDefaults", "[config][defaults]") {

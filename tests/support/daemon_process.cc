@@ -41,10 +41,11 @@ std::string DaemonProcess::grpc_target() const { return "127.0.0.1:" + std::to_s
 std::string DaemonProcess::Stderr() const { return ReadFile(dir() / "stderr.log"); }
 
 bool DaemonProcess::StartOnce(const DaemonOptions& options) {
-  const std::vector<uint16_t> ports = PickFreePorts(3);
+  const std::vector<uint16_t> ports = PickFreePorts(options.proxy ? 4 : 3);
   http_port_ = ports[0];
   grpc_port_ = ports[1];
   resp_port_ = ports[2];
+  proxy_port_ = options.proxy ? ports[3] : 0;
   exit_status_.reset();
 
   std::vector<std::string> argv = {DaemonPath()};
@@ -58,6 +59,10 @@ bool DaemonProcess::StartOnce(const DaemonOptions& options) {
   argv.push_back(grpc_target());
   argv.push_back("--resp-listen");
   argv.push_back("127.0.0.1:" + std::to_string(resp_port_));
+  if (options.proxy) {
+    argv.push_back("--proxy-listen");
+    argv.push_back("127.0.0.1:" + std::to_string(proxy_port_));
+  }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   std::filesystem::remove(dir() / "stderr.log");
   pid_ = Spawn(argv, dir() / "stdout.log", dir() / "stderr.log");

@@ -25,6 +25,9 @@ struct DaemonOptions {
   std::vector<std::string> extra_args;
   // How long to wait for GET /readyz to answer 200.
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(20);
+  // Also runs the caching proxy, on a fourth free port (--proxy-listen); the config must
+  // have proxy.routes.
+  bool proxy = false;
 };
 
 // A running `tiercached` on three free loopback ports (HTTP, gRPC and RESP), with its own
@@ -47,6 +50,7 @@ class DaemonProcess {
   uint16_t http_port() const { return http_port_; }
   uint16_t grpc_port() const { return grpc_port_; }
   uint16_t resp_port() const { return resp_port_; }
+  uint16_t proxy_port() const { return proxy_port_; }  // with DaemonOptions::proxy
   // "127.0.0.1:Q", for gRPC channels.
   std::string grpc_target() const;
   pid_t pid() const { return pid_; }
@@ -73,6 +77,7 @@ class DaemonProcess {
   uint16_t http_port_ = 0;
   uint16_t grpc_port_ = 0;
   uint16_t resp_port_ = 0;
+  uint16_t proxy_port_ = 0;
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };

@@ -151,6 +151,9 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& s
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
+  // Nothing else of ours: a child holding a copy of a test's listening socket keeps the
+  // port open (connections queue unanswered) after the test closed its own.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   pid_t pid = 0;
   const int rc = SpawnWithDefaultSignals(pid, args.data(), actions, envp.data());

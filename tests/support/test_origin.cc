@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -19,7 +20,7 @@ using tcp = net::ip::tcp;
 
 struct TestOrigin::Impl {
   struct Target {
-    OriginReply reply{404, "not found"};
+    OriginAnswer reply{{404, "not found"}, {}, {}, {}};
     unsigned fail_remaining = 0;
     unsigned fail_status = 503;
     uint64_t requests = 0;
@@ -39,12 +40,26 @@ struct TestOrigin::Impl {
     }
 
     void Answer() {
-      const OriginReply reply = origin.Record(req);
+      OriginAnswer reply = origin.Record(req);
+      if (!reply.raw.empty()) {
+        raw = std::move(reply.raw);
+        return net::async_write(stream, net::buffer(raw),
+                                [self = shared_from_this()](beast::error_code, size_t) {
+                                  beast::error_code ignored;
+                                  self->stream.socket().shutdown(tcp::socket::shutdown_both,
+                                                                 ignored);
+                                });
+      }
+      for (const std::string& name : reply.echo) {
+        auto field = req.find(name);
+        reply.body += name + "=" + (field == req.end() ? "" : std::string(field->value())) + ";";
+      }
       drop = reply.drop_after;
       res = {};
       res.version(11);
       res.result(reply.status);
       res.set(http::field::content_type, reply.content_type);
+      for (const auto& [name, value] : reply.headers) res.insert(name, value);
       res.keep_alive(req.keep_alive());
       if (req.method() == http::verb::head) {
         res.content_length(reply.body.size());
@@ -78,6 +93,7 @@ struct TestOrigin::Impl {
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     http::response<http::string_body> res;
+    std::string raw;
     bool drop = false;
   };
 
@@ -91,19 +107,24 @@ struct TestOrigin::Impl {
         std::lock_guard lock(mu);
         ++connection_count;
       }
-      std::make_shared<Session>(*this, std::move(socket))->Read();
+      auto session = std::make_shared<Session>(*this, std::move(socket));
+      sessions.push_back(session);
+      session->Read();
       Accept();
     });
   }
 
-  OriginReply Record(const http::request<http::string_body>& req) {
+  OriginAnswer Record(const http::request<http::string_body>& req) {
     std::lock_guard lock(mu);
     Target& t = targets[std::string(req.target())];
     ++t.requests;
     t.last = req;
     if (t.fail_remaining > 0) {
       --t.fail_remaining;
-      return OriginReply{t.fail_status, "failing"};
+      OriginAnswer failing;
+      failing.status = t.fail_status;
+      failing.body = "failing";
+      return failing;
     }
     return t.reply;
   }
@@ -114,6 +135,7 @@ struct TestOrigin::Impl {
   mutable std::mutex mu;
   std::map<std::string, Target, std::less<>> targets;  // guarded by mu
   uint64_t connection_count = 0;                        // guarded by mu
+  std::vector<std::weak_ptr<Session>> sessions;         // I/O thread only
 };
 
 TestOrigin::TestOrigin() : impl_(std::make_unique<Impl>()) {
@@ -122,6 +144,18 @@ TestOrigin::TestOrigin() : impl_(std::make_unique<Impl>()) {
 }
 
 TestOrigin::~TestOrigin() {
+  // As a stopped server: the port refuses connections and every open one is closed, so
+  // that clients holding kept-alive connections see them end.
+  std::promise<void> closed;
+  net::post(impl_->ioc, [impl = impl_.get(), &closed] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+    for (auto& weak : impl->sessions) {
+      if (auto session = weak.lock()) session->stream.socket().close(ignored);
+    }
+    closed.set_value();
+  });
+  closed.get_future().wait();
   impl_->ioc.stop();
   impl_->thread.join();
   // Sessions still waiting are owned by their queued handlers and go with the io_context.
@@ -134,8 +168,14 @@ std::string TestOrigin::base_url() const {
 }
 
 void TestOrigin::Serve(const std::string& target, OriginReply reply) {
+  OriginAnswer answer;
+  static_cast<OriginReply&>(answer) = std::move(reply);
+  ServeAnswer(target, std::move(answer));
+}
+
+void TestOrigin::ServeAnswer(const std::string& target, OriginAnswer answer) {
   std::lock_guard lock(impl_->mu);
-  impl_->targets[target].reply = std::move(reply);
+  impl_->targets[target].reply = std::move(answer);
 }
 
 void TestOrigin::FailFirst(const std::string& target, unsigned n, unsigned status) {

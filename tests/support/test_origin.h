@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tiercache::test {
 
@@ -16,6 +18,16 @@ struct OriginReply {
   std::chrono::milliseconds delay{0};  // waited before the answer is sent
   bool chunked = false;                // chunked transfer coding instead of Content-Length
   bool drop_after = false;  // closes the connection after answering, though it said keep-alive
+};
+
+// A reply with what tests of a caching proxy also need.
+struct OriginAnswer : OriginReply {
+  std::vector<std::pair<std::string, std::string>> headers;  // more response fields
+  // Request fields whose values are appended to the body as "name=value;" (what a response
+  // that varies on them looks like).
+  std::vector<std::string> echo;
+  // Sent as it is instead of a response (a malformed one), then the connection is closed.
+  std::string raw;
 };
 
 // A tiny HTTP/1.1 origin for tests of HTTP clients (Beast, asynchronous, one thread), on
@@ -35,6 +47,7 @@ class TestOrigin {
 
   // Answers requests for `target` with `reply` from now on.
   void Serve(const std::string& target, OriginReply reply);
+  void ServeAnswer(const std::string& target, OriginAnswer answer);
   // The next `n` requests for `target` get `status` (a short body "failing"), before the
   // configured reply takes over.
   void FailFirst(const std::string& target, unsigned n, unsigned status = 503);

@@ -17,6 +17,7 @@
 
 #include "core/content_type.h"
 #include "core/model_rules.h"
+#include "tiers/http/base_url.h"
 
 namespace tiercache {
 
@@ -46,101 +47,17 @@ std::string ToUpper(std::string_view text) {
   return out;
 }
 
-bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && ToUpper(text.substr(0, prefix.size())) == ToUpper(prefix);
-}
-
 bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-// Visible ASCII without '#': what may go into a request target as written.
-bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f && c != '#'; }
 
 std::string SecondsText(Duration d) {
   std::string text = std::to_string(ToSeconds(d));
   text.erase(text.find_last_not_of('0') + 1);
   if (text.back() == '.') text.pop_back();
   return text + "s";
-}
-
-// The origin as base_url names it.
-struct Origin {
-  std::string host;         // for the resolver: without IPv6 brackets
-  std::string port;         // decimal
-  std::string host_header;  // "host" or "host:port", IPv6 in brackets
-  std::string prefix;       // "" or "/app", no trailing '/'
-};
-
-Result<Origin> ParseBaseUrl(std::string_view url) {
-  const auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("base_url '" + std::string(url) + "': " + std::string(why));
-  };
-  if (StartsWithIgnoreCase(url, "https://")) {
-    return bad("https is not supported; use an http:// origin (a TLS-terminating proxy on "
-               "the same host, for an https-only one)");
-  }
-  if (!StartsWithIgnoreCase(url, "http://")) return bad("expected http://host[:port][/prefix]");
-  std::string_view rest = url.substr(7);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return bad("a query or fragment is not allowed; put it in the endpoints' paths");
-  }
-  const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view prefix = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) return bad("user info is not supported");
-
-  Origin origin;
-  std::string_view port_text;
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '[' in the host");
-    origin.host = std::string(authority.substr(1, close - 1));
-    boost::system::error_code ec;
-    net::ip::make_address_v6(origin.host, ec);
-    if (ec) return bad("'" + origin.host + "' is not an IPv6 address");
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad("expected ':port' after the IPv6 address");
-      port_text = after.substr(1);
-      has_port = true;
-    }
-    origin.host_header = "[" + origin.host + "]";
-  } else {
-    const size_t colon = authority.find(':');
-    origin.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      has_port = true;
-    }
-    if (origin.host.empty()) return bad("no host");
-    if (origin.host.size() > 253) return bad("the host name is too long");
-    for (const char c : origin.host) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
-        return bad("the host holds '" + std::string(1, c) + "'");
-      }
-    }
-    origin.host_header = origin.host;
-  }
-  if (has_port) {
-    const bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                        std::all_of(port_text.begin(), port_text.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
-    const unsigned long port = digits ? std::stoul(std::string(port_text)) : 0;
-    if (port < 1 || port > 65535) return bad("the port must be 1 to 65535");
-    origin.port = std::to_string(port);
-    if (port != 80) origin.host_header += ":" + origin.port;
-  } else {
-    origin.port = "80";
-  }
-  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
-  if (!std::all_of(prefix.begin(), prefix.end(), IsTargetChar)) {
-    return bad("the path prefix holds a space, control or non-ASCII byte");
-  }
-  origin.prefix = std::string(prefix);
-  return origin;
 }
 
 // One endpoint, checked and with its templates filled.
@@ -168,7 +85,7 @@ Result<http::verb> ParseMethod(std::string_view method) {
 }
 
 Result<PreparedEndpoint> PrepareEndpoint(const HttpWarmEndpoint& endpoint,
-                                         const HttpWarmOptions& options, const Origin& origin,
+                                         const HttpWarmOptions& options, const BaseUrl& origin,
                                          size_t index) {
   const std::string where = "endpoints[" + std::to_string(index) + "]" +
                             (endpoint.path.empty() ? "" : " (" + endpoint.path + ")");
@@ -259,7 +176,7 @@ bool IsTimeout(const beast::error_code& ec) { return ec == beast::error::timeout
 // Fetches endpoints one after another over one kept-alive connection. One per thread.
 class Fetcher {
  public:
-  Fetcher(const HttpWarmOptions& options, const Origin& origin, const Resolved& resolved,
+  Fetcher(const HttpWarmOptions& options, const BaseUrl& origin, const Resolved& resolved,
           SharedSink& sink)
       : options_(options), origin_(origin), resolved_(resolved), sink_(sink) {}
 
@@ -470,7 +387,7 @@ class Fetcher {
   }
 
   const HttpWarmOptions& options_;
-  const Origin& origin_;
+  const BaseUrl& origin_;
   const Resolved& resolved_;
   SharedSink& sink_;
   net::io_context ioc_{1};
@@ -481,7 +398,7 @@ class Fetcher {
 
 class HttpWarmSource final : public WarmSource {
  public:
-  HttpWarmSource(HttpWarmOptions options, Origin origin, std::vector<PreparedEndpoint> endpoints)
+  HttpWarmSource(HttpWarmOptions options, BaseUrl origin, std::vector<PreparedEndpoint> endpoints)
       : options_(std::move(options)),
         origin_(std::move(origin)),
         endpoints_(std::move(endpoints)) {}
@@ -559,7 +476,7 @@ class HttpWarmSource final : public WarmSource {
   }
 
   const HttpWarmOptions options_;
-  const Origin origin_;
+  const BaseUrl origin_;
   const std::vector<PreparedEndpoint> endpoints_;
 };
 
