@@ -140,10 +140,8 @@ std::vector<std::string_view> SplitList(std::string_view value) {
 }
 
 void RemoveHopByHop(HeaderList& headers) {
-  std::vector<std::string> named;
-  for (std::string_view n : SplitList(CombinedHeader(headers, "connection"))) {
-    named.emplace_back(n);
-  }
+  const std::string connection = CombinedHeader(headers, "connection");
+  std::vector<std::string_view> named = SplitList(connection);
   static constexpr std::string_view kHopByHop[] = {
       "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
       "upgrade", "content-length"};

@@ -471,9 +471,8 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
       rest.remove_prefix(space + 1);
     }
   }
-  for (std::string_view tag : SplitList(CombinedHeader(response.headers, "cache-tag"))) {
-    tags.emplace_back(tag);
-  }
+  const std::string cache_tags = CombinedHeader(response.headers, "cache-tag");
+  for (std::string_view tag : SplitList(cache_tags)) tags.emplace_back(tag);
   tags.push_back(UrlTag(route, ex->request.path()));
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());

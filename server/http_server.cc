@@ -161,6 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!parser_->got_some()) return DoClose();
         r = http_api::ErrorResponse(400, "bad_request", "malformed HTTP request: " + ec.message());
       }
+      unread_input_ = true;
       return Send(std::move(r), /*keep_alive=*/false, /*head=*/false);
     }
 
@@ -246,8 +247,30 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
     response_ = {};
+    if (!ec && unread_input_) return Linger();
     if (ec || !keep_alive) return DoClose();
     DoRead();
+  }
+
+  // After an error answered before the request was read to its end: closing with input
+  // still unread would make the kernel reset the connection, which can destroy the answer
+  // before the client reads it. So the sending side is shut and what still comes is read
+  // and dropped, for a bounded time and amount, before the socket closes.
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTime);
+    DrainSome(0);
+  }
+
+  void DrainSome(size_t drained) {
+    buffer_.clear();
+    stream_.async_read_some(
+        buffer_.prepare(16 * 1024),
+        [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+          if (ec || drained + n > kLingerBytes) return self->DoClose();
+          self->DrainSome(drained + n);
+        });
   }
 
   void DoClose() {
@@ -264,6 +287,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;              // status line and headers of the response being sent
   bool reading_ = false;
   bool draining_ = false;
+  bool unread_input_ = false;  // an error was answered before the request's end was read
+
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
+  static constexpr size_t kLingerBytes = size_t{1} << 20;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -258,7 +258,7 @@ TEST_CASE("RejectsUnknownTopLevelKey", "[config][loader]") {
   CHECK(ErrorOf("server: {}\n\ncache:\n  size: 1\n") ==
         "test.yaml:3:1: unknown key 'cache' at the top level (expected one of: server, limits, "
         "l1, strategies, logging, tiers, tier_health, invalidation, coherence, warming, "
-        "monitoring, scheduler, namespaces)");
+        "monitoring, scheduler, namespaces, proxy)");
 }
 
 TEST_CASE("RejectsUnknownKeyInNestedSection", "[config][loader]") {
@@ -287,7 +287,7 @@ TEST_CASE("RejectsDocumentThatIsNotAMap", "[config][loader]") {
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level (with keys server, "
                                "limits, l1, strategies, logging, tiers, tier_health, "
                                "invalidation, coherence, warming, monitoring, scheduler, "
-                               "namespaces), got 'just a string'"));
+                               "namespaces, proxy), got 'just a string'"));
   CHECK_THAT(ErrorOf("- server\n- l1\n"),
              Catch::StartsWith("test.yaml:1:1: expected a map at the top level"));
 }
