@@ -458,10 +458,40 @@ std::string JoinedPattern(const std::vector<std::string>& patterns) {
 
 }  // namespace
 
+Status CacheService::ResolveProxyUrls(InvalidateRequest& request) const {
+  if (request.urls.empty() && request.url_prefixes.empty()) return Status::Ok();
+  if (!proxy_purge_) {
+    return Status::InvalidArgument("urls and url_prefixes need the caching proxy (proxy.listen)");
+  }
+  if (!request.ns.empty()) {
+    return Status::InvalidArgument("urls and url_prefixes are not in a namespace");
+  }
+  if (request.urls.size() + request.url_prefixes.size() > options_.limits.max_keys_per_request) {
+    return Status::TooLarge("more urls and url_prefixes than limits.max_keys_per_request");
+  }
+  for (const auto* list : {&request.urls, &request.url_prefixes}) {
+    for (const std::string& path : *list) {
+      if (path.empty() || path.front() != '/') {
+        return Status::InvalidArgument("a url to purge is a path starting with '/', got '" +
+                                       path.substr(0, 64) + "'");
+      }
+      if (path.size() > options_.limits.max_pattern_bytes) {
+        return Status::TooLarge("a url to purge is longer than limits.max_pattern_bytes");
+      }
+    }
+  }
+  proxy_purge_(request);
+  if (request.keys.empty() && request.tags.empty() && !request.pattern && !request.model) {
+    return Status::InvalidArgument("no proxy route takes any of the urls given");
+  }
+  return Status::Ok();
+}
+
 Status CacheService::PrepareInvalidate(InvalidateRequest& request,
                                        std::vector<std::string>& models,
                                        std::vector<std::shared_ptr<const KeyPattern>>& patterns)
     const {
+  if (Status s = ResolveProxyUrls(request); !s.ok()) return s;
   if (request.keys.empty() && request.tags.empty() && !request.pattern && !request.model) {
     return Status::InvalidArgument("give at least one of keys, tags, pattern or model");
   }
@@ -666,6 +696,8 @@ void CacheService::ScheduleInvalidation(Frontend from, double delay_seconds,
         Status::InvalidArgument("delay_seconds must be a number of seconds from 0 to ten years"));
   }
   if (!scheduled_) return done(Status::Unavailable("no scheduler"));
+  // Stored as the tags and pattern they are now: the job outlives the request's form.
+  if (Status s = ResolveProxyUrls(request); !s.ok()) return done(std::move(s));
   if (Status s = ValidateInvalidate(request); !s.ok()) return done(std::move(s));
   scheduled_->Schedule(*delay, std::move(request), std::move(done));
 }

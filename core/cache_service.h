@@ -123,6 +123,11 @@ class CacheService final : public Service {
   void SetProxyStats(std::function<std::vector<ProxyRouteStats>()> source) {
     proxy_stats_ = std::move(source);
   }
+  // How an invalidation's urls and url_prefixes become the proxy's tags and patterns
+  // (ResponseCache::ResolvePurge); set once, before the front ends start.
+  void SetProxyPurge(std::function<void(InvalidateRequest&)> resolve) {
+    proxy_purge_ = std::move(resolve);
+  }
   const RequestMetrics& request_metrics() const { return metrics_; }
   TieredCache& cache() { return cache_; }
   const TieredCache& cache() const { return cache_; }
@@ -164,6 +169,9 @@ class CacheService final : public Service {
   TieredCache& cache_;
   const ServiceParts parts_;
   std::function<std::vector<ProxyRouteStats>()> proxy_stats_;  // set before serving
+  std::function<void(InvalidateRequest&)> proxy_purge_;        // likewise
+  // Turns a request's urls and url_prefixes into tags and a pattern (see SetProxyPurge).
+  Status ResolveProxyUrls(InvalidateRequest& request) const;
   const std::shared_ptr<const std::string> config_json_;
   const TimePoint started_;
   RequestMetrics metrics_;

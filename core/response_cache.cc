@@ -689,18 +689,33 @@ std::vector<std::string> ResponseCache::UrlTags(std::string_view path) const {
   return tags;
 }
 
-std::vector<std::string> ResponseCache::PrefixPatterns(std::string_view prefix) const {
-  static constexpr std::string_view kSpecial = "\\.+*?()|[]{}^$";
-  std::vector<std::string> patterns;
-  for (const auto& state : routes_) {
-    std::string pattern = "^";
-    for (char c : state->route.key_prefix + std::string(prefix)) {
-      if (kSpecial.find(c) != std::string_view::npos) pattern.push_back('\\');
-      pattern.push_back(c);
-    }
-    patterns.push_back(std::move(pattern));
+void ResponseCache::ResolvePurge(InvalidateRequest& request) const {
+  for (const std::string& url : request.urls) {
+    for (std::string& tag : UrlTags(url)) request.tags.push_back(std::move(tag));
   }
-  return patterns;
+  // Every route's keys of the paths under each prefix: ^(?:KEYPREFIX)(?:PATH), quoted.
+  static constexpr std::string_view kSpecial = "\\.+*?()|[]{}^$";
+  const auto quoted = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (kSpecial.find(c) != std::string_view::npos) out.push_back('\\');
+      out.push_back(c);
+    }
+    return out;
+  };
+  std::string alternatives;
+  for (const std::string& prefix : request.url_prefixes) {
+    for (const auto& state : routes_) {
+      if (!alternatives.empty()) alternatives += "|";
+      alternatives += "^" + quoted(state->route.key_prefix) + quoted(prefix);
+    }
+  }
+  if (!alternatives.empty()) {
+    request.pattern = request.pattern ? "(?:" + *request.pattern + ")|" + alternatives
+                                      : alternatives;
+  }
+  request.urls.clear();
+  request.url_prefixes.clear();
 }
 
 std::vector<ProxyRouteStats> ResponseCache::Stats() const {

@@ -23,6 +23,7 @@
 namespace tiercache {
 
 class Service;
+struct InvalidateRequest;
 
 // What the proxy answers a client: the body is a shared buffer (a cached entry, sent
 // without a copy) from `body_offset` on.
@@ -57,8 +58,9 @@ class ResponseCache {
   // The tags a purge of `path` (every stored variant, in every route that takes it)
   // invalidates.
   std::vector<std::string> UrlTags(std::string_view path) const;
-  // The key pattern matching every stored response of the paths starting with `prefix`.
-  std::vector<std::string> PrefixPatterns(std::string_view prefix) const;
+  // Moves a request's urls into the tags and its url_prefixes into the pattern (joined with
+  // one it already has) that remove what the proxy stored for them.
+  void ResolvePurge(InvalidateRequest& request) const;
 
   std::vector<ProxyRouteStats> Stats() const;
   const ProxyOptions& options() const { return options_; }

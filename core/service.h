@@ -80,6 +80,12 @@ struct InvalidateRequest {
   // The namespace the keys and the pattern are in (core/namespaces.h); empty: none. Tags
   // are shared by every namespace, and a model applies in all of them.
   std::string ns;
+  // Responses the caching proxy stored: every variant of these paths, and of the paths
+  // starting with these prefixes, in every route that takes them. They become tags and a
+  // pattern before anything else is checked; kInvalidArgument without the proxy or with a
+  // namespace.
+  std::vector<std::string> urls;
+  std::vector<std::string> url_prefixes;
 };
 
 // What one invalidation removed. The by_* counts are L1's, each entry counted once under

@@ -185,6 +185,7 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
   if (proxy_cache_) {
     http_api::RegisterProxyRoutes(proxy_router_, *proxy_cache_);
     service_.SetProxyStats([this] { return proxy_cache_->Stats(); });
+    service_.SetProxyPurge([this](InvalidateRequest& r) { proxy_cache_->ResolvePurge(r); });
   }
 }
 

@@ -51,6 +51,8 @@ Result<InvalidateRequest> FromProto(const v1::InvalidateRequest& req) {
   request.keys.assign(req.keys().begin(), req.keys().end());
   request.tags.assign(req.tags().begin(), req.tags().end());
   if (!req.pattern().empty()) request.pattern = req.pattern();
+  request.urls.assign(req.urls().begin(), req.urls().end());
+  request.url_prefixes.assign(req.url_prefixes().begin(), req.url_prefixes().end());
   if (!req.model().empty()) {
     ModelInvalidation& model = request.model.emplace();
     model.model = req.model();

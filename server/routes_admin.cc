@@ -74,8 +74,11 @@ std::variant<InvalidateRequest, Response> ParseInvalidateFields(const nlohmann::
   ModelInvalidation model;
   bool has_model = false;
   for (const auto& [field, value] : doc.items()) {
-    if (field == "keys" || field == "tags") {
-      auto& out = field == "keys" ? request.keys : request.tags;
+    if (field == "keys" || field == "tags" || field == "urls" || field == "url_prefixes") {
+      auto& out = field == "keys"   ? request.keys
+                  : field == "tags" ? request.tags
+                  : field == "urls" ? request.urls
+                                    : request.url_prefixes;
       if (auto error = ReadStringArray(value, field, out)) return BadRequest(*error);
     } else if (field == "pattern") {
       if (!value.is_string()) return BadRequest("pattern must be a string");
@@ -108,7 +111,8 @@ std::variant<InvalidateRequest, Response> ParseInvalidateFields(const nlohmann::
     } else {
       return BadRequest("unknown field '" + field + "' (expected " +
                         (extra.empty() ? "" : std::string(extra) + ", ") +
-                        "keys, tags, pattern, model, instance_id, event, fields, namespace)");
+                        "keys, tags, pattern, model, instance_id, event, fields, namespace, urls, "
+                        "url_prefixes)");
     }
   }
   if (has_model) {

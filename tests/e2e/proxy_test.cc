@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/e2e/e2e_helpers.h"
+#include "tests/e2e/tierctl_runner.h"
 #include "tests/support/test_origin.h"
 
 namespace tiercache::test {
@@ -210,6 +211,49 @@ TEST_CASE("Proxy: AWriteToAUrlInvalidatesWhatIsStoredForIt", "[e2e][proxy]") {
   CHECK(origin.last_method("/items/1") == "PUT");
   CHECK_FALSE(IsHit(client.Get("/items/1")));
   CHECK(origin.requests("/items/1") == 3);
+}
+
+TEST_CASE("Proxy: PurgesByUrlPrefixAndTagGoThroughTheInvalidateApiAndTierctl",
+          "[e2e][proxy]") {
+  TestOrigin origin;
+  for (const char* path : {"/users/1", "/users/2", "/users/3", "/about"}) {
+    OriginAnswer page = Cacheable(path);
+    if (std::string(path) == "/about") page.headers.emplace_back("Cache-Tag", "static, pages");
+    origin.ServeAnswer(path, page);
+  }
+  DaemonProcess daemon(WithProxy(ProxyConfig(origin, "      vary_on: [Accept-Language]\n")));
+  HttpClient client(daemon.proxy_port());
+  HttpClient api(daemon.http_port());
+  const auto cached = [&](const std::string& path, const Headers& headers = {}) {
+    client.Request("GET", path, "", headers);
+    return IsHit(client.Request("GET", path, "", headers));
+  };
+  const Headers fr = {{"Accept-Language", "fr"}};
+  REQUIRE(cached("/users/1"));
+  REQUIRE(cached("/users/1", fr));
+  REQUIRE(cached("/users/2"));
+  REQUIRE(cached("/users/3"));
+  REQUIRE(cached("/about"));
+
+  // One URL: every variant of it, nothing else.
+  const HttpResponse one = api.PostJson("/v1/invalidate", R"({"urls": ["/users/1"]})");
+  REQUIRE(one.status == 200);
+  CHECK(nlohmann::json::parse(one.body).at("invalidated") == 2);
+  CHECK_FALSE(IsHit(client.Get("/users/1")));
+  CHECK_FALSE(IsHit(client.Request("GET", "/users/1", "", fr)));
+  CHECK(IsHit(client.Get("/users/2")));
+  // A prefix, from tierctl.
+  const CommandResult purged = Tierctl(daemon, {"invalidate", "--url-prefixes", "/users/"});
+  INFO(purged.out << purged.err);
+  CHECK(purged.exit_code == 0);
+  CHECK_FALSE(IsHit(client.Get("/users/2")));
+  CHECK_FALSE(IsHit(client.Get("/users/3")));
+  CHECK(IsHit(client.Get("/about")));
+  // The origin's Cache-Tag, as any tag.
+  REQUIRE(api.PostJson("/v1/invalidate", R"({"tags": ["static"]})").status == 200);
+  CHECK_FALSE(IsHit(client.Get("/about")));
+  // A path no route takes, and one that is not a path, change nothing.
+  CHECK(api.PostJson("/v1/invalidate", R"({"urls": ["nope"]})").status == 400);
 }
 
 TEST_CASE("Proxy: TheClientsValidatorsGetA304FromTheCache", "[e2e][proxy]") {

@@ -21,15 +21,17 @@ struct InvalidateOptions {
   std::string instance_id;
   std::string event;
   std::vector<std::string> fields;  // name=value
+  std::vector<std::string> urls;
+  std::vector<std::string> url_prefixes;
   double in_seconds = 0;            // with --in
 };
 
 // The request of `options`; throws CLI::ValidationError for a bad combination.
 v1::InvalidateRequest BuildRequest(const InvalidateOptions& options) {
   if (options.keys.empty() && options.tags.empty() && options.pattern.empty() &&
-      options.model.empty()) {
-    throw CLI::ValidationError(
-        "invalidate needs at least one criterion: --keys, --tags, --pattern or --model");
+      options.model.empty() && options.urls.empty() && options.url_prefixes.empty()) {
+    throw CLI::ValidationError("invalidate needs at least one criterion: --keys, --tags, "
+                               "--pattern, --model, --urls or --url-prefixes");
   }
   v1::InvalidateRequest request;
   for (const auto& k : options.keys) request.add_keys(k);
@@ -38,6 +40,8 @@ v1::InvalidateRequest BuildRequest(const InvalidateOptions& options) {
   request.set_model(options.model);
   request.set_instance_id(options.instance_id);
   request.set_event(options.event);
+  for (const auto& u : options.urls) request.add_urls(u);
+  for (const auto& p : options.url_prefixes) request.add_url_prefixes(p);
   for (const auto& field : options.fields) {
     const size_t eq = field.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -101,6 +105,10 @@ void RegisterInvalidateCommand(CLI::App& app, CommandContext& context) {
       ->delimiter(',');
   sub->add_option("--pattern", options->pattern,
                   "RE2 regular expression searched in every key (anchor with ^ and $)");
+  sub->add_option("--urls", options->urls,
+                  "Paths whose responses the caching proxy stored (every variant) to purge");
+  sub->add_option("--url-prefixes", options->url_prefixes,
+                  "Path prefixes: purge the proxy's stored responses of every path under them");
   CLI::Option* model =
       sub->add_option("--model", options->model, "Model whose invalidation rule to apply");
   sub->add_option("--id", options->instance_id, "The model instance's id ({id} in the rule)")
