@@ -743,15 +743,16 @@ class Loader {
 
   WarmSourceConfig ReadWarmSource(const Item& section) const {
     if (!section.value.IsMap() || !section.value["type"].IsDefined()) {
-      Fail(section, "expected a map with a name and a type (sql, http or hot)");
+      Fail(section, "expected a map with a name and a type (sql, http, hot or view)");
     }
     const YAML::Node type = section.value["type"];
     const Item type_item{type, type, "type", section.path + ".type"};
     WarmSourceConfig c;
-    const std::string type_name = OneOf(type_item, {"sql", "http", "hot"});
+    const std::string type_name = OneOf(type_item, {"sql", "http", "hot", "view"});
     c.type = type_name == "sql"    ? WarmSourceType::kSql
              : type_name == "http" ? WarmSourceType::kHttp
-                                   : WarmSourceType::kHot;
+             : type_name == "hot"  ? WarmSourceType::kHot
+                                   : WarmSourceType::kView;
     WarmSourceOptions& o = c.options;
     std::vector<Field> fields = {
         {"type", [](const Item&) {}},
@@ -766,7 +767,7 @@ class Loader {
         {"tiers", [&](const Item& item) { o.tiers = Texts(item); }},
         {"ttl", [&](const Item& item) { c.ttl = PositiveDuration(item); }},
     };
-    if (c.type != WarmSourceType::kHot) {
+    if (c.type == WarmSourceType::kSql || c.type == WarmSourceType::kHttp) {
       fields.push_back({"key", [&](const Item& item) {
                           (c.type == WarmSourceType::kSql ? c.sql.key : c.http.key) = Text(item);
                         }});
@@ -777,6 +778,22 @@ class Loader {
       fields.push_back({"top", [&](const Item& item) {
                           c.hot_top = std::min<uint64_t>(PositiveCount(item), 1'000'000);
                         }});
+    } else if (c.type == WarmSourceType::kView) {
+      fields.insert(fields.end(), {
+          {"paths",
+           [&](const Item& item) {
+             ForEachListed(item, "a list of paths", [&](const Item& p) {
+               c.view.paths.push_back(ReadViewPath(p));
+             });
+           }},
+          {"variants",
+           [&](const Item& item) {
+             ForEachListed(item, "a list of header maps", [&](const Item& v) {
+               c.view.variants.push_back(HeaderMap(v));
+             });
+           }},
+          {"timeout", [&](const Item& item) { c.view.timeout = PositiveDuration(item); }},
+      });
     } else if (c.type == WarmSourceType::kSql) {
       fields.insert(fields.end(), {
           {"dsn", [&](const Item& item) { c.sql.dsn = Text(item); }},
@@ -812,9 +829,39 @@ class Loader {
     }
     ReadSection(section, fields);
     if (o.name.empty()) Fail(section, "every warming source needs a name");
+    if (c.type == WarmSourceType::kView && c.view.paths.empty()) {
+      Fail(section, "a view warming source needs paths");
+    }
     c.sql.ttl = c.ttl;
     c.http.ttl = c.ttl;
     return c;
+  }
+
+  // {NAME: VALUE, ...}
+  HeaderList HeaderMap(const Item& item) const {
+    if (!item.value.IsMap()) Fail(item, "expected a map of NAME: VALUE");
+    HeaderList headers;
+    for (const auto& entry : item.value) {
+      const std::string name = entry.first.as<std::string>();
+      const Item header{entry.first, entry.second, name, item.path + "." + name};
+      headers.emplace_back(name, Text(header));
+    }
+    return headers;
+  }
+
+  // A path, or {path, headers: {NAME: VALUE}}.
+  ViewWarmOptions::Path ReadViewPath(const Item& section) const {
+    ViewWarmOptions::Path p;
+    if (section.value.IsScalar()) {
+      p.path = Text(section);
+    } else {
+      ReadSection(section, {
+                               {"path", [&](const Item& i) { p.path = Text(i); }},
+                               {"headers", [&](const Item& i) { p.headers = HeaderMap(i); }},
+                           });
+    }
+    if (p.path.empty() || p.path.front() != '/') Fail(section, "a path starts with '/'");
+    return p;
   }
 
   // A path, or {path, method, headers: {NAME: VALUE}, key, name, tags}.

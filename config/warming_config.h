@@ -4,13 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "core/view_warm_source.h"
 #include "core/warming.h"
 #include "tiers/http/http_warm_options.h"
 #include "tiers/postgres/sql_warm_options.h"
 
 namespace tiercache::config {
 
-enum class WarmSourceType : uint8_t { kSql, kHttp, kHot };
+enum class WarmSourceType : uint8_t { kSql, kHttp, kHot, kView };
 
 // One entry of `warming.sources`: when and where (options), and what, by type.
 struct WarmSourceConfig {
@@ -20,6 +21,7 @@ struct WarmSourceConfig {
   SqlWarmOptions sql;
   HttpWarmOptions http;
   size_t hot_top = 1000;  // `top` of a hot source: the keys it promotes
+  ViewWarmOptions view;   // a view source: paths requested through the caching proxy
 };
 
 // `warming:`.

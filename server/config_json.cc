@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "config/units.h"
+#include "core/proxy_route.h"
 #include "core/settings.h"
 #include "server/secret_redaction.h"
 
@@ -252,8 +253,84 @@ json WarmSourceJson(const config::WarmSourceConfig& c, const config::Config& con
     case config::WarmSourceType::kHot:
       out.update({{"type", "hot"}, {"top", c.hot_top}});
       break;
+    case config::WarmSourceType::kView: {
+      json paths = json::array();
+      for (const auto& p : c.view.paths) {
+        json headers = json::object();
+        for (const auto& [name, value] : p.headers) headers[name] = value;
+        paths.push_back({{"path", p.path}, {"headers", std::move(headers)}});
+      }
+      json variants = json::array();
+      for (const auto& v : c.view.variants) {
+        json headers = json::object();
+        for (const auto& [name, value] : v) headers[name] = value;
+        variants.push_back(std::move(headers));
+      }
+      out.update({{"type", "view"},
+                  {"paths", std::move(paths)},
+                  {"variants", std::move(variants)},
+                  {"timeout", FormatDuration(c.view.timeout)}});
+      break;
+    }
   }
   return out;
+}
+
+json ConditionsJson(const std::vector<ProxyCondition>& conditions) {
+  json out = json::array();
+  for (const ProxyCondition& c : conditions) {
+    json item = json::object();
+    switch (c.subject) {
+      case ProxyCondition::Subject::kHeader: item["header"] = c.name; break;
+      case ProxyCondition::Subject::kCookie: item["cookie"] = c.name; break;
+      case ProxyCondition::Subject::kQuery: item["query"] = c.name; break;
+      case ProxyCondition::Subject::kPath: item["path"] = c.matches->pattern(); break;
+    }
+    if (c.matches && c.subject != ProxyCondition::Subject::kPath) {
+      item["matches"] = c.matches->pattern();
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json ProxyJson(const config::ProxyConfig& proxy) {
+  json routes = json::array();
+  for (const ProxyRoute& r : proxy.options.routes) {
+    json route = {
+        {"name", r.name},
+        {"origin", RedactUrl(r.origin)},
+        {"timeout", FormatDuration(r.timeout)},
+        {"vary_on", r.vary_on},
+        {"vary_on_auth", r.vary_on_auth.empty() ? json(false) : json(r.vary_on_auth)},
+        {"vary_on_params", r.vary_params == VaryParams::kAll    ? json("all")
+                           : r.vary_params == VaryParams::kNone ? json("none")
+                                                                : json(r.vary_param_names)},
+        {"cache_errors", r.cache_errors},
+        {"cache_set_cookie", r.cache_set_cookie},
+        {"cache_methods", r.cache_methods},
+        {"bypass", ConditionsJson(r.bypass)},
+        {"only_if", ConditionsJson(r.only_if)},
+        {"tags", r.tags},
+        {"stale_while_revalidate", FormatDuration(r.stale_while_revalidate)},
+        {"stale_if_error", FormatDuration(r.stale_if_error)},
+        {"connect_timeout", FormatDuration(r.connect_timeout)},
+        {"origin_timeout", FormatDuration(r.origin_timeout)},
+        {"max_idle_connections", r.max_idle_connections},
+    };
+    if (r.path_pattern) {
+      route["path_pattern"] = r.path_pattern->pattern();
+    } else {
+      route["path_prefix"] = r.path_prefix;
+    }
+    SetIfNotEmpty(route, "key_prefix", r.key_prefix);
+    routes.push_back(std::move(route));
+  }
+  return {{"listen", proxy.listen ? proxy.listen->ToString() : std::string()},
+          {"max_cached_body_bytes", proxy.options.max_cached_body_bytes},
+          {"max_body_bytes", proxy.options.max_body_bytes},
+          {"max_origin_header_bytes", proxy.options.max_origin_header_bytes},
+          {"routes", std::move(routes)}};
 }
 
 }  // namespace
@@ -303,6 +380,7 @@ json EffectiveConfigJson(const config::Config& config) {
            {"miss_history", config.monitoring.miss_history},
        }},
       {"namespaces", std::move(namespaces)},
+      {"proxy", ProxyJson(config.proxy)},
   };
 }
 

@@ -125,7 +125,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& cfg) {
     }
   }
   std::unique_ptr<Daemon> daemon(new Daemon(cfg, std::move(b)));
-  if (Status s = AddWarmSources(cfg, daemon->cache_, daemon->warming_); !s.ok()) return s;
+  if (Status s = AddWarmSources(cfg, daemon->cache_, daemon->warming_,
+                                daemon->proxy_cache_.get());
+      !s.ok()) {
+    return s;
+  }
   return daemon;
 }
 

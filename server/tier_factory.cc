@@ -1,6 +1,7 @@
 #include "server/tier_factory.h"
 
 #include "core/hot_key_source.h"
+#include "core/view_warm_source.h"
 #include "tiers/http/http_warm_source.h"
 #include "tiers/postgres/postgres_change_feed.h"
 #include "tiers/postgres/sql_warm_source.h"
@@ -57,13 +58,19 @@ Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config) {
   return std::unique_ptr<JobStore>();
 }
 
-Status AddWarmSources(const config::Config& config, TieredCache& cache, WarmingEngine& engine) {
+Status AddWarmSources(const config::Config& config, TieredCache& cache, WarmingEngine& engine,
+                      ResponseCache* proxy) {
   for (const config::WarmSourceConfig& c : config.warming.sources) {
+    const std::string where = "warming source " + c.options.name + ": ";
+    if (c.type == config::WarmSourceType::kView && proxy == nullptr) {
+      return Status::InvalidArgument(where + "a view source needs the caching proxy "
+                                             "(proxy.listen and proxy.routes)");
+    }
     Result<std::unique_ptr<WarmSource>> source =
         c.type == config::WarmSourceType::kSql    ? MakeSqlWarmSource(c.sql)
         : c.type == config::WarmSourceType::kHttp ? MakeHttpWarmSource(c.http)
+        : c.type == config::WarmSourceType::kView ? MakeViewWarmSource(*proxy, c.view)
                                                   : MakeHotKeySource(cache, c.hot_top);
-    const std::string where = "warming source " + c.options.name + ": ";
     if (!source.ok()) return Status::InvalidArgument(where + source.status().message());
     WarmSourceOptions options = c.options;
     options.default_ttl = c.ttl.value_or(config.strategies.default_timeout);

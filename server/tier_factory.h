@@ -7,6 +7,7 @@
 #include "core/change_feed.h"
 #include "core/coherence_bus.h"
 #include "core/scheduled_invalidations.h"
+#include "core/response_cache.h"
 #include "core/warming.h"
 #include "core/status.h"
 #include "core/tiered_cache.h"
@@ -33,8 +34,10 @@ Result<std::unique_ptr<CoherenceBus>> MakeCoherenceBus(const config::Config& con
 Result<std::unique_ptr<JobStore>> MakeJobStore(const config::Config& config);
 
 // Adds the sources of `warming.sources` to `engine`: kInvalidArgument naming the source
-// whose settings its backend rejects.
-Status AddWarmSources(const config::Config& config, TieredCache& cache, WarmingEngine& engine);
+// whose settings its backend rejects. `proxy` (null without the caching proxy) serves the
+// view sources.
+Status AddWarmSources(const config::Config& config, TieredCache& cache, WarmingEngine& engine,
+                      ResponseCache* proxy);
 
 // The database change feed of `invalidation.listen`, or nullptr when none is configured.
 Result<std::unique_ptr<ChangeFeed>> MakeChangeFeed(const config::Config& config);

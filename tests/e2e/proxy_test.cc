@@ -11,6 +11,7 @@
 
 #include "tests/e2e/e2e_helpers.h"
 #include "tests/e2e/tierctl_runner.h"
+#include "tests/support/poll.h"
 #include "tests/support/test_origin.h"
 
 namespace tiercache::test {
@@ -254,6 +255,44 @@ TEST_CASE("Proxy: PurgesByUrlPrefixAndTagGoThroughTheInvalidateApiAndTierctl",
   CHECK_FALSE(IsHit(client.Get("/about")));
   // A path no route takes, and one that is not a path, change nothing.
   CHECK(api.PostJson("/v1/invalidate", R"({"urls": ["nope"]})").status == 400);
+}
+
+TEST_CASE("Proxy: AViewWarmingSourceStoresWhatClientsWithThoseHeadersWillHit",
+          "[e2e][proxy][warming]") {
+  TestOrigin origin;
+  OriginAnswer dashboard = Cacheable("dashboard:");
+  dashboard.echo = {"Accept-Language"};
+  origin.ServeAnswer("/dashboard", dashboard);
+  OriginAnswer broken = Cacheable("broken");
+  broken.status = 500;
+  origin.ServeAnswer("/broken", broken);
+  DaemonProcess daemon(WithProxy(ProxyConfig(
+      origin, "      vary_on: [Accept-Language]\n",
+      "warming:\n  sources:\n    - name: views\n      type: view\n"
+      "      paths: [/dashboard, /broken]\n"
+      "      variants: [{Accept-Language: en}, {Accept-Language: fr}]\n")));
+  HttpClient api(daemon.http_port());
+  REQUIRE(api.PostJson("/v1/warm", R"({"source": "views"})").status == 202);
+  nlohmann::json source;
+  REQUIRE(PollUntil(
+      [&] {
+        source = StatusJson(api).at("warming").at(0);
+        return source.at("runs") == 1;
+      },
+      10s));
+  INFO(source.dump());
+  CHECK(source.at("kind") == "view");
+  CHECK(source.at("attempted") == 4);
+  CHECK(source.at("written") == 2);
+  CHECK(source.at("failures") == 2);
+  CHECK(origin.requests("/dashboard") == 2);
+
+  HttpClient client(daemon.proxy_port());
+  const HttpResponse fr = client.Request("GET", "/dashboard", "", {{"Accept-Language", "fr"}});
+  CHECK(IsHit(fr));
+  CHECK(fr.body == "dashboard:Accept-Language=fr;");
+  CHECK(IsHit(client.Request("GET", "/dashboard", "", {{"Accept-Language", "en"}})));
+  CHECK(origin.requests("/dashboard") == 2);
 }
 
 TEST_CASE("Proxy: TheClientsValidatorsGetA304FromTheCache", "[e2e][proxy]") {

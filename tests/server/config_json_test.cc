@@ -410,7 +410,7 @@ void CheckLoadsBackTheSame(const config::Config& config) {
 
 TEST_CASE("EffectiveConfigLoadsBackAsTheSameConfig", "[config_json]") {
   CheckLoadsBackTheSame(Load(""));
-  CheckLoadsBackTheSame(Load(R"(
+  CheckLoadsBackTheSame(Load(R"yaml(
 server: {http_listen: "[::1]:8081", io_threads: 2, shutdown_timeout: 1500ms}
 limits: {max_value_bytes: 1.5MB}
 l1: {shards: 8, max_bytes: 256MiB, sweep_interval: 0.0000015s}
@@ -439,7 +439,19 @@ warming:
            headers: {Accept: text/html, X-Trace: "1"}}
       ttl: 2m
     - {name: hot, type: hot, top: 10, tiers: [L1, pg]}
-)"));
+    - {name: v, type: view, paths: [/a, {path: "/b?x=1", headers: {X-A: "1"}}],
+       variants: [{Accept-Language: fr}], timeout: 5s}
+proxy:
+  listen: 127.0.0.1:8081
+  routes:
+    - {name: users, path_pattern: "^/users/(?P<id>[0-9]+)", origin: http://app:8000,
+       timeout: 0s, vary_on: [Accept], vary_on_auth: "cookie:sid", vary_on_params: [page],
+       cache_errors: true, bypass: [{cookie: staff, matches: "^1$"}, {path: "^/users/0"}],
+       only_if: [{header: X-Ok}], tags: ["user:{id}"], stale_if_error: 5m,
+       key_prefix: "u:"}
+    - {name: rest, path_prefix: /, origin: http://app:8000, vary_on_auth: true,
+       vary_on_params: none, cache_methods: [GET]}
+)yaml"));
 }
 
 TEST_CASE("EffectiveConfigOfTheShippedConfigsLoadsBackAsTheSame", "[config_json]") {

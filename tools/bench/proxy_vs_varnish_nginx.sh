@@ -239,6 +239,13 @@ declare -A PID=([tiercached]=$TC_PID [varnish]=$VARNISH_PID [nginx]=$NGINX_PID)
 declare -A ORIGIN_PORT=([tiercached]=$O_TC [varnish]=$O_VARNISH [nginx]=$O_NGINX)
 for t in "${TARGETS[@]}"; do warm "$t" "${PORT[$t]}"; done
 
+# Versions and load now: a build may replace the daemon's file while the runs go on.
+VERSIONS="$("$TIERCACHED" --version 2>&1 | head -n1) (proxy, L1 only, io_threads 1);\
+ $(varnishd -V 2>&1 | grep -o 'varnish-[0-9.]*' | head -n1) (default VCL, 2 pools, malloc\
+ 256m); $(nginx -v 2>&1 | sed 's/^nginx version: //') (worker_processes 1, proxy_cache);\
+ $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1,2)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---------------------------------------------------------------- runs
 RESULTS="$TMP/results.tsv"  # target, round, rps, p99_ms, note
 : >"$RESULTS"
@@ -298,12 +305,11 @@ origin_fetches() {  # TARGET: requests the origin had on that cache's port
 }
 {
   echo "- machine: $(nproc) CPUs, $(uname -sr); $ROUNDS round(s), interleaved, nothing pinned"
-  echo "- $("$TIERCACHED" --version 2>&1 | head -n1) (proxy, L1 only, io_threads 1);" \
-    "$(varnishd -V 2>&1 | grep -o 'varnish-[0-9.]*' | head -n1) (default VCL, 2 pools," \
-    "malloc 256m); $(nginx -v 2>&1 | sed 's/^nginx version: //') (worker_processes 1," \
-    "proxy_cache); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1,2)"
+  echo "- $VERSIONS"
   echo "- load: wrk -t1 -c$CONNECTIONS -d$DURATION --latency GET /page, 1 KiB body" \
     "(Cache-Control: max-age=3600), all hits"
+  echo "- load average (1, 5, 15 min) before the runs: $LOAD_BEFORE; after:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself adds about 2)"
   echo "- origin fetches during the whole run: tiercached $(origin_fetches tiercached)," \
     "varnish $(origin_fetches varnish), nginx $(origin_fetches nginx)"
 } >"$TMP/header.md"
