@@ -566,10 +566,17 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
     }
     if (same) {
       Answer(*w, served, shared, cache_status + "; collapsed");
+    } else if (!not_stored.empty()) {
+      // Not for sharing (private, Set-Cookie, ...): each such request goes on its own.
+      Pass(w, "miss", /*bypassed=*/false);
     } else {
-      w->variant_key = ResponseKey(route, w->request, sr.vary.empty() ? w->variant_fields : sr.vary);
-      if (w->variant_key == flight->key) w->variant_key += "#alone";
-      Fetch(w, "miss");
+      // Another variant: a flight of its own, under its variant's key.
+      w->variant_fields.clear();
+      for (const auto& [name, unused] : sr.vary) {
+        w->variant_fields.emplace_back(name, CombinedHeader(w->request.headers, name));
+      }
+      w->variant_key = ResponseKey(route, w->request, w->variant_fields);
+      Fetch(w, "vary-miss");
     }
   }
 }
@@ -627,9 +634,9 @@ void ResponseCache::Answer(const Exchange& ex, const DecodedResponse& stored,
   ex.done(std::move(r));
 }
 
-void ResponseCache::Pass(std::shared_ptr<Exchange> ex, const char* fwd) {
+void ResponseCache::Pass(std::shared_ptr<Exchange> ex, const char* fwd, bool bypassed) {
   RouteState& state = *ex->route;
-  state.bypass.fetch_add(1, std::memory_order_relaxed);
+  if (bypassed) state.bypass.fetch_add(1, std::memory_order_relaxed);
   state.origin_requests.fetch_add(1, std::memory_order_relaxed);
   const TimePoint sent = clock_.Now();
   state.origin->Fetch(ForOrigin(*ex, false), [this, ex, fwd, sent](

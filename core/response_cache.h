@@ -75,7 +75,9 @@ class ResponseCache {
   void Fetch(std::shared_ptr<Exchange> ex, const char* reason);
   void OnOrigin(std::shared_ptr<Flight> flight, Result<OriginResponse> result,
                 TimePoint sent, WallTime requested);
-  void Pass(std::shared_ptr<Exchange> ex, const char* fwd);
+  // Forwards the request as it is and relays the answer, storing nothing. `bypassed`:
+  // counted as a bypass (not for a collapsed request that could not share the answer).
+  void Pass(std::shared_ptr<Exchange> ex, const char* fwd, bool bypassed = true);
   // Refetches a stale entry behind the answer already given (stale-while-revalidate).
   void Refresh(std::shared_ptr<Exchange> ex);
   OriginRequest ForOrigin(const Exchange& ex, bool for_cache) const;
