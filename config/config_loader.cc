@@ -1202,6 +1202,7 @@ class Loader {
              }},
             {"cache_errors", [&](const Item& i) { r.cache_errors = Bool(i); }},
             {"cache_set_cookie", [&](const Item& i) { r.cache_set_cookie = Bool(i); }},
+            {"pass_host", [&](const Item& i) { r.pass_host = Bool(i); }},
             {"cache_methods",
              [&](const Item& i) {
                r.cache_methods.clear();

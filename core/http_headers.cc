@@ -61,6 +61,9 @@ std::optional<WallTime> FromFields(int year, int month, int day, int hour, int m
       year < 1900 || hour < 0 || minute < 0 || second < 0) {
     return std::nullopt;
   }
+  // Past 2200 the nanosecond clock is near its end (2262): as far as any cache cares, a
+  // date that far is "never".
+  if (year > 2200) year = 2200;
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month;

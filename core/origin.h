@@ -33,6 +33,9 @@ class Origin {
  public:
   virtual ~Origin() = default;
   virtual void Fetch(OriginRequest request, Callback<Result<OriginResponse>> done) = 0;
+  // Drops the requests under way unanswered and sends no more; returns once none of its
+  // callbacks runs. For a shutdown; later Fetches are dropped too.
+  virtual void Stop() = 0;
 };
 
 }  // namespace tiercache

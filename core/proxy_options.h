@@ -59,6 +59,10 @@ struct ProxyRoute {
   Duration stale_while_revalidate{0};  // served stale this long while refetched behind
   Duration stale_if_error{0};          // served stale this long while the origin fails
   std::string key_prefix;              // default "proxy:NAME:"
+  // The client's Host goes to the origin (and into the key, so that one client's Host never
+  // shapes another's response). Off: the origin gets its own host, whatever the client
+  // named, and one entry serves every Host.
+  bool pass_host = false;
   // The origin connection pool.
   Duration connect_timeout = std::chrono::seconds(5);
   Duration origin_timeout = std::chrono::seconds(30);  // until the whole response is in

@@ -174,6 +174,8 @@ std::string ResponseKey(const ProxyRoute& route, const ProxyRequest& request,
     add(route.vary_on_auth, credential ? "1" + *credential : "0");
   }
   for (const auto& [name, value] : extra) add(name, value);
+  // A Host that reaches the origin is part of what the response may depend on.
+  if (route.pass_host) add("host", CombinedHeader(request.headers, "host"));
   if (!varied.empty()) key.append("#").append(Sha256Hex(varied, 16));
   return key;
 }

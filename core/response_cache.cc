@@ -158,7 +158,10 @@ std::pair<Duration, bool> Freshness(const CacheControl& cc, const HeaderList& he
   return {Duration::zero(), false};
 }
 
-void FillLifetimes(StoredResponse& sr, const ProxyRoute& route, WallTime requested) {
+// `heuristic`: whether the route's timeout may stand in for freshness the origin did not
+// give.
+void FillLifetimes(StoredResponse& sr, const ProxyRoute& route, WallTime requested,
+                   bool heuristic_allowed) {
   const CacheControl cc = ParseCacheControl(CombinedHeader(sr.headers, "cache-control"));
   WallTime date = sr.received;
   if (auto d = FindHeader(sr.headers, "date")) {
@@ -167,8 +170,8 @@ void FillLifetimes(StoredResponse& sr, const ProxyRoute& route, WallTime request
   const auto [fresh, explicit_freshness] = Freshness(cc, sr.headers, date);
   sr.freshness = fresh;
   if (!explicit_freshness) {
-    const bool heuristic = HeuristicallyCacheable(sr.status) ||
-                           (route.cache_errors && sr.status >= 400);
+    const bool heuristic = heuristic_allowed && (HeuristicallyCacheable(sr.status) ||
+                                                 (route.cache_errors && sr.status >= 400));
     sr.freshness = heuristic ? route.timeout : Duration::zero();
   }
   // Age (RFC 9111 4.2.3).
@@ -193,13 +196,17 @@ void FillLifetimes(StoredResponse& sr, const ProxyRoute& route, WallTime request
       cc.stale_if_error ? Secs(*cc.stale_if_error) : route.stale_if_error;
 }
 
-// What the cache keeps of a response's fields: the connection's own, the tags meant for
-// the cache and Age (recomputed on every answer) go.
+// What the cache keeps of a response's fields: the connection's own go, and Age, which is
+// recomputed on every answer. The tags meant for the cache are kept with the entry (a 304
+// refreshing it keeps them) and left out of every answer (ForClient).
 void KeepEndToEnd(HeaderList& headers) {
   RemoveHopByHop(headers);
+  RemoveHeader(headers, "age");
+}
+
+void ForClient(HeaderList& headers) {
   RemoveHeader(headers, "surrogate-key");
   RemoveHeader(headers, "cache-tag");
-  RemoveHeader(headers, "age");
 }
 
 }  // namespace
@@ -220,9 +227,19 @@ ResponseCache::ResponseCache(ProxyOptions options, Service& service, const Limit
   }
 }
 
-// The origins go first: their threads call back into everything else.
-ResponseCache::~ResponseCache() {
-  for (auto& state : routes_) state->origin.reset();
+ResponseCache::~ResponseCache() { Stop(); }
+
+void ResponseCache::Stop() {
+  // The origins first: their threads call back into everything else. Once they are
+  // stopped no callback of theirs runs, and the requests waiting on a fetch are dropped.
+  for (auto& state : routes_) {
+    if (state->origin) state->origin->Stop();
+  }
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
+  {
+    std::lock_guard lock(flights_mu_);
+    flights.swap(flights_);
+  }
 }
 
 void ResponseCache::Handle(ProxyRequest request, Callback<ProxyResponse> done) {
@@ -341,6 +358,11 @@ OriginRequest ResponseCache::ForOrigin(const Exchange& ex, bool for_cache) const
   o.target = ex.request.target;
   o.headers = ex.request.headers;
   RemoveHopByHop(o.headers);
+  // The body is here already: nothing for the origin to wait for a go-ahead on.
+  RemoveHeader(o.headers, "expect");
+  // Unless the route keys on it, the client's Host must not shape what others get: the
+  // origin then gets its own.
+  if (!ex.route->route.pass_host) RemoveHeader(o.headers, "host");
   if (for_cache) {
     // The cache wants the whole response: a HEAD is fetched as a GET, and the client's own
     // validators are answered by the cache, not passed on.
@@ -444,7 +466,9 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
     // 4.3.4) and it is stored anew.
     sr = ex->stale->response;
     sr.received = now;
-    KeepEndToEnd(response.headers);
+    RemoveHopByHop(response.headers);
+    // The stored Date is the old response's: the 304's, or none (now, below), replaces it.
+    RemoveHeader(sr.headers, "date");
     for (auto& [name, value] : response.headers) {
       RemoveHeader(sr.headers, name);
     }
@@ -459,9 +483,8 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
     sr.status = response.status;
     sr.headers = response.headers;
   }
-  // The tags come from the origin's fields before the cache drops them.
   std::vector<std::string> tags = RouteTags(route, ex->request.path(), ex->captures);
-  if (auto keys = FindHeader(response.headers, "surrogate-key")) {
+  if (auto keys = FindHeader(sr.headers, "surrogate-key")) {
     std::string_view rest = *keys;
     while (!rest.empty()) {
       const size_t space = rest.find(' ');
@@ -471,21 +494,26 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
       rest.remove_prefix(space + 1);
     }
   }
-  const std::string cache_tags = CombinedHeader(response.headers, "cache-tag");
+  const std::string cache_tags = CombinedHeader(sr.headers, "cache-tag");
   for (std::string_view tag : SplitList(cache_tags)) tags.emplace_back(tag);
   tags.push_back(UrlTag(route, ex->request.path()));
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
 
-  const CacheControl cc = ParseCacheControl(CombinedHeader(response.headers, "cache-control"));
-  const std::string vary_field = LowerCase(CombinedHeader(response.headers, "vary"));
-  KeepEndToEnd(sr.headers);
+  const CacheControl cc = ParseCacheControl(CombinedHeader(sr.headers, "cache-control"));
+  const std::string vary_field = LowerCase(CombinedHeader(sr.headers, "vary"));
   if (!FindHeader(sr.headers, "date")) sr.headers.emplace_back("Date", FormatHttpDate(now));
-  FillLifetimes(sr, route, requested);
+  const bool has_credential = Credential(route, ex->request).has_value();
+  // A request carrying a cookie or credentials may get a page made for its sender: the
+  // route's timeout does not make that shareable, only the origin's own freshness (or a
+  // route keeping each credential apart) does.
+  const bool personal = FindHeader(ex->request.headers, "cookie").has_value() ||
+                        FindHeader(ex->request.headers, "authorization").has_value();
+  FillLifetimes(sr, route, requested, !personal || has_credential);
+  KeepEndToEnd(sr.headers);
 
   // RFC 9111 3 and the route's rules: may this response be stored (and so shared)?
   const std::vector<std::string_view> vary_names = SplitList(vary_field);
-  const bool has_credential = Credential(route, ex->request).has_value();
   const Limits& limits = service_limits_;
   std::string not_stored;
   if (ex->request_cc.no_store || cc.no_store) {
@@ -626,6 +654,7 @@ void ResponseCache::Answer(const Exchange& ex, const DecodedResponse& stored,
     }
   } else {
     r.headers = sr.headers;
+    ForClient(r.headers);
     r.body = bytes;
     r.body_offset = stored.body_offset;
   }
@@ -658,6 +687,7 @@ void ResponseCache::Pass(std::shared_ptr<Exchange> ex, const char* fwd, bool byp
     answer->status = result->status;
     answer->headers = std::move(result->headers);
     RemoveHopByHop(answer->headers);
+    ForClient(answer->headers);
     if (!FindHeader(answer->headers, "date")) {
       answer->headers.emplace_back("Date", FormatHttpDate(clock_.WallNow()));
     }

@@ -54,6 +54,10 @@ class ResponseCache {
   ResponseCache& operator=(const ResponseCache&) = delete;
 
   void Handle(ProxyRequest request, Callback<ProxyResponse> done);
+  // Stops the origins (nothing of theirs runs after it) and drops the requests still
+  // waiting on them, unanswered: for a shutdown, once the proxy's listener is closed and
+  // the lower tiers have answered what they had. Idempotent.
+  void Stop();
 
   // The tags a purge of `path` (every stored variant, in every route that takes it)
   // invalidates.

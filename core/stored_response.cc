@@ -75,8 +75,14 @@ Result<DecodedResponse> DecodeStoredResponse(std::string_view bytes) {
   }
   if (!in.Varint(n) || n > in.left() / 2) return bad();
   r.headers.resize(n);
+  // The fields go back on the wire as they are: none may end a line there.
+  const auto clean = [](const std::string& text) {
+    return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+  };
   for (auto& [name, value] : r.headers) {
-    if (!in.Bytes(name) || !in.Bytes(value)) return bad();
+    if (!in.Bytes(name) || !in.Bytes(value) || name.empty() || !clean(name) || !clean(value)) {
+      return bad();
+    }
   }
   d.body_offset = bytes.size() - in.left();
   return d;

@@ -33,8 +33,14 @@ class ViewWarmSource final : public WarmSource {
         auto future = answer->get_future();
         proxy_.Handle(std::move(request),
                       [answer](ProxyResponse r) { answer->set_value(std::move(r)); });
-        if (future.wait_for(options_.timeout) != std::future_status::ready) {
+        // In slices, so that a stop does not wait for a slow origin.
+        const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+        while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready &&
+               std::chrono::steady_clock::now() < deadline && !sink.cancelled()) {
+        }
+        if (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
           // The answer still comes, into the promise the callback keeps alive.
+          if (sink.cancelled()) return Status::Ok();
           sink.Failed(path.path, Status::DeadlineExceeded("no answer through the proxy"));
           continue;
         }

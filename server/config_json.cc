@@ -308,6 +308,7 @@ json ProxyJson(const config::ProxyConfig& proxy) {
                                                                 : json(r.vary_param_names)},
         {"cache_errors", r.cache_errors},
         {"cache_set_cookie", r.cache_set_cookie},
+        {"pass_host", r.pass_host},
         {"cache_methods", r.cache_methods},
         {"bypass", ConditionsJson(r.bypass)},
         {"only_if", ConditionsJson(r.only_if)},

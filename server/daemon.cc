@@ -160,6 +160,10 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
                                                          std::move(backends.origins),
                                                          Clock::System())
                        : nullptr),
+      proxy_(proxy_cache_ ? std::make_unique<HttpServer>(ProxyServerOptions(cfg), proxy_router_,
+                                                         service_.Connections(
+                                                             Frontend::Named("proxy")))
+                          : nullptr),
       stop_jobs_{[this] {
         warming_.Stop();
         scheduler_.Stop();
@@ -167,17 +171,15 @@ Daemon::Daemon(const config::Config& cfg, Backends backends)
         // the coherence bus they report to exist; then the bus, which calls into both.
         cache_.StopLowerTiers();
         if (coherence_) coherence_->Stop();
+        // Last: what the tiers answered above may have sent requests to the origins.
+        if (proxy_cache_) proxy_cache_->Stop();
       }},
       change_feed_(std::move(backends.change_feed)),
       sampler_(service_, history_, Clock::System()),
       http_(HttpOptions(cfg), router_, service_.Connections(http_api::HttpFrontend())),
       grpc_(GrpcOptions(cfg), service_),
       resp_(cfg.server.resp_listen ? std::make_unique<RespServer>(RespOptions(cfg), service_)
-                                   : nullptr),
-      proxy_(proxy_cache_ ? std::make_unique<HttpServer>(ProxyServerOptions(cfg), proxy_router_,
-                                                         service_.Connections(
-                                                             Frontend::Named("proxy")))
-                          : nullptr) {
+                                   : nullptr) {
   cache_.SetNegativeCaching(cfg.strategies.negative);
   warming_.YieldToServing([this] { return service_.request_metrics().total(); },
                           cfg.warming.busy_requests_per_second, cfg.warming.busy_share);

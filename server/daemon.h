@@ -84,6 +84,11 @@ class Daemon {
   // With proxy.listen: the caching reverse proxy. Before stop_jobs_: what the lower tiers
   // answer while they stop still reaches it.
   std::unique_ptr<ResponseCache> proxy_cache_;
+  // Its listener, before stop_jobs_ too: the answers the lower tiers give while they stop
+  // reach sessions of its, which must still be there (they are never sent: its I/O threads
+  // stopped in Drain).
+  http_api::Router proxy_router_;
+  std::unique_ptr<HttpServer> proxy_;  // with proxy.listen
   // Warming runs, scheduled jobs, the lower tiers' answers and the coherence bus call into
   // the service: they end before it goes.
   StopFirst stop_jobs_;
@@ -94,8 +99,6 @@ class Daemon {
   HttpServer http_;
   GrpcServer grpc_;
   std::unique_ptr<RespServer> resp_;  // unless server.resp_listen is off
-  http_api::Router proxy_router_;
-  std::unique_ptr<HttpServer> proxy_;  // with proxy.listen
 };
 
 }  // namespace tiercache

@@ -57,6 +57,10 @@ TEST_CASE("HttpDate: ReadsAllThreeFormsAndWritesImfFixdate", "[proxy]") {
   CHECK_FALSE(ParseHttpDate("Sun, 06 Foo 1994 08:49:37 GMT").has_value());
   CHECK_FALSE(ParseHttpDate("Sun, 06 Nov 1994 28:49:37 GMT").has_value());
   CHECK(FormatHttpDate(expected) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  // Far in the future is far in the future, not an overflow into the past.
+  const auto far = ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT");
+  REQUIRE(far.has_value());
+  CHECK(*far > std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100));
 }
 
 TEST_CASE("Headers: HopByHopFieldsAndThoseConnectionNamesGo", "[proxy]") {
@@ -95,6 +99,10 @@ TEST_CASE("StoredResponse: RoundTripsAndRefusesBytesThatAreNotOne", "[proxy]") {
   CHECK(decoded->response.AgeAt(r.received + 10s) == 12s);
 
   CHECK_FALSE(DecodeStoredResponse("plain value").ok());
+  // A field that would end a line on the wire: refused, however it got into the tiers.
+  StoredResponse split = r;
+  split.headers = {{"X-A", "1\r\nSet-Cookie: evil=1"}};
+  CHECK_FALSE(DecodeStoredResponse(EncodeStoredResponse(split, "")).ok());
   for (size_t cut = 0; cut < bytes.size() - 11; ++cut) {
     INFO("cut at " << cut);
     CHECK_FALSE(DecodeStoredResponse(bytes.substr(0, cut)).ok());
@@ -144,6 +152,16 @@ TEST_CASE("ProxyRoute: VariedFieldsAndCredentialsMakeDistinctKeys", "[proxy]") {
   CHECK(alice != bob);
   CHECK(anonymous != empty);  // no credential is not an empty one
   CHECK(alice.find("alice") == std::string::npos);  // hashed, never in the key
+}
+
+TEST_CASE("ProxyRoute: AHostPassedToTheOriginIsPartOfTheKey", "[proxy]") {
+  ProxyRoute route = Route();
+  CHECK(ResponseKey(route, Get("/", {{"Host", "example.com"}})) == "proxy:app:/");
+  route.pass_host = true;
+  const std::string site = ResponseKey(route, Get("/", {{"Host", "example.com"}}));
+  const std::string other = ResponseKey(route, Get("/", {{"Host", "evil.example"}}));
+  CHECK(site != other);
+  CHECK(site.starts_with("proxy:app:/#"));
 }
 
 TEST_CASE("ProxyRoute: ConditionsTestHeadersCookiesQueriesAndPaths", "[proxy]") {

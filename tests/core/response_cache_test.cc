@@ -28,14 +28,15 @@ using namespace std::chrono_literals;
 class FakeOrigin final : public Origin {
  public:
   FakeOrigin() : worker_([this] { Run(); }) {}
-  ~FakeOrigin() override {
-    Release();
+  ~FakeOrigin() override { Stop(); }
+
+  void Stop() override {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
-    worker_.join();
+    if (worker_.joinable()) worker_.join();
   }
 
   void Fetch(OriginRequest request, Callback<Result<OriginResponse>> done) override {
@@ -76,7 +77,7 @@ class FakeOrigin final : public Origin {
     std::unique_lock lock(mu_);
     while (true) {
       cv_.wait(lock, [&] { return stop_ || (!held_ && !queue_.empty()); });
-      if (queue_.empty()) return;
+      if (stop_) return;
       auto [request, done] = std::move(queue_.front());
       queue_.pop_front();
       auto answer = answer_;
@@ -245,6 +246,54 @@ TEST_CASE_METHOD(ResponseCacheTest, "ResponseCache: AnotherClientsValueUnderTheK
   CHECK(Request("/k").payload() == "body");
   CHECK(origin_->fetches() == 1);
   CHECK(CacheStatus(Request("/k")).starts_with("tiercache; hit"));
+}
+
+TEST_CASE_METHOD(ResponseCacheTest,
+                 "ResponseCache: ARouteTimeoutDoesNotMakeAPersonalRequestsAnswerShareable",
+                 "[proxy]") {
+  origin_->Answer([](const OriginRequest&) { return OriginResponse{200, {}, "page"}; });
+  const ProxyResponse with_cookie = Request("/p", {{"Cookie", "sessionid=alice"}});
+  CHECK(CacheStatus(with_cookie).find("detail=not-fresh") != std::string::npos);
+  const ProxyResponse anonymous = Request("/p");
+  CHECK(CacheStatus(anonymous).find("; stored") != std::string::npos);
+  CHECK(CacheStatus(Request("/p", {{"Cookie", "sessionid=bob"}})).starts_with("tiercache; hit"));
+  CHECK(origin_->fetches() == 2);
+}
+
+class StaleIfErrorTest : public ResponseCacheTest {
+ protected:
+  static ProxyRoute WithStaleIfError() {
+    ProxyRoute r = BaseRoute();
+    r.stale_if_error = 60s;
+    return r;
+  }
+  StaleIfErrorTest() : ResponseCacheTest(WithStaleIfError()) {}
+};
+
+TEST_CASE_METHOD(StaleIfErrorTest, "ResponseCache: ARevalidatedEntryKeepsTheOriginsTags",
+                 "[proxy]") {
+  origin_->Answer([](const OriginRequest& r) {
+    if (FindHeader(r.headers, "if-none-match")) {
+      return OriginResponse{304, {{"ETag", "\"v1\""}}, ""};
+    }
+    return OriginResponse{
+        200, {{"Cache-Control", "max-age=0"}, {"ETag", "\"v1\""}, {"Surrogate-Key", "t1"}},
+        "doc"};
+  });
+  CHECK(CacheStatus(Request("/doc")).find("; stored") != std::string::npos);
+  const ProxyResponse revalidated = Request("/doc");
+  CHECK(CacheStatus(revalidated) == "tiercache; fwd=stale; fwd-status=304; stored");
+  CHECK(revalidated.payload() == "doc");
+  CHECK_FALSE(FindHeader(revalidated.headers, "surrogate-key").has_value());
+  CHECK(origin_->fetches() == 2);
+  InvalidateRequest invalidate;
+  invalidate.tags = {"t1"};
+  std::promise<Result<InvalidateResult>> removed;
+  service_->Invalidate(Frontend::Named("http"), invalidate,
+                       [&](Result<InvalidateResult> r) { removed.set_value(std::move(r)); });
+  auto result = removed.get_future().get();
+  REQUIRE(result.ok());
+  CHECK(result->total() == 1);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "tiers/http/base_url.h"
@@ -84,7 +85,11 @@ class HttpOrigin final : public Origin, public std::enable_shared_from_this<Http
 
   // Requests under way are dropped unanswered: their clients are gone by now (the proxy's
   // listener stops first).
-  ~HttpOrigin() override {
+  ~HttpOrigin() override { Stop(); }
+
+  void Stop() override {
+    std::lock_guard lock(stop_mu_);
+    if (!thread_.joinable()) return;
     work_.reset();
     ioc_.stop();
     thread_.join();
@@ -123,6 +128,7 @@ class HttpOrigin final : public Origin, public std::enable_shared_from_this<Http
   net::executor_work_guard<Executor> work_;
   std::deque<std::unique_ptr<Connection>> idle_;  // I/O thread only
   std::optional<tcp::resolver::results_type> resolved_;
+  std::mutex stop_mu_;
   std::thread thread_;
 };
 
@@ -137,14 +143,11 @@ Exchange::Exchange(HttpOrigin& origin, OriginRequest request,
   }
   request_.target(origin.url().prefix + request.target);
   request_.version(11);
-  for (auto& [name, value] : request.headers) {
-    if (beast::iequals(name, "host")) {
-      request_.set("X-Forwarded-Host", value);
-      continue;
-    }
-    request_.insert(name, value);
+  for (auto& [name, value] : request.headers) request_.insert(name, value);
+  // A Host the caller passed on is the client's; without one, the origin's own.
+  if (request_.find(http::field::host) == request_.end()) {
+    request_.set(http::field::host, origin.url().host_header);
   }
-  request_.set(http::field::host, origin.url().host_header);
   request_.keep_alive(true);
   request_.body() = std::move(request.body);
   if (!request_.body().empty() || verb == http::verb::post || verb == http::verb::put ||
@@ -234,6 +237,18 @@ void Exchange::OnHeader(beast::error_code ec) {
   if (ec) {
     if (!parser_->got_some() && RetryFresh(ec)) return;
     return Fail(IoError(ec, "response"));
+  }
+  // An interim answer (100 Continue, 103 Early Hints): the final one follows.
+  const unsigned status = parser_->get().result_int();
+  if (status >= 100 && status < 200 && status != 101) {
+    parser_.emplace();
+    parser_->body_limit(origin_.options().max_body_bytes);
+    parser_->header_limit(origin_.options().max_header_bytes);
+    parser_->skip(request_.method() == http::verb::head);
+    return http::async_read_header(conn_->stream, conn_->buffer, *parser_,
+                                   [self = shared_from_this()](beast::error_code ec2, size_t) {
+                                     self->OnHeader(ec2);
+                                   });
   }
   if (parser_->is_done()) return OnBody({});
   http::async_read(conn_->stream, conn_->buffer, *parser_,

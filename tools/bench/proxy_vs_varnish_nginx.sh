@@ -243,7 +243,7 @@ for t in "${TARGETS[@]}"; do warm "$t" "${PORT[$t]}"; done
 VERSIONS="$("$TIERCACHED" --version 2>&1 | head -n1) (proxy, L1 only, io_threads 1);\
  $(varnishd -V 2>&1 | grep -o 'varnish-[0-9.]*' | head -n1) (default VCL, 2 pools, malloc\
  256m); $(nginx -v 2>&1 | sed 's/^nginx version: //') (worker_processes 1, proxy_cache);\
- $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1,2)"
+ $({ wrk -v 2>&1 || true; } | head -n1 | cut -d' ' -f1,2)" || true
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- runs
@@ -309,7 +309,7 @@ origin_fetches() {  # TARGET: requests the origin had on that cache's port
   echo "- load: wrk -t1 -c$CONNECTIONS -d$DURATION --latency GET /page, 1 KiB body" \
     "(Cache-Control: max-age=3600), all hits"
   echo "- load average (1, 5, 15 min) before the runs: $LOAD_BEFORE; after:" \
-    "$(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself adds about 2)"
+    "$(cut -d' ' -f1-3 /proc/loadavg) (over a full run the benchmark adds about 2)"
   echo "- origin fetches during the whole run: tiercached $(origin_fetches tiercached)," \
     "varnish $(origin_fetches varnish), nginx $(origin_fetches nginx)"
 } >"$TMP/header.md"
