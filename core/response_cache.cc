@@ -502,7 +502,6 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
 
   const CacheControl cc = ParseCacheControl(CombinedHeader(sr.headers, "cache-control"));
   const std::string vary_field = LowerCase(CombinedHeader(sr.headers, "vary"));
-  if (!FindHeader(sr.headers, "date")) sr.headers.emplace_back("Date", FormatHttpDate(now));
   const bool has_credential = Credential(route, ex->request).has_value();
   // A request carrying a cookie or credentials may get a page made for its sender: the
   // route's timeout does not make that shareable, only the origin's own freshness (or a
@@ -511,6 +510,9 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
                         FindHeader(ex->request.headers, "authorization").has_value();
   FillLifetimes(sr, route, requested, !personal || has_credential);
   KeepEndToEnd(sr.headers);
+  // After the lifetimes: a Date of whole seconds added here would age the response by up
+  // to a second.
+  if (!FindHeader(sr.headers, "date")) sr.headers.emplace_back("Date", FormatHttpDate(now));
 
   // RFC 9111 3 and the route's rules: may this response be stored (and so shared)?
   const std::vector<std::string_view> vary_names = SplitList(vary_field);

@@ -102,7 +102,8 @@ class FakeOrigin final : public Origin {
 
 class ResponseCacheTest {
  protected:
-  explicit ResponseCacheTest(ProxyRoute route = BaseRoute()) {
+  explicit ResponseCacheTest(ProxyRoute route = BaseRoute(),
+                             const Clock& clock = Clock::System()) {
     L1Options options;
     options.shards = 4;
     options.max_entries = 10'000;
@@ -118,7 +119,7 @@ class ResponseCacheTest {
     origin_ = std::make_shared<FakeOrigin>();
     responses_ = std::make_unique<ResponseCache>(proxy, *service_, Limits{},
                                                  std::vector<std::shared_ptr<Origin>>{origin_},
-                                                 Clock::System());
+                                                 clock);
   }
 
   static ProxyRoute BaseRoute() {
@@ -232,6 +233,34 @@ TEST_CASE_METHOD(ResponseCacheTest, "ResponseCache: HeadIsFetchedAsGetAndViaIsAd
   CHECK_FALSE(FindHeader(sent.headers, "if-none-match").has_value());
   CHECK(FindHeader(sent.headers, "via") == "1.1 tiercache");
   CHECK(Request("/x").payload() == "body");
+  CHECK(origin_->fetches() == 1);
+}
+
+struct OwnClock {
+  FakeClock clock;
+};
+
+// The proxy on a clock the test moves (L1 keeps real time: the test is over long before
+// anything it holds expires).
+class ProxyClockTest : private OwnClock, public ResponseCacheTest {
+ protected:
+  ProxyClockTest() : ResponseCacheTest(BaseRoute(), OwnClock::clock) {}
+  void Advance(Duration d) { OwnClock::clock.Advance(d); }
+};
+
+TEST_CASE_METHOD(ProxyClockTest, "ResponseCache: AResponseWithoutDateIsNotAgedByTheOneAdded",
+                 "[proxy]") {
+  // Half a second into a wall-clock second: the Date added is whole seconds, half a second
+  // earlier than the response came, and must not count as age.
+  Advance(500ms);
+  origin_->Answer([](const OriginRequest&) {
+    return OriginResponse{200, {{"Cache-Control", "max-age=1"}}, "page"};
+  });
+  const ProxyResponse first = Request("/d");
+  CHECK(FindHeader(first.headers, "date").has_value());
+  CHECK(CacheStatus(first).find("; stored") != std::string::npos);
+  Advance(600ms);  // 0.6 s old: still fresh (1.1 s had the added Date counted)
+  CHECK(CacheStatus(Request("/d")).starts_with("tiercache; hit"));
   CHECK(origin_->fetches() == 1);
 }
 
