@@ -18,7 +18,8 @@ Result<std::shared_ptr<const PathPattern>> PathPattern::Compile(std::string_view
   options.set_log_errors(false);
   auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!re->ok()) {
-    return Status::InvalidArgument("invalid pattern '" + std::string(pattern) + "': " + re->error());
+    return Status::InvalidArgument("invalid pattern '" + std::string(pattern) +
+                                   "': " + re->error());
   }
   return std::shared_ptr<const PathPattern>(new PathPattern(std::move(re), std::string(pattern)));
 }

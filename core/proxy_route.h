@@ -46,6 +46,7 @@ struct ProxyRequest {
   std::string target;  // origin-form: path and query, still percent-encoded
   HeaderList headers;
   std::string body;
+  std::string peer;  // the client's address, for X-Forwarded-For; empty if unknown
 
   std::string_view path() const;   // before '?'
   std::string_view query() const;  // after '?', "" if none

@@ -221,7 +221,9 @@ ResponseCache::ResponseCache(ProxyOptions options, Service& service, const Limit
   for (size_t i = 0; i < options_.routes.size(); ++i) {
     auto state = std::make_unique<RouteState>();
     state->route = options_.routes[i];
-    if (state->route.key_prefix.empty()) state->route.key_prefix = "proxy:" + state->route.name + ":";
+    if (state->route.key_prefix.empty()) {
+      state->route.key_prefix = "proxy:" + state->route.name + ":";
+    }
     state->origin = i < origins.size() ? origins[i] : nullptr;
     routes_.push_back(std::move(state));
   }
@@ -380,6 +382,13 @@ OriginRequest ResponseCache::ForOrigin(const Exchange& ex, bool for_cache) const
     }
   }
   o.headers.emplace_back("Via", "1.1 tiercache");
+  // The client's address after those of the proxies before it (de facto standard).
+  if (!ex.request.peer.empty()) {
+    std::string chain = CombinedHeader(o.headers, "x-forwarded-for");
+    RemoveHeader(o.headers, "x-forwarded-for");
+    chain += (chain.empty() ? "" : ", ") + ex.request.peer;
+    o.headers.emplace_back("X-Forwarded-For", std::move(chain));
+  }
   o.body = ex.request.body;
   return o;
 }
@@ -583,8 +592,9 @@ void ResponseCache::OnOrigin(std::shared_ptr<Flight> flight, Result<OriginRespon
   served.response = sr;
   served.body_offset = bytes->size() - response.body.size();
   const SharedBytes shared(std::shared_ptr<const std::string>(std::move(bytes)));
-  std::string cache_status = std::string("tiercache; fwd=") + (revalidated ? "stale" : flight->reason) +
-                             "; fwd-status=" + std::to_string(revalidated ? 304 : sr.status);
+  std::string cache_status = std::string("tiercache; fwd=") +
+                             (revalidated ? "stale" : flight->reason) + "; fwd-status=" +
+                             std::to_string(revalidated ? 304 : sr.status);
   cache_status += not_stored.empty() ? "; stored" : "; detail=" + not_stored;
   if (ex->done) Answer(*ex, served, shared, cache_status);
   // Another request may take this response only if the cache could have served it to it:

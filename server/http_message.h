@@ -26,6 +26,7 @@ struct Request {
   // Only from a server told to keep them (HttpServerOptions::keep_headers: the proxy).
   std::string method_name;  // as sent: "PATCH" where `method` is kOther
   HeaderList headers;       // every field, in order
+  std::string peer;         // the client's address, "127.0.0.1" or "::1"
 };
 
 // The header naming the namespace (core/namespaces.h) a request's keys are in.

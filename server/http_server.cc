@@ -187,6 +187,9 @@ class Session : public std::enable_shared_from_this<Session> {
         request.headers.emplace_back(std::string(name.data(), name.size()),
                                      std::string(value.data(), value.size()));
       }
+      beast::error_code peer_ec;
+      const auto peer = stream_.socket().remote_endpoint(peer_ec);
+      if (!peer_ec) request.peer = peer.address().to_string();
     }
     const bool head = request.method == http_api::Method::kHead;
     const bool wants_keep_alive = req.keep_alive();

@@ -13,6 +13,7 @@ void RegisterProxyRoutes(Router& router, ResponseCache& cache) {
     forwarded.target = std::move(request.target);
     forwarded.headers = std::move(request.headers);
     forwarded.body = std::move(request.body);
+    forwarded.peer = std::move(request.peer);
     cache.Handle(std::move(forwarded), [respond = std::move(respond)](ProxyResponse answer) {
       Response out;
       out.status = answer.status;

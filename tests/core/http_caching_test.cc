@@ -121,7 +121,7 @@ ProxyRoute Route() {
 }
 
 ProxyRequest Get(std::string target, HeaderList headers = {}) {
-  return ProxyRequest{"GET", std::move(target), std::move(headers), ""};
+  return ProxyRequest{"GET", std::move(target), std::move(headers), "", ""};
 }
 
 TEST_CASE("ProxyRoute: TheKeyIgnoresTheOrderOfQueryParameters", "[proxy]") {

@@ -133,7 +133,7 @@ class ResponseCacheTest {
   std::future<ProxyResponse> Send(std::string target, HeaderList headers = {}) {
     auto answer = std::make_shared<std::promise<ProxyResponse>>();
     auto future = answer->get_future();
-    responses_->Handle(ProxyRequest{"GET", std::move(target), std::move(headers), ""},
+    responses_->Handle(ProxyRequest{"GET", std::move(target), std::move(headers), "", "127.0.0.1"},
                        [answer](ProxyResponse r) { answer->set_value(std::move(r)); });
     return future;
   }
@@ -222,16 +222,18 @@ TEST_CASE_METHOD(ResponseCacheTest, "ResponseCache: AResponseNotStoredIsNotHande
   CHECK(CacheStatus(other) == "tiercache; fwd=miss; fwd-status=200");
 }
 
-TEST_CASE_METHOD(ResponseCacheTest, "ResponseCache: HeadIsFetchedAsGetAndViaIsAdded",
+TEST_CASE_METHOD(ResponseCacheTest, "ResponseCache: HeadIsFetchedAsGetWithViaAndTheClientsAddress",
                  "[proxy]") {
   auto answer = std::make_shared<std::promise<ProxyResponse>>();
-  responses_->Handle(ProxyRequest{"HEAD", "/x", {{"If-None-Match", "\"a\""}}, ""},
+  const HeaderList headers = {{"If-None-Match", "\"a\""}, {"X-Forwarded-For", "10.0.0.1"}};
+  responses_->Handle(ProxyRequest{"HEAD", "/x", headers, "", "127.0.0.1"},
                      [answer](ProxyResponse r) { answer->set_value(std::move(r)); });
   answer->get_future().get();
   const OriginRequest sent = origin_->last();
   CHECK(sent.method == "GET");
   CHECK_FALSE(FindHeader(sent.headers, "if-none-match").has_value());
   CHECK(FindHeader(sent.headers, "via") == "1.1 tiercache");
+  CHECK(FindHeader(sent.headers, "x-forwarded-for") == "10.0.0.1, 127.0.0.1");
   CHECK(Request("/x").payload() == "body");
   CHECK(origin_->fetches() == 1);
 }

@@ -66,6 +66,8 @@ TEST_CASE("Proxy: AFreshResponseIsServedFromTheCacheWithAgeAndCacheStatus", "[e2
   CHECK(IsHit(head));
   CHECK(head.body.empty());
   CHECK(origin.requests("/page") == 1);
+  CHECK(origin.last_header("/page", "X-Forwarded-For") == "127.0.0.1");
+  CHECK(origin.last_header("/page", "Via") == "1.1 tiercache");
   // The entry is one like any other: tiercache's own API sees it and its tags.
   HttpClient api(daemon.http_port());
   CHECK(StatusJson(api).at("proxy").at("routes").at(0).at("hits").get<uint64_t>() == 2);
