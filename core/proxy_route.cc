@@ -81,6 +81,11 @@ std::vector<std::pair<std::string_view, std::string_view>> QueryParams(std::stri
 
 }  // namespace
 
+bool RouteTakes(const ProxyRoute& route, std::string_view path, PathCaptures& captures) {
+  return route.path_pattern ? route.path_pattern->Capture(path, captures)
+                            : path.starts_with(route.path_prefix);
+}
+
 std::optional<std::string> CookieValue(const HeaderList& headers, std::string_view name) {
   for (const auto& [field, value] : headers) {
     if (!EqualsIgnoreCase(field, "cookie")) continue;

@@ -52,6 +52,10 @@ struct ProxyRequest {
   std::string_view query() const;  // after '?', "" if none
 };
 
+// Whether `route` takes requests for `path` (its prefix, or its pattern, which then fills
+// `captures`).
+bool RouteTakes(const ProxyRoute& route, std::string_view path, PathCaptures& captures);
+
 // The value of cookie `name` in the request's Cookie fields, nullopt if absent.
 std::optional<std::string> CookieValue(const HeaderList& headers, std::string_view name);
 

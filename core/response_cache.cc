@@ -254,10 +254,7 @@ void ResponseCache::Handle(ProxyRequest request, Callback<ProxyResponse> done) {
   }
   const std::string_view path = ex->request.path();
   for (auto& state : routes_) {
-    const ProxyRoute& route = state->route;
-    const bool takes = route.path_pattern ? route.path_pattern->Capture(path, ex->captures)
-                                          : path.starts_with(route.path_prefix);
-    if (takes) {
+    if (RouteTakes(state->route, path, ex->captures)) {
       ex->route = state.get();
       break;
     }
@@ -730,10 +727,7 @@ std::vector<std::string> ResponseCache::UrlTags(std::string_view path) const {
   std::vector<std::string> tags;
   PathCaptures unused;
   for (const auto& state : routes_) {
-    const ProxyRoute& route = state->route;
-    const bool takes = route.path_pattern ? route.path_pattern->Capture(path, unused)
-                                          : path.starts_with(route.path_prefix);
-    if (takes) tags.push_back(UrlTag(route, path));
+    if (RouteTakes(state->route, path, unused)) tags.push_back(UrlTag(state->route, path));
   }
   return tags;
 }

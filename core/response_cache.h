@@ -67,7 +67,6 @@ class ResponseCache {
   void ResolvePurge(InvalidateRequest& request) const;
 
   std::vector<ProxyRouteStats> Stats() const;
-  const ProxyOptions& options() const { return options_; }
 
  private:
   struct RouteState;

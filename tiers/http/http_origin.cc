@@ -1,34 +1,19 @@
 #include "tiers/http/http_origin.h"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <deque>
 #include <mutex>
 #include <thread>
 
 #include "tiers/http/base_url.h"
+#include "tiers/http/beast_client.h"
 
 namespace tiercache {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+using namespace http_client;
 
 namespace {
-
-using Executor = net::io_context::executor_type;
-using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using Resolver = net::ip::basic_resolver<tcp, Executor>;
-
-std::string SecondsText(Duration d) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
-}
 
 bool Idempotent(http::verb verb) {
   return verb == http::verb::get || verb == http::verb::head ||

@@ -1,11 +1,7 @@
 #include "tiers/http/http_warm_source.h"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -18,19 +14,14 @@
 #include "core/content_type.h"
 #include "core/model_rules.h"
 #include "tiers/http/base_url.h"
+#include "tiers/http/beast_client.h"
 
 namespace tiercache {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+using namespace http_client;
 
 namespace {
 
-using Executor = net::io_context::executor_type;
-using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using Resolver = net::ip::basic_resolver<tcp, Executor>;
 using Resolved = tcp::resolver::results_type;
 
 // How often a wait (I/O, backoff, resolution) looks whether the run should stop.
@@ -50,14 +41,6 @@ std::string ToUpper(std::string_view text) {
 bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-
-std::string SecondsText(Duration d) {
-  std::string text = std::to_string(ToSeconds(d));
-  text.erase(text.find_last_not_of('0') + 1);
-  if (text.back() == '.') text.pop_back();
-  return text + "s";
 }
 
 // One endpoint, checked and with its templates filled.
