@@ -182,7 +182,28 @@ Status CacheService::ValidateSet(const SetRequest& request) const {
                                     ToSeconds(options_.strategies.max_timeout))) +
                                 " seconds");
   }
+  if (s.ok() && (request.min_ttl || request.max_ttl)) s = ValidateAdaptiveBounds(request);
   return s;
+}
+
+Status CacheService::ValidateAdaptiveBounds(const SetRequest& request) const {
+  const StrategyKind kind = request.strategy.value_or(options_.strategies.default_strategy);
+  if (kind != StrategyKind::kAdaptive) {
+    return Status::InvalidArgument("min_ttl and max_ttl apply to the adaptive strategy only");
+  }
+  const AdaptiveOptions& configured = options_.strategies.adaptive;
+  const Duration low = request.min_ttl.value_or(configured.min_timeout);
+  const Duration high = request.max_ttl.value_or(configured.max_timeout);
+  for (const Duration d : {low, high}) {
+    if (d < std::chrono::seconds(1) || d > options_.strategies.max_timeout) {
+      return Status::InvalidArgument("min_ttl and max_ttl must be from 1 to " +
+                                     std::to_string(static_cast<int64_t>(
+                                         ToSeconds(options_.strategies.max_timeout))) +
+                                     " seconds");
+    }
+  }
+  if (low > high) return Status::InvalidArgument("min_ttl must not exceed max_ttl");
+  return Status::Ok();
 }
 
 void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done) {
@@ -196,6 +217,8 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
   if (kind == StrategyKind::kAdaptive) {
     write.lifetime.kind = Lifetime::Kind::kAdaptive;
     write.lifetime.timeout = request.ttl.value_or(options_.strategies.adaptive.base_timeout);
+    write.lifetime.adaptive_min = request.min_ttl.value_or(Duration::zero());
+    write.lifetime.adaptive_max = request.max_ttl.value_or(Duration::zero());
   } else {
     write.lifetime.timeout = request.ttl.value_or(options_.strategies.default_timeout);
   }
@@ -267,7 +290,11 @@ Result<TieredWrite> CacheService::ChangeToWrite(std::string key, const StoredEnt
   } else if (current != nullptr) {
     request.tags = current->tags;
   }
-  if (current != nullptr) request.content_type = current->content_type;
+  if (change.content_type) {
+    request.content_type = std::move(*change.content_type);
+  } else if (current != nullptr) {
+    request.content_type = current->content_type;
+  }
   if (Status s = ValidateSet(request); !s.ok()) return s;
   TieredWrite write;
   write.lifetime.timeout = request.ttl.value_or(options_.strategies.default_timeout);

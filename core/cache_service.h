@@ -97,6 +97,7 @@ class CacheService final : public Service {
 
   // What Set would refuse `request` with.
   Status ValidateSet(const SetRequest& request) const;
+  Status ValidateAdaptiveBounds(const SetRequest& request) const;
   // What Invalidate would refuse `request` with, without applying it.
   Status ValidateInvalidate(const InvalidateRequest& request) const;
   // Schedules again the invalidations the job store holds (those that fell due meanwhile

@@ -297,9 +297,22 @@ void L1Shard::TouchLocked(Entry& e, uint64_t hash, TimePoint now) {
   // pushes it toward max_timeout.
   Extras& x = *e.extras;
   const double earlier = DecayedHeat(x.heat, now - AbsTime(earlier_read), x.adaptive_base);
-  const Duration timeout = AdaptiveTimeout(earlier, x.adaptive_base, adaptive_);
-  x.heat = earlier + 1.0;
+  const Duration timeout = AdaptiveTimeout(earlier, x.adaptive_base,
+                                           BoundsOf(x.adaptive_min_s, x.adaptive_max_s));
+  x.heat = static_cast<float>(earlier + 1.0);
   e.expires_at = now + std::chrono::duration_cast<Duration>(timeout * limits_.ttl_factor);
+}
+
+uint32_t L1Shard::WholeSeconds(Duration d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(s, 0, UINT32_MAX));
+}
+
+AdaptiveOptions L1Shard::BoundsOf(uint32_t min_s, uint32_t max_s) const {
+  AdaptiveOptions bounds = adaptive_;
+  if (min_s != 0) bounds.min_timeout = std::chrono::seconds(min_s);
+  if (max_s != 0) bounds.max_timeout = std::chrono::seconds(max_s);
+  return bounds;
 }
 
 Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
@@ -335,7 +348,10 @@ Result<L1Shard::Contents> L1Shard::Prepare(std::string_view key,
   Duration timeout = lifetime.timeout;
   if (adaptive) {
     c.adaptive_base = lifetime.timeout;
-    timeout = std::clamp(lifetime.timeout, adaptive_.min_timeout, adaptive_.max_timeout);
+    c.adaptive_min_s = WholeSeconds(lifetime.adaptive_min);
+    c.adaptive_max_s = WholeSeconds(lifetime.adaptive_max);
+    const AdaptiveOptions bounds = BoundsOf(c.adaptive_min_s, c.adaptive_max_s);
+    timeout = std::clamp(lifetime.timeout, bounds.min_timeout, bounds.max_timeout);
   }
   c.expires_at = lifetime.kind == Lifetime::Kind::kExact
                      ? now + timeout
@@ -478,6 +494,8 @@ void L1Shard::PlaceLocked(std::string_view key, uint64_t hash, Contents&& conten
     e->extras = new (mem) Extras();
     e->extras->content_type = std::move(contents.content_type);
     e->extras->adaptive_base = contents.adaptive_base;
+    e->extras->adaptive_min_s = contents.adaptive_min_s;
+    e->extras->adaptive_max_s = contents.adaptive_max_s;
   }
   e->segment = segment;
   MakeRoomLocked(e, contents.charge, now);

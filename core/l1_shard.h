@@ -128,9 +128,12 @@ class L1Shard {
   // What only some entries have; one block, its tag links after it.
   struct Extras {
     ContentType content_type;
-    double heat = 0;             // decayed read count (adaptive entries)
     Duration adaptive_base{0};   // zero for fixed-lifetime entries
+    float heat = 0;              // decayed read count (adaptive entries)
     uint32_t tag_count = 0;
+    // The entry's own adaptive bounds in seconds; 0: strategies.adaptive's.
+    uint32_t adaptive_min_s = 0;
+    uint32_t adaptive_max_s = 0;
     TagLink* tags() { return reinterpret_cast<TagLink*>(this + 1); }
     const TagLink* tags() const { return reinterpret_cast<const TagLink*>(this + 1); }
   };
@@ -172,6 +175,7 @@ class L1Shard {
     bool adaptive() const { return extras != nullptr && extras->adaptive_base != Duration::zero(); }
   };
   static_assert(sizeof(Entry) == 64, "an entry header is one cache line");
+  static_assert(sizeof(Extras) <= 40, "per-entry bounds fit in what the block had");
   struct TagMembers {
     std::vector<Entry*> entries;
   };
@@ -187,9 +191,14 @@ class L1Shard {
     uint64_t charge = 0;
     TimePoint expires_at;
     Duration adaptive_base{0};
+    uint32_t adaptive_min_s = 0;
+    uint32_t adaptive_max_s = 0;
     bool absent = false;
     bool compressed = false;  // `value` is compressor_'s form of the value written
   };
+  static uint32_t WholeSeconds(Duration d);
+  // strategies.adaptive with an entry's own bounds (0: the configured one).
+  AdaptiveOptions BoundsOf(uint32_t min_s, uint32_t max_s) const;
   Result<Contents> Prepare(std::string_view key, std::shared_ptr<const std::string> value,
                            std::vector<std::string> tags, Lifetime lifetime, TimePoint now,
                            ContentType content_type) const;

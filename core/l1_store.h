@@ -31,6 +31,10 @@ struct Lifetime {
   Kind kind = Kind::kFixed;
   // kFixed, kExact: the lifetime. kAdaptive: the base timeout the adaptive rule moves around.
   Duration timeout = std::chrono::seconds(300);
+  // kAdaptive: this entry's bounds; zero takes strategies.adaptive's min_timeout and
+  // max_timeout. Kept in whole seconds.
+  Duration adaptive_min{0};
+  Duration adaptive_max{0};
 };
 
 // What a successful lookup returns. The value is shared, not copied, so a lookup costs

@@ -36,6 +36,10 @@ struct SetRequest {
   std::optional<Duration> ttl;          // default: strategies.default_timeout
   std::vector<std::string> tags;
   std::optional<StrategyKind> strategy;  // default: strategies.default_strategy
+  // Adaptive entries only: this entry's bounds instead of strategies.adaptive's (whole
+  // seconds; min_ttl <= max_ttl).
+  std::optional<Duration> min_ttl;
+  std::optional<Duration> max_ttl;
   std::string content_type{};            // the value's media type; empty: none
 };
 
@@ -64,6 +68,8 @@ struct EntryChange {
   std::optional<Duration> ttl;
   // kWrite: the new tags; nullopt keeps the entry's.
   std::optional<std::vector<std::string>> tags;
+  // kWrite: the new content type; nullopt keeps the entry's (a new entry: none).
+  std::optional<std::string> content_type;
 };
 
 // Decides an update from the current entry (null when absent). An error changes nothing

@@ -22,6 +22,7 @@ struct Request {
   std::string target;        // path and query, still percent-encoded
   std::string content_type;  // empty when absent
   std::string ns;            // the X-Cache-Namespace header; empty when absent
+  std::string if_none_match;  // the If-None-Match header; empty when absent
   std::string body;
   // Only from a server told to keep them (HttpServerOptions::keep_headers: the proxy).
   std::string method_name;  // as sent: "PATCH" where `method` is kOther

@@ -177,6 +177,9 @@ class Session : public std::enable_shared_from_this<Session> {
         it != req.end()) {
       request.ns.assign(it->value().data(), it->value().size());
     }
+    if (auto it = req.find(http::field::if_none_match); it != req.end()) {
+      request.if_none_match.assign(it->value().data(), it->value().size());
+    }
     request.body = std::move(req.body());
     if (state_.options.keep_headers) {
       const auto method = req.method_string();

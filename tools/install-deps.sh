@@ -14,6 +14,8 @@ PACKAGES=(
   systemd
   prometheus python3-prometheus-client
   python3-redis python3-django python3-django-redis
+  python3-pytest python3-yaml python3-grpcio python3-protobuf
+  python3-venv python3-setuptools python3-pip
   tmux
   chromium
 )

@@ -22,12 +22,13 @@ class RoutesFixture {
   }
 
   Response Call(Method method, std::string target, std::string body = {},
-                std::string content_type = {}) {
+                std::string content_type = {}, std::string if_none_match = {}) {
     Request req;
     req.method = method;
     req.target = std::move(target);
     req.body = std::move(body);
     req.content_type = std::move(content_type);
+    req.if_none_match = std::move(if_none_match);
     // Over L1 alone every route answers before Handle returns.
     std::optional<Response> response;
     router_.Handle(req, [&](Response r) { response = std::move(r); });
@@ -99,13 +100,78 @@ TEST_CASE_METHOD(RoutesFixture, "TtlQueryParameterSetsTheLifetime", "[routes]") 
 TEST_CASE_METHOD(RoutesFixture, "BadPutParametersAreRejectedAndStoreNothing", "[routes]") {
   for (const char* target : {"/v1/keys/a?ttl=abc", "/v1/keys/a?ttl=0", "/v1/keys/a?ttl=-1",
                              "/v1/keys/a?ttl=nan", "/v1/keys/a?strategy=lfu",
-                             "/v1/keys/a?color=red", "/v1/keys/a?tags=x,,y"}) {
+                             "/v1/keys/a?color=red", "/v1/keys/a?tags=x,,y",
+                             "/v1/keys/a?ttl=1e30", "/v1/keys/a?min_ttl=10",
+                             "/v1/keys/a?strategy=adaptive&min_ttl=x",
+                             "/v1/keys/a?strategy=adaptive&min_ttl=0.5",
+                             "/v1/keys/a?strategy=adaptive&min_ttl=20&max_ttl=10"}) {
     INFO(target);
     Response r = Call(Method::kPut, target, "x");
     CHECK(r.status == 400);
     CHECK(ErrorCode(r) == "invalid_argument");
   }
   CHECK(store_.Stats().entries == 0);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "PutWithIfNoneMatchStarStoresOnlyAnAbsentKey", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/a?ttl=60&tags=t", "first", "text/plain", "*").status ==
+        204);
+  Response r = Call(Method::kPut, "/v1/keys/a", "second", "", "*");
+  CHECK(r.status == 412);
+  CHECK(ErrorCode(r) == "exists");
+  r = Call(Method::kGet, "/v1/keys/a");
+  CHECK(r.payload() == "first");
+  CHECK(r.content_type == "text/plain");
+  CHECK(Header(r, "X-Cache-TTL") == "60");
+  CHECK(store_.Inspect("a")->tags == std::vector<std::string>{"t"});
+  // Only the wildcard means "absent"; a value has no entity tag to compare.
+  CHECK(Call(Method::kPut, "/v1/keys/b", "x", "", "\"abc\"").status == 400);
+  CHECK(Call(Method::kPut, "/v1/keys/b?strategy=adaptive", "x", "", "*").status == 400);
+  CHECK_FALSE(store_.Get("b").has_value());
+}
+
+TEST_CASE_METHOD(RoutesFixture, "PostIncrAddsToTheIntegerAndKeepsTheEntrysType", "[routes]") {
+  Response r = Call(Method::kPost, "/v1/keys/n?incr=5");
+  CHECK(r.status == 200);
+  CHECK(nlohmann::json::parse(std::string(r.payload()))["value"] == 5);
+  CHECK(Call(Method::kPut, "/v1/keys/m", "41", "application/json").status == 204);
+  r = Call(Method::kPost, "/v1/keys/m?incr=-43");
+  CHECK(nlohmann::json::parse(std::string(r.payload()))["value"] == -2);
+  CHECK(Call(Method::kGet, "/v1/keys/m").content_type == "application/json");
+  CHECK(Call(Method::kPut, "/v1/keys/s", "abc").status == 204);
+  for (const char* target : {"/v1/keys/s?incr=1", "/v1/keys/n?incr=x", "/v1/keys/n?incr=",
+                             "/v1/keys/n", "/v1/keys/n?incr=1&ttl=3"}) {
+    INFO(target);
+    CHECK(Call(Method::kPost, target).status == 400);
+  }
+  CHECK(Call(Method::kGet, "/v1/keys/s").payload() == "abc");
+  CHECK(Call(Method::kGet, "/v1/keys/n").payload() == "5");
+}
+
+TEST_CASE_METHOD(RoutesFixture, "PostTtlGivesALiveEntryANewLifetimeAndKeepsTheRest", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/a?ttl=10&tags=t", "x", "text/plain").status == 204);
+  CHECK(Call(Method::kPost, "/v1/keys/a?ttl=1000").status == 204);
+  Response r = Call(Method::kGet, "/v1/keys/a");
+  CHECK(Header(r, "X-Cache-TTL") == "1000");
+  CHECK(r.content_type == "text/plain");
+  CHECK(store_.Inspect("a")->tags == std::vector<std::string>{"t"});
+  clock_.Advance(std::chrono::seconds(11));
+  CHECK(Call(Method::kGet, "/v1/keys/a").status == 200);
+  CHECK(Call(Method::kPost, "/v1/keys/absent?ttl=5").status == 404);
+  CHECK_FALSE(store_.Get("absent").has_value());
+  CHECK(Call(Method::kPost, "/v1/keys/a?ttl=0").status == 400);
+}
+
+TEST_CASE_METHOD(RoutesFixture, "AnAdaptiveEntryMovesWithinTheBoundsItWasStoredWith",
+                 "[routes]") {
+  // The configured bounds are 60 s and 3600 s; this entry's are 10 s and 20 s.
+  CHECK(Call(Method::kPut, "/v1/keys/a?strategy=adaptive&ttl=15&min_ttl=10&max_ttl=20", "x")
+            .status == 204);
+  CHECK(Header(Call(Method::kGet, "/v1/keys/a"), "X-Cache-TTL") == "10");  // a first read
+  for (int i = 0; i < 50; ++i) Call(Method::kGet, "/v1/keys/a");
+  CHECK(Header(Call(Method::kGet, "/v1/keys/a"), "X-Cache-TTL") == "20");  // hot: the ceiling
+  clock_.Advance(std::chrono::seconds(21));
+  CHECK(Call(Method::kGet, "/v1/keys/a").status == 404);
 }
 
 TEST_CASE_METHOD(RoutesFixture, "TagsInThePutAreInvalidatedTogether", "[routes]") {
@@ -190,9 +256,9 @@ TEST_CASE_METHOD(RoutesFixture, "DeleteAnswers204ThenMissing404", "[routes]") {
 
 TEST_CASE_METHOD(RoutesFixture, "UnknownRouteIs404AndWrongMethodIs405WithAllow", "[routes]") {
   CHECK(Call(Method::kGet, "/v2/nothing").status == 404);
-  Response r = Call(Method::kPost, "/v1/keys/a");
+  Response r = Call(Method::kPost, "/v1/status");
   CHECK(r.status == 405);
-  CHECK(Header(r, "Allow") == "GET, PUT, DELETE");
+  CHECK(Header(r, "Allow") == "GET");
   CHECK(Call(Method::kGet, "/v1/clear").status == 405);
 }
 
