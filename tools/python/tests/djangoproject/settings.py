@@ -47,6 +47,8 @@ CACHES = {
     # isolation of its own prefix (test_django_cache_contract.py).
     "glob_prefix": {"BACKEND": _BACKEND, "LOCATION": TIERCACHE_URL, "KEY_PREFIX": "tenant?"},
     "tenant_a": {"BACKEND": _BACKEND, "LOCATION": TIERCACHE_URL, "KEY_PREFIX": "tenantA"},
+    # Django's TIMEOUT 0: "expire keys immediately (effectively don't cache)".
+    "no_store": {"BACKEND": _BACKEND, "LOCATION": TIERCACHE_URL, "TIMEOUT": 0},
 }
 
 # The decorators and cache_manager talk to the same server.
