@@ -1127,7 +1127,9 @@ def _assert_every_operation_warns(cache, key, expected):
         messages = [str(w.message) for w in caught if issubclass(w.category, CacheKeyWarning)]
         assert messages[:1] == [expected], name
         assert got == result, name
-    assert cache.get_many([key, "b"]) == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheKeyWarning)
+        assert cache.get_many([key, "b"]) == {}
 
 
 def _identity(key, *args):
