@@ -51,6 +51,7 @@ class Connection:
         self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
+        self.pos = 0
         self.closed = False
         self.reused = False
         self.last_used = time.monotonic()
@@ -84,40 +85,50 @@ class Connection:
                 answers.append(self._read_response(head))
             except (OSError, ValueError) as e:
                 self.close()
-                raise _ConnectionLost(e, answered=bool(answers) or bool(self.buf)) from e
+                raise _ConnectionLost(e, answered=bool(answers) or len(self.buf) > self.pos) from e
         return answers
 
     def _read_response(self, head: bool) -> Response:
-        buf = self.buf
+        # self.buf[self.pos:] is what has come and not been read: answers pipelined in one
+        # batch are parsed in place, without copying the rest of the buffer each time.
+        buf, pos = self.buf, self.pos
         while True:
-            end = buf.find(b"\r\n\r\n")
+            end = buf.find(b"\r\n\r\n", pos)
             if end >= 0:
                 break
-            if len(buf) > _MAX_HEADER_BYTES:
+            if len(buf) - pos > _MAX_HEADER_BYTES:
                 raise ValueError("response headers too long")
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionResetError("connection closed by the server")
-            buf += chunk
-        lines = buf[:end].decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-            raise ValueError("malformed status line: " + lines[0][:80])
-        status = int(parts[1])
+            buf, pos = buf[pos:] + chunk, 0
+        lines = buf[pos:end].decode("latin-1").split("\r\n")
+        status_line = lines[0]
+        if not status_line.startswith("HTTP/1.") or len(status_line) < 12:
+            raise ValueError("malformed status line: " + status_line[:80])
+        status = int(status_line[9:12])
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            colon = line.find(":")
+            headers[line[:colon].lower()] = line[colon + 1:].strip()
         length = 0 if head or status in (204, 304) else int(headers.get("content-length", "0"))
         start = end + 4
         need = start + length
-        while len(buf) < need:
-            chunk = self.sock.recv(max(65536, need - len(buf)))
-            if not chunk:
-                raise ConnectionResetError("connection closed by the server")
-            buf += chunk
-        body = buf[start:need]
-        self.buf = buf[need:]
+        if len(buf) < need:
+            parts = [buf[start:]]
+            have = len(buf) - start
+            while have < length:
+                chunk = self.sock.recv(max(65536, length - have))
+                if not chunk:
+                    raise ConnectionResetError("connection closed by the server")
+                parts.append(chunk)
+                have += len(chunk)
+            rest = b"".join(parts)
+            body, self.buf, self.pos = rest[:length], rest[length:], 0
+        else:
+            body, self.buf, self.pos = buf[start:need], buf, need
+            if need == len(buf):
+                self.buf, self.pos = b"", 0
         if headers.get("connection", "").lower() == "close":
             self.close()
         return Response(status, headers, body)
