@@ -130,29 +130,37 @@ Status CacheService::ValidateTags(const std::vector<std::string>& tags) const {
 }
 
 void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) {
+  std::optional<Result<Hit>> now = GetOrDefer(from, key, [&done] { return std::move(done); });
+  if (now) done(std::move(*now));
+}
+
+std::optional<Result<Hit>> CacheService::GetOrDefer(Frontend from, std::string_view key,
+                                                    const DeferGet& defer) {
   const TimePoint started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kGet, OutcomeOf(s), started);
-    return done(std::move(s));
+    return Result<Hit>(std::move(s));
   }
   KeyStats* stats = key_stats();
   const uint16_t group = stats != nullptr ? stats->GroupOf(key) : 0;
   // Answered by L1: no callback to allocate, no key to copy.
   if (std::optional<Result<Hit>> now = cache_.GetNow(key)) {
-    return FinishGet(from, started, stats, group, key, std::move(*now), done);
+    CountGet(from, started, stats, group, key, *now);
+    return now;
   }
   // The answer may come after the caller's key is gone.
   std::string read_key =
       stats != nullptr || !namespaces_.empty() ? std::string(key) : std::string();
   cache_.GetFromLowerTiers(key, [this, from, started, stats, group, read_key = std::move(read_key),
-                                 done = std::move(done)](Result<Hit> hit) {
-    FinishGet(from, started, stats, group, read_key, std::move(hit), done);
+                                 done = defer()](Result<Hit> hit) {
+    CountGet(from, started, stats, group, read_key, hit);
+    done(std::move(hit));
   });
+  return std::nullopt;
 }
 
-void CacheService::FinishGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
-                             std::string_view key, Result<Hit> hit,
-                             const Callback<Result<Hit>>& done) {
+void CacheService::CountGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+                            std::string_view key, const Result<Hit>& hit) {
   const Outcome outcome = hit.ok() ? Outcome::kHit
                           : hit.status().code() == StatusCode::kNotFound
                               ? Outcome::kMiss
@@ -164,7 +172,6 @@ void CacheService::FinishGet(Frontend from, TimePoint started, KeyStats* stats, 
     namespaces_.CountRead(key, outcome == Outcome::kHit);
   }
   Record(from, Operation::kGet, outcome, started);
-  done(std::move(hit));
 }
 
 Status CacheService::ValidateSet(const SetRequest& request) const {

@@ -62,6 +62,8 @@ class CacheService final : public Service {
                ModelRules model_rules = {});
 
   void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) override;
+  std::optional<Result<Hit>> GetOrDefer(Frontend from, std::string_view key,
+                                        const DeferGet& defer) override;
   void Set(Frontend from, SetRequest request, Callback<Status> done) override;
   void Delete(Frontend from, std::string_view key, Callback<Status> done) override;
   void Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) override;
@@ -162,8 +164,9 @@ class CacheService final : public Service {
   OperationSummary Summary(Operation op) const;
   void RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit);
   // Counts a read's answer and hands it over.
-  void FinishGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
-                 std::string_view key, Result<Hit> hit, const Callback<Result<Hit>>& done);
+  // Counts an answered Get: its request metrics, key pattern and namespace reads.
+  void CountGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+                std::string_view key, const Result<Hit>& hit);
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
 
   const ServiceOptions options_;

@@ -215,6 +215,12 @@ class Service {
   // --- The data path --------------------------------------------------------------
   // kNotFound on a miss; kInvalidArgument / kTooLarge for a bad key.
   virtual void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) = 0;
+  // Get without a callback when L1 decides: the answer is returned (the L1 hits of a
+  // pipelined front end then cost no allocation). Otherwise `defer` is called once, on
+  // this thread, for the callback that takes the answer later, and nullopt is returned.
+  using DeferGet = std::function<Callback<Result<Hit>>()>;
+  virtual std::optional<Result<Hit>> GetOrDefer(Frontend from, std::string_view key,
+                                                const DeferGet& defer) = 0;
   virtual void Set(Frontend from, SetRequest request, Callback<Status> done) = 0;
   // kNotFound if no tier held the key.
   virtual void Delete(Frontend from, std::string_view key, Callback<Status> done) = 0;

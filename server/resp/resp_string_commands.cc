@@ -25,8 +25,12 @@ void ReplyValue(const ReplySlot& reply, const Result<Hit>& hit) {
 }
 
 void Get(Call& c) {
-  c.service.Get(c.options.frontend, c.args[1],
-                [reply = c.reply](Result<Hit> hit) { ReplyValue(reply, hit); });
+  // An L1 answer is written at once; only a read through the lower tiers takes the slot.
+  std::optional<Result<Hit>> now = c.service.GetOrDefer(c.options.frontend, c.args[1], [&c] {
+    return Callback<Result<Hit>>(
+        [reply = std::move(c.reply)](Result<Hit> hit) { ReplyValue(reply, hit); });
+  });
+  if (now) ReplyValue(c.reply, *now);
 }
 
 // Runs `decide` as an update of `key`, then answers with what `answer` writes; the
