@@ -214,10 +214,17 @@ Status CacheService::ValidateAdaptiveBounds(const SetRequest& request) const {
 }
 
 void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done) {
+  std::optional<Status> now =
+      SetOrDefer(from, std::move(request), [&done] { return std::move(done); });
+  if (now) done(std::move(*now));
+}
+
+std::optional<Status> CacheService::SetOrDefer(Frontend from, SetRequest request,
+                                               const DeferStatus& defer) {
   const TimePoint started = Started();
   if (Status s = ValidateSet(request); !s.ok()) {
     Record(from, Operation::kSet, OutcomeOf(s), started);
-    return done(std::move(s));
+    return s;
   }
   const StrategyKind kind = request.strategy.value_or(options_.strategies.default_strategy);
   TieredWrite write;
@@ -241,15 +248,16 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
     // L1 alone answers at once: no callback to allocate on the hottest write path.
     Status s = cache_.SetInL1(std::move(write));
     Record(from, Operation::kSet, OutcomeOf(s), started);
-    return done(std::move(s));
+    return s;
   }
   std::string key = parts_.coherence != nullptr ? write.key : std::string();
   cache_.Set(std::move(write),
-             [this, from, started, key = std::move(key), done = std::move(done)](Status s) {
+             [this, from, started, key = std::move(key), done = defer()](Status s) {
                if (s.ok()) Publish(CoherenceMessage::Kind::kKeys, {key});
                Record(from, Operation::kSet, OutcomeOf(s), started);
                done(std::move(s));
              });
+  return std::nullopt;
 }
 
 void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> done) {

@@ -64,6 +64,8 @@ class CacheService final : public Service {
   void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) override;
   std::optional<Result<Hit>> GetOrDefer(Frontend from, std::string_view key,
                                         const DeferGet& defer) override;
+  std::optional<Status> SetOrDefer(Frontend from, SetRequest request,
+                                   const DeferStatus& defer) override;
   void Set(Frontend from, SetRequest request, Callback<Status> done) override;
   void Delete(Frontend from, std::string_view key, Callback<Status> done) override;
   void Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) override;

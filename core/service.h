@@ -222,6 +222,12 @@ class Service {
   virtual std::optional<Result<Hit>> GetOrDefer(Frontend from, std::string_view key,
                                                 const DeferGet& defer) = 0;
   virtual void Set(Frontend from, SetRequest request, Callback<Status> done) = 0;
+  // Set without a callback when L1 decides (L1 alone, or a request refused): the answer is
+  // returned. Otherwise `defer` is called once, on this thread, for the callback that
+  // takes the answer later, and nullopt is returned.
+  using DeferStatus = std::function<Callback<Status>()>;
+  virtual std::optional<Status> SetOrDefer(Frontend from, SetRequest request,
+                                           const DeferStatus& defer) = 0;
   // kNotFound if no tier held the key.
   virtual void Delete(Frontend from, std::string_view key, Callback<Status> done) = 0;
   // Reads `key`, lets `decide` choose, and writes or deletes through every tier as Set and

@@ -110,6 +110,11 @@ bool ParseExpiry(const Args& args, size_t& i, Expiry& expiry, std::string& error
   return true;
 }
 
+void AnswerSet(const ReplySlot& reply, const Status& s) {
+  if (!s.ok()) return reply.Error(ErrorText(s));
+  reply.Ok();
+}
+
 // SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL] [TAGS tag ...]
 void Set(Call& c) {
   bool nx = false, xx = false, get = false;
@@ -144,10 +149,13 @@ void Set(Call& c) {
     request.value.assign(c.args[2]);
     if (expiry.ms_left) request.ttl = Millis(*expiry.ms_left);
     if (tags) request.tags = std::move(*tags);
-    return c.service.Set(c.options.frontend, std::move(request), [reply = c.reply](Status s) {
-      if (!s.ok()) return reply.Error(ErrorText(s));
-      reply.Ok();
-    });
+    std::optional<Status> now =
+        c.service.SetOrDefer(c.options.frontend, std::move(request), [&c] {
+          return Callback<Status>(
+              [reply = std::move(c.reply)](Status s) { AnswerSet(reply, s); });
+        });
+    if (now) AnswerSet(c.reply, *now);
+    return;
   }
   struct State {
     std::optional<std::string> old;
