@@ -25,6 +25,11 @@ Status UnknownNamespace(std::string_view ns) {
 // Latency is always wall time, even when the cache runs on an injected clock.
 TimePoint LatencyNow() { return std::chrono::steady_clock::now(); }
 
+// How long since `started`, by the latency clock.
+Duration Since(LatencyClock::Point started) {
+  return LatencyClock::Between(started, LatencyClock::Now());
+}
+
 }  // namespace
 
 uint64_t InvalidateResult::total() const {
@@ -65,9 +70,9 @@ void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string>
   if (parts_.coherence != nullptr) parts_.coherence->Publish(kind, std::move(items));
 }
 
-void CacheService::Record(Frontend from, Operation op, Outcome outcome, TimePoint started) {
+void CacheService::Record(Frontend from, Operation op, Outcome outcome, LatencyClock::Point started) {
   if (!options_.monitoring) return;
-  metrics_.Record(from, op, outcome, LatencyNow() - started);
+  metrics_.Record(from, op, outcome, Since(started));
 }
 
 OperationSummary CacheService::Summary(Operation op) const {
@@ -136,7 +141,7 @@ void CacheService::Get(Frontend from, std::string_view key, Callback<Result<Hit>
 
 std::optional<Result<Hit>> CacheService::GetOrDefer(Frontend from, std::string_view key,
                                                     const DeferGet& defer) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kGet, OutcomeOf(s), started);
     return Result<Hit>(std::move(s));
@@ -159,7 +164,7 @@ std::optional<Result<Hit>> CacheService::GetOrDefer(Frontend from, std::string_v
   return std::nullopt;
 }
 
-void CacheService::CountGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+void CacheService::CountGet(Frontend from, LatencyClock::Point started, KeyStats* stats, uint16_t group,
                             std::string_view key, const Result<Hit>& hit) {
   const Outcome outcome = hit.ok() ? Outcome::kHit
                           : hit.status().code() == StatusCode::kNotFound
@@ -221,7 +226,7 @@ void CacheService::Set(Frontend from, SetRequest request, Callback<Status> done)
 
 std::optional<Status> CacheService::SetOrDefer(Frontend from, SetRequest request,
                                                const DeferStatus& defer) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   if (Status s = ValidateSet(request); !s.ok()) {
     Record(from, Operation::kSet, OutcomeOf(s), started);
     return s;
@@ -261,7 +266,7 @@ std::optional<Status> CacheService::SetOrDefer(Frontend from, SetRequest request
 }
 
 void CacheService::Delete(Frontend from, std::string_view key, Callback<Status> done) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kDelete, OutcomeOf(s), started);
     return done(std::move(s));
@@ -321,7 +326,7 @@ Result<TieredWrite> CacheService::ChangeToWrite(std::string key, const StoredEnt
 }
 
 void CacheService::Update(Frontend from, std::string key, UpdateFn decide, Callback<Status> done) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   if (Status s = ValidateKey(key); !s.ok()) {
     Record(from, Operation::kSet, OutcomeOf(s), started);
     return done(std::move(s));
@@ -365,7 +370,7 @@ void CacheService::Update(Frontend from, std::string key, UpdateFn decide, Callb
 }
 
 void CacheService::UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide,
-                                      TimePoint started, Callback<Status> done) {
+                                      LatencyClock::Point started, Callback<Status> done) {
   std::string read_key = key;
   cache_.Get(read_key, [this, from, key = std::move(key), decide = std::move(decide), started,
                         done = std::move(done)](Result<Hit> hit) mutable {
@@ -420,7 +425,7 @@ std::optional<int64_t> StoredInteger(std::string_view text) {
 void CacheService::Increment(Frontend from, std::string key, int64_t delta,
                              Callback<Result<int64_t>> done) {
   if (cache_.counts_in_lower_tier()) {
-    const TimePoint started = Started();
+    const LatencyClock::Point started = Started();
     if (Status s = ValidateKey(key); !s.ok()) {
       Record(from, Operation::kSet, OutcomeOf(s), started);
       return done(std::move(s));
@@ -622,7 +627,7 @@ Status CacheService::ValidateInvalidate(const InvalidateRequest& request) const 
 
 void CacheService::Invalidate(Frontend from, const InvalidateRequest& request,
                               Callback<Result<InvalidateResult>> done) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   using Patterns = std::vector<std::shared_ptr<const KeyPattern>>;
   auto patterns = std::make_shared<Patterns>();
   InvalidateRequest prepared = request;
@@ -686,7 +691,7 @@ void CacheService::InvalidatePatterns(
 }
 
 void CacheService::Clear(Frontend from, Callback<Result<ClearResult>> done) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   cache_.Clear([this, from, started, done = std::move(done)](std::vector<TierRemoval> r) {
     Publish(CoherenceMessage::Kind::kClear, {});
     Record(from, Operation::kClear, Outcome::kOk, started);
@@ -790,7 +795,7 @@ Result<std::string> CacheService::NamespacedKey(std::string_view ns, std::string
 
 void CacheService::BumpNamespace(Frontend from, std::string_view ns,
                                  Callback<Result<NamespaceStatus>> done) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   const std::optional<size_t> space = namespaces_.Find(ns);
   if (!space) {
     Status s = UnknownNamespace(ns);
@@ -901,7 +906,7 @@ void CacheService::SetHotSetReport(HotSetReport report) {
 }
 
 ServiceStatus CacheService::GetStatus(Frontend from) {
-  const TimePoint started = Started();
+  const LatencyClock::Point started = Started();
   ServiceStatus status;
   status.version = TIERCACHE_VERSION;
   status.uptime = std::chrono::steady_clock::now() - started_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/latency_clock.h"
 #include "core/instance_coherence.h"
 #include "core/limits.h"
 #include "core/metrics.h"
@@ -152,22 +153,22 @@ class CacheService final : public Service {
   // and caps L1 lifetimes while it is down): L1 alone decides a write, at once.
   bool L1Alone() const { return !cache_.has_lower_tiers() && parts_.coherence == nullptr; }
   // Update otherwise: a read through the tiers, then a write or delete.
-  void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide, TimePoint started,
+  void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide, LatencyClock::Point started,
                           Callback<Status> done);
   // The change `decide` made to `current`, checked as Set checks a request, as a write.
   Result<TieredWrite> ChangeToWrite(std::string key, const StoredEntry* current,
                                     EntryChange change) const;
-  void Record(Frontend from, Operation op, Outcome outcome, TimePoint started);
+  void Record(Frontend from, Operation op, Outcome outcome, LatencyClock::Point started);
   // When a request started, for its latency; no clock read with monitoring off.
-  TimePoint Started() const {
-    return options_.monitoring ? std::chrono::steady_clock::now() : TimePoint();
+  LatencyClock::Point Started() const {
+    return options_.monitoring ? LatencyClock::Now() : LatencyClock::Point{0};
   }
   KeyStats* key_stats() const;  // null with monitoring off
   OperationSummary Summary(Operation op) const;
   void RecordRead(KeyStats& stats, uint16_t group, std::string_view key, bool hit);
   // Counts a read's answer and hands it over.
   // Counts an answered Get: its request metrics, key pattern and namespace reads.
-  void CountGet(Frontend from, TimePoint started, KeyStats* stats, uint16_t group,
+  void CountGet(Frontend from, LatencyClock::Point started, KeyStats* stats, uint16_t group,
                 std::string_view key, const Result<Hit>& hit);
   void Publish(CoherenceMessage::Kind kind, std::vector<std::string> items);
 
