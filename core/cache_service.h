@@ -123,7 +123,7 @@ class CacheService final : public Service {
   Namespaces& namespaces() { return namespaces_; }
 
   bool monitoring() const { return options_.monitoring; }
-  const Limits& limits() const { return options_.limits; }
+  const Limits& limits() const override { return options_.limits; }
   // Where status and metrics read the caching proxy's route figures from; set once, before
   // the front ends start.
   void SetProxyStats(std::function<std::vector<ProxyRouteStats>()> source) {

@@ -212,6 +212,9 @@ class Service {
  public:
   virtual ~Service() = default;
 
+  // The limits every request is checked against.
+  virtual const Limits& limits() const = 0;
+
   // --- The data path --------------------------------------------------------------
   // kNotFound on a miss; kInvalidArgument / kTooLarge for a bad key.
   virtual void Get(Frontend from, std::string_view key, Callback<Result<Hit>> done) = 0;

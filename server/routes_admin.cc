@@ -4,37 +4,12 @@
 #include "server/exposition/prometheus_text.h"
 #include "server/exposition/status_json.h"
 #include "server/http_status_map.h"
+#include "server/json_body.h"
 #include "server/routes.h"
 
 namespace tiercache::http_api {
 
 namespace {
-
-Response JsonResponse(unsigned status, std::string body) {
-  Response r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = std::move(body);
-  return r;
-}
-
-// Parses a JSON request body; the error response says where parsing failed.
-std::variant<nlohmann::json, Response> ParseJsonBody(const Request& req) {
-  // curl -d sends form encoding by default; its body is still the JSON the user typed.
-  const std::string_view type = req.content_type;
-  if (!type.empty() && !type.starts_with("application/json") &&
-      !type.starts_with("application/x-www-form-urlencoded")) {
-    return ErrorResponse(415, "unsupported_media_type",
-                         "expected Content-Type application/json, got " + req.content_type);
-  }
-  try {
-    nlohmann::json doc = nlohmann::json::parse(req.body);
-    if (!doc.is_object()) return ErrorResponse(400, "malformed_json", "expected a JSON object");
-    return doc;
-  } catch (const nlohmann::json::parse_error& e) {
-    return ErrorResponse(400, "malformed_json", e.what());
-  }
-}
 
 // Reads a JSON array of strings into `out`; an error message if it is anything else.
 std::optional<std::string> ReadStringArray(const nlohmann::json& value, std::string_view field,

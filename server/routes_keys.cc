@@ -1,7 +1,12 @@
 #include <charconv>
 #include <cmath>
 
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "server/base64.h"
 #include "server/http_status_map.h"
+#include "server/json_body.h"
 #include "server/routes.h"
 #include "server/url.h"
 
@@ -93,11 +98,11 @@ void PutIfAbsent(Service& service, std::string_view condition, SetRequest set,
   service.Update(
       HttpFrontend(), std::move(key),
       [write, existed](const StoredEntry* current) -> Result<EntryChange> {
-        EntryChange change;
         if (current != nullptr) {
           *existed = true;
-          return change;
+          return EntryChange{};
         }
+        EntryChange change;
         change.action = EntryChange::Action::kWrite;
         change.value = std::move(write->value);
         change.ttl = write->ttl;
@@ -143,9 +148,9 @@ void Touch(Service& service, std::string key, std::string_view ttl, Router::Resp
   service.Update(
       HttpFrontend(), std::move(key),
       [lifetime, found](const StoredEntry* current) -> Result<EntryChange> {
-        EntryChange change;
-        if (current == nullptr) return change;
+        if (current == nullptr) return EntryChange{};
         *found = true;
+        EntryChange change;
         change.action = EntryChange::Action::kWrite;
         change.value = std::string(*current->value);
         change.ttl = lifetime;
@@ -156,6 +161,109 @@ void Touch(Service& service, std::string key, std::string_view ttl, Router::Resp
         if (!*found) return respond(ErrorResponse(404, "not_found", "no tier holds the key"));
         respond(NoContent());
       });
+}
+
+// The answers of one POST /v1/mget, filled in as each read answers (some at once from L1,
+// others later on a tier's thread); the last one answers the request.
+class MultiGet {
+ public:
+  MultiGet(size_t count, Router::Respond respond)
+      : answers_(count), left_(count), respond_(std::move(respond)) {}
+
+  void Answer(size_t i, Result<Hit> hit) {
+    {
+      std::lock_guard lock(mu_);
+      answers_[i] = std::move(hit);
+      if (--left_ != 0) return;
+    }
+    Finish();
+  }
+
+ private:
+  // Written by hand: a JSON library's document of thousands of entries costs more than
+  // reading them did.
+  void Finish() {
+    std::string body = R"({"entries":[)";
+    for (size_t i = 0; i < answers_.size(); ++i) {
+      if (i > 0) body += ',';
+      const Result<Hit>& answer = *answers_[i];
+      if (!answer.ok()) {
+        if (answer.status().code() != StatusCode::kNotFound) {
+          return respond_(ErrorResponse(answer.status()));
+        }
+        body += "null";
+        continue;
+      }
+      const Hit& hit = *answer;
+      body += R"({"value":")";
+      body += Base64(*hit.value);
+      body += R"(","content_type":)";
+      AppendJsonString(body, hit.content_type ? std::string_view(*hit.content_type)
+                                              : std::string_view("application/octet-stream"));
+      body += R"(,"tier":)";
+      AppendJsonString(body, hit.tier);
+      body += R"(,"ttl":)";
+      body += std::to_string(std::chrono::ceil<std::chrono::seconds>(hit.ttl_left).count());
+      body += '}';
+    }
+    body += "]}";
+    respond_(JsonResponse(200, std::move(body)));
+  }
+
+  // Content types and tier names are visible ASCII: only quotes and backslashes need escapes.
+  static void AppendJsonString(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) continue;  // never stored; never sent raw
+      out += c;
+    }
+    out += '"';
+  }
+
+  std::mutex mu_;
+  std::vector<std::optional<Result<Hit>>> answers_;
+  size_t left_;
+  Router::Respond respond_;
+};
+
+// POST /v1/mget {"keys": [...]}: every key read as GET reads it, answered together in the
+// keys' order, a miss as null: {"entries": [{"value": BASE64, "content_type", "tier",
+// "ttl"} | null, ...]}. One bad key, or more than limits.max_keys_per_request, and nothing
+// is read.
+void ReadMany(Service& service, const Request& req, Router::Respond respond) {
+  auto parsed = ParseJsonBody(req);
+  if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
+  const auto& doc = std::get<nlohmann::json>(parsed);
+  if (doc.size() != 1 || !doc.contains("keys") || !doc.at("keys").is_array()) {
+    return respond(BadRequest("expected {\"keys\": [KEY, ...]}"));
+  }
+  const auto& keys = doc.at("keys");
+  if (keys.size() > service.limits().max_keys_per_request) {
+    return respond(ErrorResponse(413, "too_large",
+                                 "more keys than limits.max_keys_per_request (" +
+                                     std::to_string(service.limits().max_keys_per_request) +
+                                     ")"));
+  }
+  std::vector<std::string> stored;
+  stored.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!keys[i].is_string()) return respond(BadRequest("keys must be an array of strings"));
+    auto key = service.NamespacedKey(req.ns, keys[i].get_ref<const std::string&>());
+    if (!key.ok()) return respond(ErrorResponse(key.status()));
+    stored.push_back(std::move(*key));
+  }
+  if (stored.empty()) {
+    return respond(JsonResponse(200, R"({"entries":[]})"));
+  }
+  auto gather = std::make_shared<MultiGet>(stored.size(), std::move(respond));
+  for (size_t i = 0; i < stored.size(); ++i) {
+    std::optional<Result<Hit>> now = service.GetOrDefer(HttpFrontend(), stored[i], [&] {
+      return Callback<Result<Hit>>(
+          [gather, i](Result<Hit> hit) { gather->Answer(i, std::move(hit)); });
+    });
+    if (now) gather->Answer(i, std::move(*now));
+  }
 }
 
 }  // namespace
@@ -212,6 +320,11 @@ void RegisterKeyRoutes(Router& router, Service& service) {
     if (name == "incr") return Increment(service, std::move(*key), value, std::move(respond));
     Touch(service, std::move(*key), value, std::move(respond));
   });
+
+  router.AddAsync(Method::kPost, "/v1/mget",
+                  [&service](Request& req, std::string_view, Router::Respond respond) {
+                    ReadMany(service, req, std::move(respond));
+                  });
 
   router.AddAsync(Method::kDelete, "/v1/keys/",
                   [&service](Request& req, std::string_view rest, Router::Respond respond) {

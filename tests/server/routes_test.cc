@@ -174,6 +174,39 @@ TEST_CASE_METHOD(RoutesFixture, "AnAdaptiveEntryMovesWithinTheBoundsItWasStoredW
   CHECK(Call(Method::kGet, "/v1/keys/a").status == 404);
 }
 
+TEST_CASE_METHOD(RoutesFixture, "MgetAnswersEveryKeyInOrderWithMissesAsNull", "[routes]") {
+  CHECK(Call(Method::kPut, "/v1/keys/a?ttl=60", std::string("\0\xff\x01", 3)).status == 204);
+  CHECK(Call(Method::kPut, "/v1/keys/b", "hello", "text/plain").status == 204);
+  Response r = Call(Method::kPost, "/v1/mget", R"({"keys": ["b", "none", "a"]})");
+  REQUIRE(r.status == 200);
+  const auto entries = nlohmann::json::parse(std::string(r.payload()))["entries"];
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0]["value"] == "aGVsbG8=");
+  CHECK(entries[0]["content_type"] == "text/plain");
+  CHECK(entries[0]["tier"] == "L1");
+  CHECK(entries[1].is_null());
+  CHECK(entries[2]["value"] == "AP8B");
+  CHECK(entries[2]["content_type"] == "application/octet-stream");
+  CHECK(entries[2]["ttl"] == 60);
+  CHECK(nlohmann::json::parse(std::string(Call(Method::kPost, "/v1/mget",
+                                               R"({"keys": []})").payload()))["entries"]
+            .empty());
+}
+
+TEST_CASE("MgetRefusesBadRequestsWhole", "[routes]") {
+  Limits limits;
+  limits.max_keys_per_request = 2;
+  RoutesFixture f(limits);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": ["a", "b", "c"]})").status == 413);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": [1]})").status == 400);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": "a"})").status == 400);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": [], "x": 1})").status == 400);
+  CHECK(f.Call(Method::kPost, "/v1/mget", "[").status == 400);
+  const std::string long_key(2000, 'k');
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": [")" + long_key + R"("]})").status ==
+        413);
+}
+
 TEST_CASE_METHOD(RoutesFixture, "TagsInThePutAreInvalidatedTogether", "[routes]") {
   Call(Method::kPut, "/v1/keys/u1?tags=user,profile", "1");
   Call(Method::kPut, "/v1/keys/u2?tags=user", "2");

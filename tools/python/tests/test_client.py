@@ -104,6 +104,11 @@ def test_many_calls_keep_order_and_report_misses(client):
     client.set_many(values, ttl=60, tags=["batch"])
     keys = [f"k{i}" for i in range(0, 400, 7)]
     assert client.get_many(keys) == {k: values[k] for k in keys if k in values}
+    many = [f"k{i}" for i in range(2500)]  # more than one POST /v1/mget
+    assert client.get_many(many) == values
+    client.set(b"\xff\xfe", b"binary key")  # not UTF-8: read by GET
+    assert client.get_many([b"\xff\xfe", "k1", "absent"]) == {b"\xff\xfe": b"binary key",
+                                                              "k1": 1}
     assert client.delete_many(["k1", "k2", "nope"]) == 2
     assert client.invalidate(tags=["batch"])["invalidated"] == 298
 

@@ -1,5 +1,6 @@
 """The tiercache client: the HTTP API of a tiercached as Python calls."""
 
+import base64
 import json
 import logging
 import threading
@@ -15,6 +16,9 @@ from .serialization import Serializer
 
 Key = Union[str, bytes]
 log = logging.getLogger("tiercache")
+
+# Keys per POST /v1/mget: well inside the server's default limits.max_keys_per_request.
+_MGET_BATCH = 1000
 
 
 class Entry(NamedTuple):
@@ -136,11 +140,25 @@ class Client:
         return int(json.loads(r.body)["value"])
 
     def get_many(self, keys: Iterable[Key]) -> Dict[Key, Any]:
-        """The keys that are stored, with their values; one round trip per batch."""
+        """The keys that are stored, with their values: one POST /v1/mget per 1,000 keys
+        (keys that are not UTF-8 go as pipelined GETs)."""
         keys = list(keys)
-        answers = self._pipeline([("GET", _key_path(k), self._headers, None) for k in keys])
-        found = {}
-        for k, r in zip(keys, answers):
+        found: Dict[Key, Any] = {}
+        texts, binary = [], []
+        for k in keys:
+            try:
+                texts.append((k, _key_text(k)))
+            except UnicodeDecodeError:
+                binary.append(k)
+        for start in range(0, len(texts), _MGET_BATCH):
+            batch = texts[start:start + _MGET_BATCH]
+            entries = self._json("POST", "/v1/mget", {"keys": [t for _, t in batch]})["entries"]
+            for (k, _), e in zip(batch, entries):
+                if e is not None:
+                    found[k] = self.serializer.loads(base64.b64decode(e["value"]),
+                                                     e["content_type"])
+        answers = self._pipeline([("GET", _key_path(k), self._headers, None) for k in binary])
+        for k, r in zip(binary, answers):
             if r.status == 404 and _code(r) == "not_found":
                 continue
             self._check(r)
