@@ -70,7 +70,8 @@ void CacheService::Publish(CoherenceMessage::Kind kind, std::vector<std::string>
   if (parts_.coherence != nullptr) parts_.coherence->Publish(kind, std::move(items));
 }
 
-void CacheService::Record(Frontend from, Operation op, Outcome outcome, LatencyClock::Point started) {
+void CacheService::Record(Frontend from, Operation op, Outcome outcome,
+                          LatencyClock::Point started) {
   if (!options_.monitoring) return;
   metrics_.Record(from, op, outcome, Since(started));
 }
@@ -164,8 +165,8 @@ std::optional<Result<Hit>> CacheService::GetOrDefer(Frontend from, std::string_v
   return std::nullopt;
 }
 
-void CacheService::CountGet(Frontend from, LatencyClock::Point started, KeyStats* stats, uint16_t group,
-                            std::string_view key, const Result<Hit>& hit) {
+void CacheService::CountGet(Frontend from, LatencyClock::Point started, KeyStats* stats,
+                            uint16_t group, std::string_view key, const Result<Hit>& hit) {
   const Outcome outcome = hit.ok() ? Outcome::kHit
                           : hit.status().code() == StatusCode::kNotFound
                               ? Outcome::kMiss

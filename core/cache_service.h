@@ -153,8 +153,8 @@ class CacheService final : public Service {
   // and caps L1 lifetimes while it is down): L1 alone decides a write, at once.
   bool L1Alone() const { return !cache_.has_lower_tiers() && parts_.coherence == nullptr; }
   // Update otherwise: a read through the tiers, then a write or delete.
-  void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide, LatencyClock::Point started,
-                          Callback<Status> done);
+  void UpdateThroughTiers(Frontend from, std::string key, UpdateFn decide,
+                          LatencyClock::Point started, Callback<Status> done);
   // The change `decide` made to `current`, checked as Set checks a request, as a write.
   Result<TieredWrite> ChangeToWrite(std::string key, const StoredEntry* current,
                                     EntryChange change) const;

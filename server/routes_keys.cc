@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include <mutex>
+#include <variant>
 #include <nlohmann/json.hpp>
 
 #include "server/base64.h"
@@ -34,24 +35,37 @@ std::vector<std::string> SplitTags(std::string_view text) {
   return tags;
 }
 
+// A lifetime sent as `name`: seconds, more than 0 and at most ten years.
+std::variant<Duration, Response> ParseTtl(std::string_view name, std::string_view text) {
+  const auto seconds = ParseSeconds(text);
+  if (!seconds) {
+    return BadRequest(std::string(name) + " must be a number of seconds, got '" +
+                      std::string(text) + "'");
+  }
+  if (*seconds <= 0) return BadRequest(std::string(name) + " must be greater than 0");
+  const auto lifetime = RequestSeconds(*seconds);
+  if (!lifetime) return BadRequest(std::string(name) + " must be at most ten years");
+  return *lifetime;
+}
+
 // Parses the query of a PUT into `request`; an error response if it is malformed.
 std::optional<Response> ParsePutQuery(std::string_view query, SetRequest& request) {
   auto params = ParseQuery(query);
   if (!params) return BadRequest("malformed percent-encoding in the query string");
   for (auto& [name, value] : *params) {
-    if (name == "ttl") {
-      const auto seconds = ParseSeconds(value);
-      if (!seconds) return BadRequest("ttl must be a number of seconds, got '" + value + "'");
-      if (*seconds <= 0) return BadRequest("ttl must be greater than 0");
-      request.ttl = RequestSeconds(*seconds);
-      if (!request.ttl) return BadRequest("ttl must be at most ten years");
+    if (name == "ttl" || name == "min_ttl" || name == "max_ttl") {
+      auto ttl = ParseTtl(name, value);
+      if (auto* error = std::get_if<Response>(&ttl)) return std::move(*error);
+      const Duration lifetime = std::get<Duration>(ttl);
+      if (name == "ttl") {
+        request.ttl = lifetime;
+      } else if (lifetime % std::chrono::seconds(1) != Duration::zero()) {
+        return BadRequest(name + " must be whole seconds, got '" + value + "'");
+      } else {
+        (name == "min_ttl" ? request.min_ttl : request.max_ttl) = lifetime;
+      }
     } else if (name == "tags") {
       request.tags = SplitTags(value);
-    } else if (name == "min_ttl" || name == "max_ttl") {
-      const auto seconds = ParseSeconds(value);
-      auto& bound = name == "min_ttl" ? request.min_ttl : request.max_ttl;
-      if (seconds) bound = RequestSeconds(*seconds);
-      if (!bound) return BadRequest(name + " must be a number of seconds, got '" + value + "'");
     } else if (name == "strategy") {
       if (value == "ttl") {
         request.strategy = StrategyKind::kTtl;
@@ -61,7 +75,8 @@ std::optional<Response> ParsePutQuery(std::string_view query, SetRequest& reques
         return BadRequest("strategy must be 'ttl' or 'adaptive', got '" + value + "'");
       }
     } else {
-      return BadRequest("unknown query parameter '" + name + "' (expected ttl, tags, strategy, min_ttl, max_ttl)");
+      return BadRequest("unknown query parameter '" + name +
+                        "' (expected ttl, tags, strategy, min_ttl, max_ttl)");
     }
   }
   return std::nullopt;
@@ -89,8 +104,10 @@ void PutIfAbsent(Service& service, std::string_view condition, SetRequest set,
   if (condition != "*") {
     return respond(BadRequest("If-None-Match takes only * (store if absent)"));
   }
-  if (set.strategy == StrategyKind::kAdaptive) {
-    return respond(BadRequest("strategy=adaptive cannot be combined with If-None-Match"));
+  // Stored as a fixed lifetime: the adaptive strategy and its bounds do not apply.
+  if (set.strategy == StrategyKind::kAdaptive || set.min_ttl || set.max_ttl) {
+    return respond(BadRequest("strategy=adaptive, min_ttl and max_ttl cannot be combined with "
+                              "If-None-Match"));
   }
   auto existed = std::make_shared<bool>(false);
   auto write = std::make_shared<SetRequest>(std::move(set));
@@ -128,22 +145,17 @@ void Increment(Service& service, std::string key, std::string_view by, Router::R
   service.Increment(HttpFrontend(), std::move(key), delta,
                     [respond = std::move(respond)](Result<int64_t> value) {
     if (!value.ok()) return respond(ErrorResponse(value.status()));
-    Response r;
-    r.content_type = "application/json";
-    r.body = "{\"value\":" + std::to_string(*value) + "}";
-    respond(std::move(r));
+    respond(JsonResponse(200, "{\"value\":" + std::to_string(*value) + "}"));
   });
 }
 
 // A new lifetime for a live entry, its value, tags and content type kept; 404 if absent.
+// With lower tiers it is a read then a write: a write of the key in between is overwritten.
+// The entry's lifetime becomes a fixed one (an adaptive entry stops adapting).
 void Touch(Service& service, std::string key, std::string_view ttl, Router::Respond respond) {
-  const auto seconds = ParseSeconds(ttl);
-  if (!seconds) return respond(BadRequest("ttl must be a number of seconds, got '" +
-                                          std::string(ttl) + "'"));
-  if (*seconds <= 0) return respond(BadRequest("ttl must be greater than 0"));
-  const auto lifetime_or = RequestSeconds(*seconds);
-  if (!lifetime_or) return respond(BadRequest("ttl must be at most ten years"));
-  const Duration lifetime = *lifetime_or;
+  auto parsed = ParseTtl("ttl", ttl);
+  if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
+  const Duration lifetime = std::get<Duration>(parsed);
   auto found = std::make_shared<bool>(false);
   service.Update(
       HttpFrontend(), std::move(key),
@@ -167,8 +179,8 @@ void Touch(Service& service, std::string key, std::string_view ttl, Router::Resp
 // others later on a tier's thread); the last one answers the request.
 class MultiGet {
  public:
-  MultiGet(size_t count, Router::Respond respond)
-      : answers_(count), left_(count), respond_(std::move(respond)) {}
+  MultiGet(size_t count, uint64_t max_bytes, Router::Respond respond)
+      : answers_(count), left_(count), max_bytes_(max_bytes), respond_(std::move(respond)) {}
 
   void Answer(size_t i, Result<Hit> hit) {
     {
@@ -183,6 +195,17 @@ class MultiGet {
   // Written by hand: a JSON library's document of thousands of entries costs more than
   // reading them did.
   void Finish() {
+    uint64_t values = 0;
+    for (const auto& answer : answers_) {
+      if (answer->ok()) values += (*answer)->value->size();
+    }
+    if (values > max_bytes_) {
+      return respond_(ErrorResponse(
+          413, "too_large",
+          "the values of these keys hold " + std::to_string(values) +
+              " bytes, over limits.max_request_body_bytes (" + std::to_string(max_bytes_) +
+              "): read fewer keys a request"));
+    }
     std::string body = R"({"entries":[)";
     for (size_t i = 0; i < answers_.size(); ++i) {
       if (i > 0) body += ',';
@@ -224,13 +247,14 @@ class MultiGet {
   std::mutex mu_;
   std::vector<std::optional<Result<Hit>>> answers_;
   size_t left_;
+  const uint64_t max_bytes_;  // of values in one answer
   Router::Respond respond_;
 };
 
 // POST /v1/mget {"keys": [...]}: every key read as GET reads it, answered together in the
 // keys' order, a miss as null: {"entries": [{"value": BASE64, "content_type", "tier",
 // "ttl"} | null, ...]}. One bad key, or more than limits.max_keys_per_request, and nothing
-// is read.
+// is read; values of more than limits.max_request_body_bytes together are a 413.
 void ReadMany(Service& service, const Request& req, Router::Respond respond) {
   auto parsed = ParseJsonBody(req);
   if (auto* error = std::get_if<Response>(&parsed)) return respond(std::move(*error));
@@ -239,7 +263,8 @@ void ReadMany(Service& service, const Request& req, Router::Respond respond) {
     return respond(BadRequest("expected {\"keys\": [KEY, ...]}"));
   }
   const auto& keys = doc.at("keys");
-  if (keys.size() > service.limits().max_keys_per_request) {
+  const Limits& limits = service.limits();
+  if (keys.size() > limits.max_keys_per_request) {
     return respond(ErrorResponse(413, "too_large",
                                  "more keys than limits.max_keys_per_request (" +
                                      std::to_string(service.limits().max_keys_per_request) +
@@ -251,12 +276,19 @@ void ReadMany(Service& service, const Request& req, Router::Respond respond) {
     if (!keys[i].is_string()) return respond(BadRequest("keys must be an array of strings"));
     auto key = service.NamespacedKey(req.ns, keys[i].get_ref<const std::string&>());
     if (!key.ok()) return respond(ErrorResponse(key.status()));
+    // Checked before any is read, as a GET checks its key.
+    if (key->empty()) return respond(BadRequest("keys[" + std::to_string(i) + "] is empty"));
+    if (key->size() > limits.max_key_bytes) {
+      return respond(ErrorResponse(413, "too_large",
+                                   "keys[" + std::to_string(i) + "] exceeds limits.max_key_bytes"));
+    }
     stored.push_back(std::move(*key));
   }
   if (stored.empty()) {
     return respond(JsonResponse(200, R"({"entries":[]})"));
   }
-  auto gather = std::make_shared<MultiGet>(stored.size(), std::move(respond));
+  auto gather = std::make_shared<MultiGet>(stored.size(), limits.max_request_body_bytes,
+                                          std::move(respond));
   for (size_t i = 0; i < stored.size(); ++i) {
     std::optional<Result<Hit>> now = service.GetOrDefer(HttpFrontend(), stored[i], [&] {
       return Callback<Result<Hit>>(

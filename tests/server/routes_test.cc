@@ -104,6 +104,7 @@ TEST_CASE_METHOD(RoutesFixture, "BadPutParametersAreRejectedAndStoreNothing", "[
                              "/v1/keys/a?ttl=1e30", "/v1/keys/a?min_ttl=10",
                              "/v1/keys/a?strategy=adaptive&min_ttl=x",
                              "/v1/keys/a?strategy=adaptive&min_ttl=0.5",
+                             "/v1/keys/a?strategy=adaptive&min_ttl=1.5",
                              "/v1/keys/a?strategy=adaptive&min_ttl=20&max_ttl=10"}) {
     INFO(target);
     Response r = Call(Method::kPut, target, "x");
@@ -127,6 +128,7 @@ TEST_CASE_METHOD(RoutesFixture, "PutWithIfNoneMatchStarStoresOnlyAnAbsentKey", "
   // Only the wildcard means "absent"; a value has no entity tag to compare.
   CHECK(Call(Method::kPut, "/v1/keys/b", "x", "", "\"abc\"").status == 400);
   CHECK(Call(Method::kPut, "/v1/keys/b?strategy=adaptive", "x", "", "*").status == 400);
+  CHECK(Call(Method::kPut, "/v1/keys/b?min_ttl=5", "x", "", "*").status == 400);
   CHECK_FALSE(store_.Get("b").has_value());
 }
 
@@ -202,9 +204,24 @@ TEST_CASE("MgetRefusesBadRequestsWhole", "[routes]") {
   CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": "a"})").status == 400);
   CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": [], "x": 1})").status == 400);
   CHECK(f.Call(Method::kPost, "/v1/mget", "[").status == 400);
+  // A bad key anywhere refuses the request before any key is read.
   const std::string long_key(2000, 'k');
-  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": [")" + long_key + R"("]})").status ==
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": ["a", ")" + long_key + R"("]})").status ==
         413);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": ["a", ""]})").status == 400);
+  CHECK(f.store_.Stats().misses == 0);
+}
+
+TEST_CASE("MgetRefusesAnAnswerOverTheBodyLimit", "[routes]") {
+  Limits limits;
+  limits.max_request_body_bytes = 1000;
+  RoutesFixture f(limits);
+  CHECK(f.Call(Method::kPut, "/v1/keys/a", std::string(600, 'a')).status == 204);
+  CHECK(f.Call(Method::kPut, "/v1/keys/b", std::string(600, 'b')).status == 204);
+  CHECK(f.Call(Method::kPost, "/v1/mget", R"({"keys": ["a"]})").status == 200);
+  Response r = f.Call(Method::kPost, "/v1/mget", R"({"keys": ["a", "b"]})");
+  CHECK(r.status == 413);
+  CHECK(RoutesFixture::ErrorCode(r) == "too_large");
 }
 
 TEST_CASE_METHOD(RoutesFixture, "TagsInThePutAreInvalidatedTogether", "[routes]") {

@@ -72,7 +72,7 @@ class Daemon:
                  "--grpc-listen", f"127.0.0.1:{self.grpc_port}", "--resp-listen", ""],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             log.close()
-            if self._wait_ready(timeout):
+            if self._wait_ready(timeout) and self._owns_port(self.http_port):
                 return self
             # A port taken between picking and binding: new ports, new process.
             self.stop()
@@ -91,6 +91,26 @@ class Daemon:
             except OSError:
                 pass
             time.sleep(0.02)
+        return False
+
+    def _owns_port(self, port):
+        """Whether this process listens on `port`, not another test's daemon that took it
+        between picking and binding (its listening socket's inode is one of our fds)."""
+        inodes = set()
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(inode)
+        fd_dir = f"/proc/{self.process.pid}/fd"
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return True
         return False
 
     def stop(self):

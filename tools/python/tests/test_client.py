@@ -113,6 +113,20 @@ def test_many_calls_keep_order_and_report_misses(client):
     assert client.invalidate(tags=["batch"])["invalidated"] == 298
 
 
+def test_get_many_of_values_too_large_for_one_answer_reads_them_in_parts(client):
+    big = {f"big{i}": bytes([i]) * (3 << 20) for i in range(4)}  # 12 MiB: over 9 MiB
+    client.set_many(big)
+    assert client.get_many(list(big) + ["absent"]) == big
+
+
+def test_a_value_over_the_servers_limit_is_refused_before_it_is_sent(client):
+    with pytest.raises(InvalidRequest) as raised:
+        client.set("huge", b"x" * (9 << 20))
+    assert raised.value.status == 413 and "limits.max_value_bytes" in str(raised.value)
+    assert client.get("huge") is None
+    assert client.get("anything") is None  # the client is not left failing fast
+
+
 def test_invalidate_by_tag_pattern_model_and_smart(client):
     client.set("user:7", "u", tags=["user:7"])
     client.set("user:7:profile", "p")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client as DjangoClient
 
 from djangoproject import views
-from tiercache import Client, cached_method, smart_cache
+from tiercache import Client, cached_method, cached_view, smart_cache
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +103,8 @@ def test_concurrent_misses_in_one_process_compute_once(client):
 
 
 def test_a_lease_makes_other_processes_wait_for_the_value(client, daemon):
-    # Two clients stand for two processes: each has its own in-process flights, so only
-    # the server-side lease keeps the second from computing.
+    # Two clients stand for two processes: flights are per client, so only the
+    # server-side lease keeps the second from computing while the first does.
     key = "leased:1"
     computed = []
     holder_started = threading.Event()
@@ -120,14 +120,61 @@ def test_a_lease_makes_other_processes_wait_for_the_value(client, daemon):
 
     first = make(Client(daemon.url), 0.5)
     second = make(Client(daemon.url), 0)
-    # Distinct functions, so the two do not share an in-process flight.
     t = threading.Thread(target=lambda: first(None))
     t.start()
     holder_started.wait(5)
+    assert client.get("lease:" + key) == b"1"  # held while the first computes
     assert second(None) == "value"
     t.join()
     assert computed == [0.5]
     assert client.get("lease:" + key) is None  # released
+    assert second.cache_info().hits == 1 and second.cache_info().misses == 0
+
+
+def test_a_lease_is_released_when_the_computation_fails(client):
+    @cached_method(timeout=60, key_func=lambda self: "failing", lease=30)
+    def failing(self):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        failing(None)
+    assert client.get("lease:failing") is None
+
+
+def test_a_response_not_to_be_stored_is_never_shared_with_other_requests(client):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    gate = threading.Event()
+    made = []
+
+    @cached_view(timeout=60, key_prefix="cookie")
+    def with_cookie(request):
+        gate.wait(5)
+        response = HttpResponse("personal")
+        response.set_cookie("session", f"s{len(made)}")
+        made.append(response)
+        return response
+
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        with_cookie(RequestFactory().get("/cookie/")))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join()
+    # Each request got a response of its own making: none was handed another's cookie.
+    assert len(made) == 4 and sorted(map(id, answers)) == sorted(map(id, made))
+    assert client.invalidate(pattern="^cookie:")["invalidated"] == 0  # nor stored
+
+
+def test_a_cached_call_inside_itself_does_not_wait_on_itself(client):
+    @cached_method(timeout=60, key_func=lambda self, n: "same-key")
+    def nested(self, n):
+        return n if n == 0 else nested(self, n - 1) + 1
+
+    assert nested(None, 1) == 1  # the inner call computes instead of waiting on itself
 
 
 def test_cached_method_uses_the_seed_key_and_tags(client):

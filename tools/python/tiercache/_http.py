@@ -39,10 +39,11 @@ Request = Tuple[str, str, Sequence[Tuple[str, str]], Optional[bytes]]
 class _ConnectionLost(Exception):
     """The connection failed; `answered` says whether any byte of an answer had come."""
 
-    def __init__(self, cause: BaseException, answered: bool):
+    def __init__(self, cause: BaseException, answered: bool, answers=()):
         super().__init__(str(cause))
         self.cause = cause
         self.answered = answered
+        self.answers = list(answers)  # the whole answers read before it failed
 
 
 class Connection:
@@ -85,7 +86,8 @@ class Connection:
                 answers.append(self._read_response(head))
             except (OSError, ValueError) as e:
                 self.close()
-                raise _ConnectionLost(e, answered=bool(answers) or len(self.buf) > self.pos) from e
+                raise _ConnectionLost(e, answered=bool(answers) or len(self.buf) > self.pos,
+                                      answers=answers) from e
         return answers
 
     def _read_response(self, head: bool) -> Response:
@@ -203,7 +205,7 @@ class Transport:
 
     def request(self, method: str, path: str, headers: Sequence[Tuple[str, str]] = (),
                 body: Optional[bytes] = None, idempotent: bool = True) -> Response:
-        return self._run(self._encode((method, path, headers, body)), [method == "HEAD"],
+        return self._run([self._encode((method, path, headers, body))], [method == "HEAD"],
                          idempotent)[0]
 
     def pipeline(self, requests: Iterable[Request], idempotent: bool = True) -> List[Response]:
@@ -218,30 +220,32 @@ class Transport:
             heads.append(request[0] == "HEAD")
             size += len(encoded)
             if len(wire) >= _BATCH_REQUESTS or size >= _BATCH_BYTES:
-                answers += self._run(b"".join(wire), heads, idempotent)
+                answers += self._run(wire, heads, idempotent)
                 wire, heads, size = [], [], 0
         if wire:
-            answers += self._run(b"".join(wire), heads, idempotent)
+            answers += self._run(wire, heads, idempotent)
         return answers
 
-    def _run(self, wire: bytes, heads: List[bool], idempotent: bool) -> List[Response]:
+    def _run(self, wire: List[bytes], heads: List[bool], idempotent: bool) -> List[Response]:
+        """Answers to the requests in `wire`. After a failed connection, idempotent requests
+        not answered yet are sent again (up to `retries` times, the first at once if a
+        kept-alive connection had been closed under it, the others after a pause); the
+        answered ones never are. Other requests are never sent twice."""
+        answers: List[Response] = []
         attempt = 0
         while True:
             c = self._take()
             try:
-                answers = c.exchange(wire, heads)
+                answers += c.exchange(b"".join(wire), heads)
+                self._give_back(c)
+                return answers
             except _ConnectionLost as lost:
-                # A kept-alive connection the server closed meanwhile fails before anything
-                # was sent to it: safe to send again whatever the method.
-                if idempotent and attempt < self.retries:
-                    # A reused connection closed under us is retried at once; anything
-                    # else after a pause.
-                    if not (c.reused and not lost.answered):
-                        time.sleep(self.retry_backoff * (2 ** attempt))
-                    attempt += 1
-                    continue
-                raise TiercacheUnavailable(
-                    f"tiercached at {self.host}:{self.port} did not answer: {lost.cause}"
-                ) from lost.cause
-            self._give_back(c)
-            return answers
+                answers += lost.answers
+                wire, heads = wire[len(lost.answers):], heads[len(lost.answers):]
+                if not idempotent or attempt >= self.retries:
+                    raise TiercacheUnavailable(
+                        f"tiercached at {self.host}:{self.port} did not answer: {lost.cause}"
+                    ) from lost.cause
+                if not (c.reused and not lost.answered):
+                    time.sleep(self.retry_backoff * (2 ** attempt))
+                attempt += 1

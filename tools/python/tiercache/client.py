@@ -5,12 +5,12 @@ import json
 import logging
 import threading
 import time
-from typing import (Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional,
+                    Sequence, Tuple, Union)
 from urllib.parse import quote
 
 from ._http import Request, Response, Transport
-from .errors import (Conflict, NotFound, TiercacheError, TiercacheUnavailable,
+from .errors import (InvalidRequest, TiercacheError, TiercacheUnavailable,
                      error_for_status)
 from .serialization import Serializer
 
@@ -19,6 +19,9 @@ log = logging.getLogger("tiercache")
 
 # Keys per POST /v1/mget: well inside the server's default limits.max_keys_per_request.
 _MGET_BATCH = 1000
+# Values up to this size are sent without a look at the server's limits (read once, from
+# /v1/status, for the first larger one).
+_CHECKED_VALUE_BYTES = 1 << 20
 
 
 class Entry(NamedTuple):
@@ -62,6 +65,7 @@ class Client:
         self._warned_at: Optional[float] = None
         self._unreported = 0
         self._max_ttl: Optional[float] = None
+        self._limits: Optional[Dict[str, int]] = None
 
     def close(self) -> None:
         self.transport.close()
@@ -81,7 +85,7 @@ class Client:
     def get_entry(self, key: Key) -> Optional[Entry]:
         """The entry with where it came from, or None on a miss."""
         r = self._call("GET", _key_path(key))
-        if r.status == 404 and _code(r) == "not_found":
+        if _is_miss(r):
             return None
         self._check(r)
         return self._entry(r)
@@ -107,7 +111,10 @@ class Client:
         """Stores `value` only if no tier holds `key`; False (and nothing changed) if one
         does. Atomic with L1 alone; with lower tiers a read then a write."""
         method, path, headers, body = self._set_request(key, value, ttl, tags)
-        r = self._call(method, path, tuple(headers) + (("If-None-Match", "*"),), body)
+        # Not sent twice: a lost answer to a first try that stored the value would turn a
+        # success into False.
+        r = self._call(method, path, tuple(headers) + (("If-None-Match", "*"),), body,
+                       idempotent=False)
         if r.status == 412:
             return False
         self._check(r)
@@ -115,8 +122,8 @@ class Client:
 
     def delete(self, key: Key) -> bool:
         """True if a tier held the key."""
-        r = self._call("DELETE", _key_path(key))
-        if r.status == 404 and _code(r) == "not_found":
+        r = self._call("DELETE", _key_path(key), idempotent=False)  # its answer would change
+        if _is_miss(r):
             return False
         self._check(r)
         return True
@@ -124,7 +131,7 @@ class Client:
     def touch(self, key: Key, ttl: float) -> bool:
         """Gives a live entry `ttl` seconds from now; False if no tier holds it."""
         r = self._call("POST", _key_path(key) + "?ttl=" + _seconds(ttl))
-        if r.status == 404 and _code(r) == "not_found":
+        if _is_miss(r):
             return False
         self._check(r)
         return True
@@ -151,19 +158,29 @@ class Client:
             except UnicodeDecodeError:
                 binary.append(k)
         for start in range(0, len(texts), _MGET_BATCH):
-            batch = texts[start:start + _MGET_BATCH]
-            entries = self._json("POST", "/v1/mget", {"keys": [t for _, t in batch]})["entries"]
-            for (k, _), e in zip(batch, entries):
-                if e is not None:
-                    found[k] = self.serializer.loads(base64.b64decode(e["value"]),
-                                                     e["content_type"])
+            self._read_many(texts[start:start + _MGET_BATCH], found)
         answers = self._pipeline([("GET", _key_path(k), self._headers, None) for k in binary])
         for k, r in zip(binary, answers):
-            if r.status == 404 and _code(r) == "not_found":
+            if _is_miss(r):
                 continue
             self._check(r)
             found[k] = self._entry(r).value
         return found
+
+    def _read_many(self, batch: List[Tuple[Key, str]], found: Dict[Key, Any]) -> None:
+        try:
+            entries = self._json("POST", "/v1/mget", {"keys": [t for _, t in batch]})["entries"]
+        except InvalidRequest as e:
+            # Values too large for one answer together: halves, down to single reads.
+            if e.status != 413 or len(batch) == 1 or e.code != "too_large":
+                raise
+            half = len(batch) // 2
+            self._read_many(batch[:half], found)
+            self._read_many(batch[half:], found)
+            return
+        for (k, _), e in zip(batch, entries):
+            if e is not None:
+                found[k] = self.serializer.loads(base64.b64decode(e["value"]), e["content_type"])
 
     def set_many(self, values: Union[Mapping[Key, Any], Iterable[Tuple[Key, Any]]],
                  ttl: Optional[float] = None, tags: Optional[Iterable[str]] = None) -> None:
@@ -176,8 +193,9 @@ class Client:
     def delete_many(self, keys: Iterable[Key]) -> int:
         """How many of the keys a tier held."""
         removed = 0
-        for r in self._pipeline([("DELETE", _key_path(k), self._headers, None) for k in keys]):
-            if r.status == 404 and _code(r) == "not_found":
+        deletes = [("DELETE", _key_path(k), self._headers, None) for k in keys]
+        for r in self._pipeline(deletes, idempotent=False):
+            if _is_miss(r):
                 continue
             self._check(r)
             removed += 1
@@ -211,14 +229,16 @@ class Client:
         """Runs an invalidation `delay_seconds` from now; its job id."""
         body = _criteria(**criteria)
         body["delay_seconds"] = delay_seconds
-        return self._json("POST", "/v1/invalidations/scheduled", body)["job_id"]
+        # Not sent twice: that would schedule two jobs.
+        return self._json("POST", "/v1/invalidations/scheduled", body,
+                          idempotent=False)["job_id"]
 
     def list_jobs(self) -> List[Dict[str, Any]]:
         return self._json("GET", "/v1/jobs")["jobs"]
 
     def cancel_job(self, job_id: str) -> bool:
         """False if the job is unknown, running or done."""
-        r = self._call("DELETE", "/v1/jobs/" + quote(job_id, safe=""))
+        r = self._call("DELETE", "/v1/jobs/" + quote(job_id, safe=""), idempotent=False)
         if r.status == 404:
             return False
         self._check(r)
@@ -232,7 +252,7 @@ class Client:
         if (source is None) == (entries is None):
             raise ValueError("warm takes a source or entries")
         if source is not None:
-            return self._json("POST", "/v1/warm", {"source": source})
+            return self._json("POST", "/v1/warm", {"source": source}, idempotent=False)
         loaded = []
         for e in entries:
             data, content_type = self.serializer.dumps(e["value"])
@@ -252,7 +272,8 @@ class Client:
     def bump_namespace(self, name: str) -> Dict[str, Any]:
         """Moves a configured namespace to its next version: every entry stored under an
         older one is unreachable at once, in every tier and instance."""
-        return self._json("POST", "/v1/namespaces/" + quote(name, safe="") + "/bump", {})
+        return self._json("POST", "/v1/namespaces/" + quote(name, safe="") + "/bump", {},
+                          idempotent=False)
 
     def status(self) -> Dict[str, Any]:
         return self._json("GET", "/v1/status")
@@ -290,6 +311,8 @@ class Client:
                      min_ttl: Optional[float] = None,
                      max_ttl: Optional[float] = None) -> Request:
         data, content_type = self.serializer.dumps(value)
+        if len(data) > _CHECKED_VALUE_BYTES:
+            self._check_value_size(len(data))
         query = []
         if ttl is not None:
             query.append("ttl=" + _seconds(ttl))
@@ -308,42 +331,49 @@ class Client:
         path = _key_path(key) + ("?" + "&".join(query) if query else "")
         return ("PUT", path, self._headers + (("Content-Type", content_type),), data)
 
+    def _check_value_size(self, size: int) -> None:
+        """A value over the server's limit is refused here: the server would answer 413 and
+        close while the body is still being sent, which looks like an outage."""
+        if self._limits is None:
+            self._limits = self.status()["limits"]
+        limit = min(self._limits["max_value_bytes"], self._limits["max_request_body_bytes"])
+        if size > limit:
+            raise InvalidRequest(f"413 too_large: a value of {size} bytes exceeds the server's "
+                                 f"limit of {limit} (limits.max_value_bytes)", "too_large", 413)
+
     def _entry(self, r: Response) -> Entry:
         content_type = r.headers.get("content-type", "application/octet-stream")
         value = self.serializer.loads(r.body, content_type)
         return Entry(value, r.headers.get("x-cache-tier", ""),
                      int(r.headers.get("x-cache-ttl", "0")), content_type)
 
-    def _guard(self) -> None:
+    def _guarded(self, send: Callable[[], Any]) -> Any:
+        """send(), unless the server was unreachable within fail_fast seconds; a failure
+        to reach it starts that pause."""
         if self.fail_fast and time.monotonic() < self._down_until:
             raise TiercacheUnavailable(f"tiercached at {self.url} was unreachable moments "
                                        f"ago (retrying after {self.fail_fast:g} s)")
+        try:
+            return send()
+        except TiercacheUnavailable:
+            self._down_until = time.monotonic() + self.fail_fast
+            raise
 
     def _call(self, method: str, path: str, headers: Sequence[Tuple[str, str]] = (),
               body: Optional[bytes] = None, idempotent: bool = True) -> Response:
-        self._guard()
-        try:
-            return self.transport.request(method, path, tuple(headers) or self._headers,
-                                          body, idempotent)
-        except TiercacheUnavailable:
-            self._down_until = time.monotonic() + self.fail_fast
-            raise
+        return self._guarded(lambda: self.transport.request(
+            method, path, tuple(headers) or self._headers, body, idempotent))
 
-    def _pipeline(self, requests: List[Request]) -> List[Response]:
+    def _pipeline(self, requests: List[Request], idempotent: bool = True) -> List[Response]:
         if not requests:
             return []
-        self._guard()
-        try:
-            return self.transport.pipeline(requests)
-        except TiercacheUnavailable:
-            self._down_until = time.monotonic() + self.fail_fast
-            raise
+        return self._guarded(lambda: self.transport.pipeline(requests, idempotent))
 
     def _json(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None,
-              ) -> Dict[str, Any]:
+              idempotent: bool = True) -> Dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         headers = self._headers + (("Content-Type", "application/json"),)
-        r = self._call(method, path, headers if data is not None else (), data)
+        r = self._call(method, path, headers if data is not None else (), data, idempotent)
         self._check(r)
         return json.loads(r.body) if r.body else {}
 
@@ -375,6 +405,11 @@ def _seconds(value: float) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"seconds must be a number, got {value!r}")
     return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _is_miss(r: Response) -> bool:
+    """A 404 for a key no tier holds (not an unknown namespace, job or route)."""
+    return r.status == 404 and _code(r) == "not_found"
 
 
 def _code(r: Response) -> str:

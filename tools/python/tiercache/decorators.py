@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .client import Client
 from .config import default_client
@@ -49,44 +49,51 @@ class CacheInfo:
 
 
 class _Flight:
-    __slots__ = ("done", "value", "error")
+    __slots__ = ("done", "shared", "owner")
 
     def __init__(self):
         self.done = threading.Event()
-        self.value = None
-        self.error: Optional[BaseException] = None
+        self.shared: Any = _NOTHING
+        self.owner = threading.get_ident()
 
 
 class _SingleFlight:
-    """One call per key at a time in this process; callers meanwhile share its answer."""
+    """One fill per key at a time in this process. The thread that leads a flight gets
+    its own result; the others get what the leader shared (the value as stored, which each
+    decodes for itself), or _NOTHING when it had nothing to share (a response it would not
+    store, an outage, an error), and then compute for themselves."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._flights = {}
 
-    def do(self, key: str, fn: Callable[[], Any]) -> Any:
+    def do(self, key: Any, fill: Callable[[], Tuple[Any, Any]]) -> Tuple[bool, Any]:
+        """(True, the result of fill()) for the leader, (False, shared) for the others.
+        `fill` returns (result, shared)."""
         with self._lock:
             flight = self._flights.get(key)
-            leader = flight is None
-            if leader:
+            if flight is None:
                 flight = self._flights[key] = _Flight()
-        if not leader:
-            flight.done.wait()
-            if flight.error is not None:
-                raise flight.error
-            return flight.value
+            elif flight.owner == threading.get_ident():
+                # A cached call reached again inside its own computation: no waiting on
+                # oneself.
+                return True, fill()[0]
+            else:
+                follower = flight
+                flight = None
+        if flight is None:
+            follower.done.wait()
+            return False, follower.shared
         try:
-            flight.value = fn()
-            return flight.value
-        except BaseException as e:
-            flight.error = e
-            raise
+            result, flight.shared = fill()
+            return True, result
         finally:
             with self._lock:
                 del self._flights[key]
             flight.done.set()
 
 
+_NOTHING = object()
 _flights = _SingleFlight()
 _MISS = object()
 
@@ -111,13 +118,19 @@ class _Cached:
         try:
             found = self._read(client, key)
         except TiercacheUnavailable as e:
-            client.report_unavailable(e)
-            self.info.count("degraded")
-            return compute()
+            return self._degraded(client, e, compute)
         if found is not _MISS:
             self.info.count("hits")
             return decode(found)
-        return _flights.do(key, lambda: self._fill(client, key, compute, store, encode, decode))
+        # Flights are per client: two servers (or namespaces) never share an answer.
+        led, value = _flights.do((id(client), key), lambda: self._fill(
+            client, key, compute, store, encode, decode))
+        if led:
+            return value
+        if value is _NOTHING:
+            return self._compute(compute)
+        self.info.count("hits")
+        return decode(value)
 
     def _read(self, client: Client, key: str) -> Any:
         try:
@@ -127,45 +140,53 @@ class _Cached:
             return _MISS
         return _MISS if entry is None else entry.value
 
-    def _fill(self, client, key, compute, store, encode, decode):
-        # A caller that waited for another process's lease, or arrived as the flight
-        # before it ended, may find the value stored by now.
-        try:
-            found = self._read(client, key)
-            if found is not _MISS:
-                self.info.count("hits")
-                return decode(found)
-            if self.lease:
-                found = self._wait_for_lease_holder(client, key)
-                if found is not _MISS:
-                    self.info.count("hits")
-                    return decode(found)
-        except TiercacheUnavailable as e:
-            client.report_unavailable(e)
-            self.info.count("degraded")
-            return compute()
+    def _degraded(self, client: Client, error: TiercacheUnavailable, compute) -> Any:
+        client.report_unavailable(error)
+        self.info.count("degraded")
+        return compute()
+
+    def _compute(self, compute) -> Any:
         started = time.monotonic()
         result = compute()
         self.info.count("misses", time.monotonic() - started)
-        stored = encode(result)
-        if stored is not None:
-            try:
-                client.set(key, stored, **store)
-            except TiercacheUnavailable as e:
-                client.report_unavailable(e)
-            except TiercacheError as e:
-                log.error("tiercache: could not store %r: %s", key, e)
-        if self.lease:
-            try:
-                client.delete("lease:" + key)
-            except TiercacheError:
-                pass  # it expires by itself
         return result
 
-    def _wait_for_lease_holder(self, client: Client, key: str) -> Any:
-        """_MISS when this process holds the lease (or it ran out): compute."""
+    def _fill(self, client, key, compute, store, encode, decode) -> Tuple[Any, Any]:
+        """(the result for this caller, what the flight's followers share)."""
+        held = False
+        try:
+            # A flight that began as another ended may find the value stored by now.
+            found = self._read(client, key)
+            if found is _MISS and self.lease:
+                held, found = self._lease_or_value(client, key)
+        except TiercacheUnavailable as e:
+            return self._degraded(client, e, compute), _NOTHING
+        if found is not _MISS:
+            self.info.count("hits")
+            return decode(found), found
+        try:
+            result = self._compute(compute)
+            stored = encode(result)
+            if stored is not None:
+                try:
+                    client.set(key, stored, **store)
+                except TiercacheUnavailable as e:
+                    client.report_unavailable(e)
+                except TiercacheError as e:
+                    log.error("tiercache: could not store %r: %s", key, e)
+            return result, _NOTHING if stored is None else stored
+        finally:
+            if held:
+                try:
+                    client.delete("lease:" + key)
+                except TiercacheError:
+                    pass  # it runs out by itself
+
+    def _lease_or_value(self, client: Client, key: str) -> Tuple[bool, Any]:
+        """(True, _MISS): this process holds the lease, compute. (False, value): the lease
+        holder stored it meanwhile. (False, _MISS): the lease ran out without a value."""
         if client.add("lease:" + key, b"1", ttl=self.lease):
-            return _MISS
+            return True, _MISS
         deadline = time.monotonic() + self.lease
         pause = 0.005
         while time.monotonic() < deadline:
@@ -173,8 +194,8 @@ class _Cached:
             pause = min(pause * 2, 0.1)
             found = self._read(client, key)
             if found is not _MISS:
-                return found
-        return _MISS
+                return False, found
+        return False, _MISS
 
 
 def _tags(tags: TagsArg, *args: Any, **kwargs: Any) -> Optional[List[str]]:
@@ -226,8 +247,9 @@ def smart_cache(base_timeout: float = 300, min_timeout: float = 60,
     is read, between min_timeout and max_timeout (the server's strategies.adaptive rule,
     with this entry's bounds). monitor: wrapper.cache_info() counts hits, misses and time
     computing (off: not counted)."""
-    if not 0 < min_timeout <= max_timeout:
-        raise ValueError("smart_cache needs 0 < min_timeout <= max_timeout")
+    if not (int(min_timeout) == min_timeout >= 1 and int(max_timeout) == max_timeout
+            and min_timeout <= max_timeout):
+        raise ValueError("smart_cache needs whole seconds, 1 <= min_timeout <= max_timeout")
 
     def decorate(fn):
         info = CacheInfo() if monitor else _Uncounted()
@@ -299,11 +321,8 @@ def _view_decorator(key_of: Callable[..., Optional[str]], timeout: float, tags: 
             key = key_of(view, request, args, kwargs)
             if key is None:
                 return view(request, *args, **kwargs)
-            computed = {}
-
             def compute():
-                computed["response"] = view(request, *args, **kwargs)
-                return computed["response"]
+                return view(request, *args, **kwargs)
 
             def encode(response):
                 if hasattr(response, "render") and callable(response.render):
@@ -311,8 +330,7 @@ def _view_decorator(key_of: Callable[..., Optional[str]], timeout: float, tags: 
                 return _encode_response(response, cache_errors)
 
             store = {"ttl": timeout, "tags": _tags(tags, request, *args, **kwargs)}
-            result = cached.call(key, compute, store, encode=encode, decode=_decode_response)
-            return result
+            return cached.call(key, compute, store, encode=encode, decode=_decode_response)
 
         wrapper.cache_info = lambda: info
         return wrapper

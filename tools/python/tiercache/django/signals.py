@@ -63,7 +63,7 @@ def _fields(instance) -> dict:
     return values
 
 
-def _send(sender, instance, event: str) -> None:
+def _send(sender, instance, event: str, using: Optional[str]) -> None:
     rules = _rules
     if rules is None:
         return
@@ -86,16 +86,17 @@ def _send(sender, instance, event: str) -> None:
             logging.getLogger("tiercache").error(
                 "tiercache: invalidating %s %s on %s failed: %s", label, pk, event, e)
 
-    transaction.on_commit(invalidate)
+    # After the commit of the save's own database: a reader meanwhile would cache the old row.
+    transaction.on_commit(invalidate, using=using)
 
 
-def _on_save(sender, instance, raw=False, **kwargs):
+def _on_save(sender, instance, raw=False, using=None, **kwargs):
     if not raw:  # fixtures being loaded are not changes of the application's
-        _send(sender, instance, "save")
+        _send(sender, instance, "save", using)
 
 
-def _on_delete(sender, instance, **kwargs):
-    _send(sender, instance, "delete")
+def _on_delete(sender, instance, using=None, **kwargs):
+    _send(sender, instance, "delete", using)
 
 
 def connect_models(models: Optional[Iterable] = None, client: Optional[Client] = None,
