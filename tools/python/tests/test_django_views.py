@@ -174,7 +174,8 @@ def test_a_cached_call_inside_itself_does_not_wait_on_itself(client):
     def nested(self, n):
         return n if n == 0 else nested(self, n - 1) + 1
 
-    assert nested(None, 1) == 1  # the inner call computes instead of waiting on itself
+    # The inner calls compute instead of waiting on themselves, however deep.
+    assert nested(None, 3) == 3
 
 
 def test_cached_method_uses_the_seed_key_and_tags(client):

@@ -70,20 +70,21 @@ class _SingleFlight:
     def do(self, key: Any, fill: Callable[[], Tuple[Any, Any]]) -> Tuple[bool, Any]:
         """(True, the result of fill()) for the leader, (False, shared) for the others.
         `fill` returns (result, shared)."""
+        follower = None
         with self._lock:
             flight = self._flights.get(key)
             if flight is None:
                 flight = self._flights[key] = _Flight()
             elif flight.owner == threading.get_ident():
-                # A cached call reached again inside its own computation: no waiting on
-                # oneself.
-                return True, fill()[0]
+                flight = None  # reached again inside its own computation
             else:
-                follower = flight
-                flight = None
-        if flight is None:
+                follower, flight = flight, None
+        if follower is not None:
             follower.done.wait()
             return False, follower.shared
+        if flight is None:
+            # No waiting on oneself: computed again, outside the lock.
+            return True, fill()[0]
         try:
             result, flight.shared = fill()
             return True, result
