@@ -17,3 +17,8 @@ target_link_libraries(redis_tier_tests PRIVATE
   redis_fixture tiercache_redis Catch2::Catch2 Threads::Threads)
 catch_discover_tests(redis_tier_tests TEST_PREFIX "redis: "
                      PROPERTIES LABELS "integration" TIMEOUT 120)
+
+# The Redis Cluster slot and the weighted rendezvous hashing: pure functions, no server.
+add_executable(redis_hashing_tests redis_hashing_test.cc ${PROJECT_SOURCE_DIR}/tests/test_main.cc)
+target_link_libraries(redis_hashing_tests PRIVATE tiercache_redis Catch2::Catch2)
+catch_discover_tests(redis_hashing_tests TEST_PREFIX "redis: " PROPERTIES LABELS "unit")
